@@ -1,0 +1,109 @@
+#include "engine.h"
+
+#include "apiserver.h"
+#include "clock.h"
+#include "proxyservice.h"
+
+#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QTimer>
+
+#include <memory>
+
+Q_LOGGING_CATEGORY(lcEngine, "chain.engine")
+
+namespace {
+QHostAddress bindAddress(const QString &host)
+{
+    if (host == QLatin1String("localhost"))
+        return QHostAddress(QHostAddress::LocalHost);
+    if (host == QLatin1String("0.0.0.0"))
+        return QHostAddress(QHostAddress::AnyIPv4);
+    if (host == QLatin1String("::"))
+        return QHostAddress(QHostAddress::Any);
+    return QHostAddress(host);
+}
+} // namespace
+
+Engine::Engine(const Config &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+{
+    m_thread.setObjectName(QStringLiteral("engine"));
+}
+
+Engine::~Engine()
+{
+    if (m_thread.isRunning()) {
+        if (m_context)
+            m_context->deleteLater();
+        m_thread.quit();
+        m_thread.wait();
+    }
+    delete m_clock;
+}
+
+bool Engine::start(QString *error)
+{
+    m_thread.start();
+    m_context = new QObject;
+    m_context->moveToThread(&m_thread);
+    bool ok = false;
+    QString err;
+    QMetaObject::invokeMethod(
+        m_context,
+        [&] {
+            m_clock = new SystemClock;
+            m_service = new ProxyService(m_config, *m_clock, m_context);
+            m_server = new ApiServer(*m_service, m_context);
+            connect(m_service, &ProxyService::requestFinished, m_context, [](const RequestRecord &r) {
+                qCInfo(lcEngine).noquote() << QStringLiteral("%1 %2 → %3/%4 status %5 in %6 ms, %7 attempt(s), %8 tokens%9")
+                                                  .arg(r.stream ? QStringLiteral("stream") : QStringLiteral("chat"), r.chain,
+                                                       r.provider, r.model)
+                                                  .arg(r.status)
+                                                  .arg(r.latencyMs)
+                                                  .arg(r.attempts.size())
+                                                  .arg(r.totalTokens)
+                                                  .arg(r.tokensEstimated ? QStringLiteral(" (estimated)") : QString());
+            });
+            ok = m_server->listen(bindAddress(m_config.settings.host), quint16(m_config.settings.port), &err);
+            m_port = m_server->port();
+        },
+        Qt::BlockingQueuedConnection);
+    if (!ok) {
+        if (error)
+            *error = err;
+        shutdown(0);
+        m_thread.wait();
+    }
+    return ok;
+}
+
+void Engine::shutdown(int graceMs)
+{
+    if (!m_context || !m_thread.isRunning()) {
+        emit stopped();
+        return;
+    }
+    QMetaObject::invokeMethod(m_context, [this, graceMs] {
+        m_server->stopListening();
+        auto done = std::make_shared<bool>(false);
+        auto finish = [this, done] {
+            if (*done)
+                return;
+            *done = true;
+            m_context->deleteLater(); // service and server go with the thread's last events
+            m_context = nullptr;
+            m_thread.quit();
+        };
+        const int active = m_service->activeRequests();
+        if (active == 0) {
+            finish();
+            return;
+        }
+        qCInfo(lcEngine) << "waiting up to" << graceMs << "ms for" << active << "running request(s)";
+        connect(m_service, &ProxyService::becameIdle, m_context, finish);
+        QTimer::singleShot(graceMs, m_context, finish);
+    });
+    connect(&m_thread, &QThread::finished, this, &Engine::stopped, Qt::UniqueConnection);
+}

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "config.h"
+
+#include <QObject>
+#include <QThread>
+
+class ApiServer;
+class ProxyService;
+class SystemClock;
+
+// Runs the proxy (ProxyService + ApiServer) on its own thread with its own event loop, so nothing on the main
+// thread (a window, the demo providers) ever delays a token. Start and shutdown are called from the main thread.
+class Engine : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Engine(const Config &config, QObject *parent = nullptr);
+    ~Engine() override;
+
+    // Starts the thread and listens; blocks until listening succeeded or failed.
+    bool start(QString *error);
+    quint16 port() const { return m_port; }
+    // Stops accepting, lets running requests finish for up to `graceMs`, then stops the thread; emits stopped().
+    void shutdown(int graceMs);
+
+signals:
+    void stopped();
+
+private:
+    Config m_config;
+    QThread m_thread;
+    QObject *m_context = nullptr; // lives on the engine thread; owns the clock, service and server
+    SystemClock *m_clock = nullptr;
+    ProxyService *m_service = nullptr;
+    ApiServer *m_server = nullptr;
+    quint16 m_port = 0;
+};

@@ -1,0 +1,26 @@
+#include "config.h"
+
+const ProviderConfig *Config::provider(const QString &id) const
+{
+    for (const auto &p : providers) {
+        if (p.id == id)
+            return &p;
+    }
+    return nullptr;
+}
+
+const ChainConfig *Config::chain(const QString &name) const
+{
+    for (const auto &c : chains) {
+        if (c.name == name)
+            return &c;
+    }
+    return nullptr;
+}
+
+const ChainConfig *Config::chainForModel(const QString &model) const
+{
+    if (const auto *c = chain(model))
+        return c;
+    return chain(settings.defaultChain);
+}

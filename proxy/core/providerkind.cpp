@@ -1,0 +1,104 @@
+#include "providerkind.h"
+
+#include <QJsonArray>
+
+namespace {
+
+struct KindInfo
+{
+    const char *type;
+    const char *baseUrl;
+};
+
+constexpr KindInfo kKinds[] = {
+    {"openrouter", "https://openrouter.ai/api/v1"},
+    {"groq", "https://api.groq.com/openai/v1"},
+    {"cerebras", "https://api.cerebras.ai/v1"},
+    {"openai", "https://api.openai.com/v1"},
+    {"google-ai", "https://generativelanguage.googleapis.com/v1beta/openai"},
+    {"mistral", "https://api.mistral.ai/v1"},
+    {"nvidia-nim", "https://integrate.api.nvidia.com/v1"},
+    {"generic-openai", ""},
+};
+
+const KindInfo *find(const QString &type)
+{
+    for (const auto &k : kKinds) {
+        if (type == QLatin1String(k.type))
+            return &k;
+    }
+    return nullptr;
+}
+
+// Gemma and other non-Gemini models on Google's endpoint reject system messages and structured output.
+void mergeSystemIntoFirstUser(QJsonObject &body)
+{
+    const QJsonArray messages = body.value(QLatin1String("messages")).toArray();
+    QStringList systemTexts;
+    QJsonArray rest;
+    for (const auto &m : messages) {
+        const QJsonObject msg = m.toObject();
+        if (msg.value(QLatin1String("role")).toString() == QLatin1String("system"))
+            systemTexts << msg.value(QLatin1String("content")).toString();
+        else
+            rest.append(msg);
+    }
+    if (systemTexts.isEmpty())
+        return;
+    const QString system = systemTexts.join(QLatin1Char('\n'));
+    bool merged = false;
+    for (int i = 0; i < rest.size(); ++i) {
+        QJsonObject msg = rest.at(i).toObject();
+        if (msg.value(QLatin1String("role")).toString() == QLatin1String("user")) {
+            msg.insert(QLatin1String("content"),
+                       QString(system + QLatin1String("\n\n") + msg.value(QLatin1String("content")).toString()));
+            rest.replace(i, msg);
+            merged = true;
+            break;
+        }
+    }
+    if (!merged)
+        rest.prepend(QJsonObject{{QLatin1String("role"), QLatin1String("user")}, {QLatin1String("content"), system}});
+    body.insert(QLatin1String("messages"), rest);
+}
+
+} // namespace
+
+QStringList ProviderKind::knownTypes()
+{
+    QStringList types;
+    for (const auto &k : kKinds)
+        types << QLatin1String(k.type);
+    return types;
+}
+
+bool ProviderKind::isKnownType(const QString &type)
+{
+    return find(type) != nullptr;
+}
+
+QString ProviderKind::defaultBaseUrl(const QString &type)
+{
+    const auto *k = find(type);
+    return k ? QLatin1String(k->baseUrl) : QString();
+}
+
+QList<QPair<QByteArray, QByteArray>> ProviderKind::extraHeaders(const QString &type)
+{
+    if (type == QLatin1String("openrouter"))
+        return {{"HTTP-Referer", "429chain"}, {"X-Title", "429chain"}};
+    return {};
+}
+
+void ProviderKind::adaptBody(const QString &type, const QString &model, QJsonObject &body)
+{
+    if (type == QLatin1String("cerebras")) {
+        body.remove(QLatin1String("presence_penalty"));
+        body.remove(QLatin1String("frequency_penalty"));
+    } else if (type == QLatin1String("google-ai") && !model.startsWith(QLatin1String("gemini-"))) {
+        body.remove(QLatin1String("response_format"));
+        body.remove(QLatin1String("tools"));
+        body.remove(QLatin1String("tool_choice"));
+        mergeSystemIntoFirstUser(body);
+    }
+}

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QJsonObject>
+#include <QString>
+
+#include <optional>
+
+// Reads what the router needs from provider JSON: an SSE chunk's content/usage/error, a usage object in any of
+// its places (OpenAI `usage`, Groq `x_groq.usage`), and a readable message from any provider's error body
+// (OpenAI-style `error.message`, Cerebras' flat body, Gemini's array).
+namespace StreamChunk {
+
+struct Usage
+{
+    qint64 prompt = 0;
+    qint64 completion = 0;
+    qint64 total = 0;
+};
+
+struct Info
+{
+    bool isJson = false;
+    bool hasError = false;
+    QString errorMessage;
+    bool hasContent = false; // content, reasoning or tool-call delta: the stream can be committed
+    bool finished = false;   // a finish_reason was given
+    bool usageOnly = false;  // `choices: []` with usage: the include_usage chunk
+    std::optional<Usage> usage;
+    QByteArray rewritten;    // set when normalizeReasoning changed the chunk
+};
+
+Info inspect(QByteArrayView data, bool normalize = false);
+std::optional<Usage> usageOf(const QJsonObject &obj);
+QString errorMessage(const QByteArray &body);
+// Moves reasoning_content into content where content is empty (settings.normalizeResponses).
+bool normalizeReasoning(QJsonObject &obj);
+
+} // namespace StreamChunk
