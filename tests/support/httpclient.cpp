@@ -113,7 +113,9 @@ HttpClient::StreamResponse HttpClient::stream(const QString &url, const QByteArr
     QList<SseEvent> parsed;
     QObject::connect(reply, &QNetworkReply::readyRead, reply, [&] {
         parsed.clear();
-        parser.feed(reply->readAll(), parsed);
+        const QByteArray bytes = reply->readAll();
+        r.body += bytes;
+        parser.feed(bytes, parsed);
         for (const auto &e : parsed) {
             StreamEvent se;
             se.event = e.event;
@@ -132,8 +134,7 @@ HttpClient::StreamResponse HttpClient::stream(const QString &url, const QByteArr
         reply->abort();
     }
     finishResponse(reply, r);
-    if (r.status >= 300) // error answers come whole, as JSON
-        r.body = reply->readAll();
+    r.body += reply->readAll();
     reply->disconnect();
     reply->deleteLater();
     return r;
