@@ -6,6 +6,7 @@
 
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include <memory>
@@ -85,8 +86,12 @@ void Engine::shutdown(int graceMs)
         emit stopped();
         return;
     }
+    // Connected before the engine thread is asked to stop, so a quick stop cannot finish unseen.
+    connect(&m_thread, &QThread::finished, this, &Engine::stopped, Qt::UniqueConnection);
     QMetaObject::invokeMethod(m_context, [this, graceMs] {
         m_server->stopListening();
+        QElapsedTimer elapsed;
+        elapsed.start();
         auto done = std::make_shared<bool>(false);
         auto finish = [this, done] {
             if (*done)
@@ -96,14 +101,20 @@ void Engine::shutdown(int graceMs)
             m_context = nullptr;
             m_thread.quit();
         };
-        const int active = m_service->activeRequests();
-        if (active == 0) {
-            finish();
-            return;
-        }
-        qCInfo(lcEngine) << "waiting up to" << graceMs << "ms for" << active << "running request(s)";
-        connect(m_service, &ProxyService::becameIdle, m_context, finish);
-        QTimer::singleShot(graceMs, m_context, finish);
+        // Finished answers may still sit in socket buffers: stop once they are handed to the network.
+        auto *poll = new QTimer(m_context);
+        poll->setInterval(10);
+        connect(poll, &QTimer::timeout, m_context, [this, poll, elapsed, graceMs, finish] {
+            const bool idle = m_service->activeRequests() == 0 && m_server->pendingOutputBytes() == 0;
+            if (idle || elapsed.elapsed() >= graceMs) {
+                poll->stop();
+                if (!idle)
+                    qCWarning(lcEngine) << "grace period over with" << m_service->activeRequests() << "request(s) running";
+                finish();
+            }
+        });
+        if (const int active = m_service->activeRequests())
+            qCInfo(lcEngine) << "waiting up to" << graceMs << "ms for" << active << "running request(s)";
+        poll->start();
     });
-    connect(&m_thread, &QThread::finished, this, &Engine::stopped, Qt::UniqueConnection);
 }

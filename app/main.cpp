@@ -142,6 +142,7 @@ int main(int argc, char *argv[])
     }
     LogSetup::setLevel(config.settings.logLevel);
 
+    SignalWatcher signalWatcher; // before listening: a signal from then on is a graceful stop
     Engine engine(config);
     QString error;
     if (!engine.start(&error)) {
@@ -163,7 +164,6 @@ int main(int argc, char *argv[])
                                        .arg(baseUrl, DemoEnvironment::apiKey());
     }
 
-    SignalWatcher signalWatcher;
     bool stopping = false;
     QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &app, [&](int sig) {
         if (stopping) {

@@ -11,6 +11,7 @@
 #include <QJsonObject>
 #include <QLoggingCategory>
 #include <QMetaEnum>
+#include <QTcpSocket>
 
 
 namespace {
@@ -65,6 +66,16 @@ void ApiServer::stopListening()
 {
     if (m_tcp)
         m_tcp->close();
+}
+
+qint64 ApiServer::pendingOutputBytes() const
+{
+    qint64 total = 0;
+    if (m_tcp) {
+        for (const QTcpSocket *socket : m_tcp->findChildren<QTcpSocket *>())
+            total += socket->bytesToWrite();
+    }
+    return total;
 }
 
 bool ApiServer::keyMatches(const QByteArray &key, const QStringList &keys)

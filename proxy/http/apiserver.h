@@ -27,6 +27,8 @@ public:
     quint16 port() const;
     // Stops accepting connections (graceful shutdown); requests in flight go on.
     void stopListening();
+    // Bytes answered but not yet handed to the network on any client connection (shutdown waits for zero).
+    qint64 pendingOutputBytes() const;
 
     // Compares `key` with every configured key in time independent of where they differ.
     static bool keyMatches(const QByteArray &key, const QStringList &keys);
