@@ -96,6 +96,10 @@ void UpstreamCall::onMetaData()
     m_status = status.toInt();
     for (const auto &h : m_reply->rawHeaderPairs())
         m_headers.append({h.first, h.second});
+    if (m_request.stream && !collecting()) {
+        // Qt 6.4 drops a read-buffer limit set before its HTTP thread created the reply; set it again now.
+        m_reply->setReadBufferSize(kStreamReadBuffer);
+    }
     if (m_request.stream && !collecting())
         m_timer.start(int(qMin<qint64>(m_request.idleTimeoutMs, INT_MAX)));
     emit headersReceived();

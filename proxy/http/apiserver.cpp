@@ -43,7 +43,7 @@ ApiServer::~ApiServer() = default;
 
 bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error)
 {
-    ConnectionGuard::Limits limits;
+    ConnectionGuard::Limits limits = m_limits;
     limits.maxBodyBytes = m_service.config()->settings.maxRequestBytes;
     auto *tcp = new GuardedTcpServer(limits, this);
     if (!tcp->listen(address, port)) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apierror.h"
+#include "connectionguard.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
@@ -23,6 +24,8 @@ public:
     explicit ApiServer(ProxyService &service, QObject *parent = nullptr);
     ~ApiServer() override;
 
+    // Connection limits for listen(); maxBodyBytes is taken from settings.maxRequestBytes.
+    void setConnectionLimits(const ConnectionGuard::Limits &limits) { m_limits = limits; }
     bool listen(const QHostAddress &address, quint16 port, QString *error);
     quint16 port() const;
     // Stops accepting connections (graceful shutdown); requests in flight go on.
@@ -44,4 +47,5 @@ private:
     ProxyService &m_service;
     QHttpServer m_server;
     QPointer<GuardedTcpServer> m_tcp;
+    ConnectionGuard::Limits m_limits;
 };

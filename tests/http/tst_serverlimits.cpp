@@ -185,6 +185,26 @@ private slots:
         QCOMPARE(wrongMethod.status, 405);
     }
 
+    void idleConnectionIsClosed()
+    {
+        SimulatedProvider sim;
+        QVERIFY(sim.listen());
+        ProxyHarness h;
+        h.addProvider(QStringLiteral("a"), &sim);
+        h.addChain(QStringLiteral("default"), {QStringLiteral("a/m")});
+        h.limits.idleTimeoutMs = 300;
+        QVERIFY(h.start());
+        QTcpSocket silent;
+        silent.connectToHost(QHostAddress::LocalHost, h.port());
+        QTRY_COMPARE(silent.state(), QAbstractSocket::ConnectedState);
+        QTRY_COMPARE_WITH_TIMEOUT(silent.state(), QAbstractSocket::UnconnectedState, 10000);
+        // A half-sent request head (slowloris) is closed the same way.
+        QTcpSocket slow;
+        connect(&slow, &QTcpSocket::connected, this, [&] { slow.write("GET /health HTTP/1.1\r\nHost: x\r\n"); });
+        slow.connectToHost(QHostAddress::LocalHost, h.port());
+        QTRY_COMPARE_WITH_TIMEOUT(slow.state(), QAbstractSocket::UnconnectedState, 10000);
+    }
+
     void keyComparison()
     {
         const QStringList keys{QStringLiteral("abc"), QStringLiteral("longer-key")};

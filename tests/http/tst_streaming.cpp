@@ -206,6 +206,49 @@ private slots:
         QCOMPARE(p.h.service().activeRequests(), 0);
     }
 
+    void slowClientPausesUpstreamReading()
+    {
+        SimulatedProvider sim;
+        QVERIFY(sim.listen());
+        QStringList words;
+        for (int i = 0; i < 100000; ++i)
+            words << QStringLiteral("word%1").arg(i);
+        sim.setReply(words.join(QLatin1Char(' '))); // about 20 MB of SSE, sent as fast as the socket takes it
+        ProxyHarness h;
+        h.addProvider(QStringLiteral("s"), &sim);
+        h.addChain(QStringLiteral("default"), {QStringLiteral("s/m")});
+        QVERIFY(h.start());
+
+        const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), true);
+        QTcpSocket client;
+        client.setReadBufferSize(64 * 1024); // a client that reads nothing: the kernel buffers fill, then stop
+        connect(&client, &QTcpSocket::connected, this, [&] {
+            client.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+                         "Content-Type: application/json\r\nContent-Length: "
+                         + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        });
+        client.connectToHost(QHostAddress::LocalHost, h.port());
+        QTRY_VERIFY_WITH_TIMEOUT(h.server().pendingOutputBytes() > 0, 10000);
+        QTest::qWait(2000);
+        // Without backpressure the proxy would queue most of the 20 MB for this client.
+        QVERIFY2(h.server().pendingOutputBytes() < 4 * 1024 * 1024,
+                 qPrintable(QString::number(h.server().pendingOutputBytes())));
+        QVERIFY(h.records.isEmpty());
+
+        // Reading again resumes the relay to the end.
+        client.setReadBufferSize(0);
+        QByteArray received;
+        connect(&client, &QTcpSocket::readyRead, this, [&] {
+            received += client.readAll();
+            if (received.size() > 1024 * 1024)
+                received = received.right(1024); // only the end matters
+        });
+        received += client.readAll();
+        QTRY_COMPARE_WITH_TIMEOUT(h.records.size(), 1, 60000);
+        QCOMPARE(h.records.first().status, 200);
+        QTRY_VERIFY_WITH_TIMEOUT(received.contains("data: [DONE]"), 20000);
+    }
+
     void fiftyConcurrentStreamsOverlapAndComplete()
     {
         SimulatedProvider sim;

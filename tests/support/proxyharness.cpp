@@ -14,6 +14,7 @@ void ProxyHarness::addProvider(const QString &id, SimulatedProvider *sim, const 
     p.type = type;
     p.apiKey = QStringLiteral("sk-upstream-") + id;
     p.baseUrl = sim->baseUrl();
+    sim->setClock(&m_clock); // the sim's reset times and the tracker read the same time
     m_config.providers.append(p);
 }
 
@@ -38,6 +39,7 @@ bool ProxyHarness::start()
     connect(m_service.get(), &ProxyService::requestFinished, this,
             [this](const RequestRecord &r) { records.append(r); });
     m_server = std::make_unique<ApiServer>(*m_service);
+    m_server->setConnectionLimits(limits);
     QString error;
     if (!m_server->listen(QHostAddress::LocalHost, 0, &error)) {
         qWarning("%s", qPrintable(error));

@@ -34,6 +34,8 @@ public:
     quint16 port() const { return m_server ? m_server->port() : 0; }
     QString url(const QString &path) const;
     ProxyService &service() { return *m_service; }
+    ApiServer &server() { return *m_server; }
+    ConnectionGuard::Limits limits; // applied by start()
     ManualClock &clock() { return m_clock; }
 
     QList<RequestRecord> records;
