@@ -35,6 +35,7 @@ ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chain
     m_record.stream = m_request.stream;
     m_record.startedAtMs = m_tracker.clock().nowMs();
     m_record.promptTokens = m_request.estimatedPromptTokens;
+    m_record.clientKeyLabel = m_request.clientKeyLabel;
 }
 
 ChatExecution::~ChatExecution()

@@ -16,6 +16,7 @@ struct ChatRequest
     bool stream = false;
     bool clientWantsUsage = false; // stream_options.include_usage from the client
     qint64 estimatedPromptTokens = 0;
+    QString clientKeyLabel;       // set by the HTTP layer after auth
 
     // Parses and validates a request body; on failure returns the 400 to send.
     static std::optional<ApiError> parse(const QByteArray &json, ChatRequest *out);

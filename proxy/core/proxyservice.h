@@ -5,6 +5,7 @@
 #include "config.h"
 #include "ratelimittracker.h"
 #include "requestrecord.h"
+#include "statssource.h"
 #include "upstreampool.h"
 
 #include <QObject>
@@ -39,6 +40,10 @@ public:
     void startChat(ChatRequest request, ChatSink *sink);
     int activeRequests() const { return m_active; }
 
+    // The request log's read side (chain_storage), if one is attached; not owned.
+    void setStatsSource(StatsSource *stats) { m_stats = stats; }
+    StatsSource *stats() const { return m_stats; }
+
     // What /v1/models lists: chain names first, then every entry's model once.
     QList<ModelEntry> models() const;
     qint64 uptimeMs() const;
@@ -53,5 +58,6 @@ private:
     RateLimitTracker m_tracker;
     UpstreamPool m_pool;
     int m_active = 0;
+    StatsSource *m_stats = nullptr;
     qint64 m_startedAtMs;
 };

@@ -36,6 +36,7 @@ struct RequestRecord
     bool tokensEstimated = false;
     QList<AttemptRecord> attempts;
     QString error;
+    QString clientKeyLabel; // which proxy key the client used ("key 1"), never the key itself
 };
 
 Q_DECLARE_METATYPE(RequestRecord)

@@ -34,6 +34,7 @@ ApiServer::ApiServer(ProxyService &service, QObject *parent)
     : QObject(parent)
     , m_service(service)
 {
+    addCoreRoutes();
     m_server.setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         dispatch(request, std::move(responder));
     });
@@ -78,11 +79,11 @@ qint64 ApiServer::pendingOutputBytes() const
     return total;
 }
 
-bool ApiServer::keyMatches(const QByteArray &key, const QStringList &keys)
+int ApiServer::matchKey(const QByteArray &key, const QStringList &keys)
 {
-    bool matched = false;
-    for (const auto &candidate : keys) {
-        const QByteArray k = candidate.toUtf8();
+    int matched = -1;
+    for (int index = 0; index < keys.size(); ++index) {
+        const QByteArray k = keys.at(index).toUtf8();
         // Walk the full length of both every time; no early exit reveals a matching prefix.
         const qsizetype n = qMax(k.size(), key.size());
         unsigned diff = unsigned(k.size() ^ key.size());
@@ -91,13 +92,17 @@ bool ApiServer::keyMatches(const QByteArray &key, const QStringList &keys)
             const unsigned char b = i < key.size() ? uchar(key.at(i)) : 0;
             diff |= unsigned(a ^ b);
         }
-        matched |= (diff == 0 && !k.isEmpty());
+        if (diff == 0 && !k.isEmpty() && matched < 0)
+            matched = index;
     }
     return matched;
 }
 
-std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request) const
+std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, RouteTable::Access access,
+                                             QString *label) const
 {
+    if (access == RouteTable::Access::Public)
+        return std::nullopt;
     QByteArray key;
     const QByteArray authorization = headerValue(request, QByteArrayLiteral("Authorization"));
     if (authorization.size() > 7 && authorization.left(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
@@ -108,8 +113,29 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request) 
         return ApiError::unauthorized(QStringLiteral(
             "Missing or invalid API key. Provide a valid key in the Authorization header as Bearer <key>."));
     }
-    if (!keyMatches(key, m_service.config()->settings.apiKeys))
+    const Settings &settings = m_service.config()->settings;
+    if (access == RouteTable::Access::Admin && !settings.adminKeys.isEmpty()) {
+        const int admin = matchKey(key, settings.adminKeys);
+        if (admin >= 0) {
+            *label = QStringLiteral("admin key %1").arg(admin + 1);
+            return std::nullopt;
+        }
+        if (matchKey(key, settings.apiKeys) >= 0) {
+            return ApiError{403, QStringLiteral("This key may use the proxy but not the admin API (settings.adminKeys)."),
+                            QStringLiteral("invalid_request_error"), QStringLiteral("admin_key_required"), {}, -1};
+        }
         return ApiError::unauthorized(QStringLiteral("Invalid API key provided."));
+    }
+    const int index = matchKey(key, settings.apiKeys);
+    if (index < 0) {
+        // An admin key opens the proxy routes too.
+        const int admin = matchKey(key, settings.adminKeys);
+        if (admin < 0)
+            return ApiError::unauthorized(QStringLiteral("Invalid API key provided."));
+        *label = QStringLiteral("admin key %1").arg(admin + 1);
+        return std::nullopt;
+    }
+    *label = QStringLiteral("key %1").arg(index + 1);
     return std::nullopt;
 }
 
@@ -122,55 +148,62 @@ void ApiServer::sendError(QHttpServerResponder &&responder, const ApiError &erro
     writer.sendWhole(error.status, error.toJson(), headers);
 }
 
+void ApiServer::sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json)
+{
+    ResponseWriter writer(std::move(responder));
+    writer.sendWhole(status, json);
+}
+
+void ApiServer::addCoreRoutes()
+{
+    using Method = RouteTable::Method;
+    using Access = RouteTable::Access;
+    m_routes.add(Method::Get, QStringLiteral("/health"), Access::Public,
+                 [this](const RouteContext &, QHttpServerResponder &&r) { handleHealth(std::move(r)); });
+    m_routes.add(Method::Post, QStringLiteral("/v1/chat/completions"), Access::ApiKey,
+                 [this](const RouteContext &c, QHttpServerResponder &&r) { handleChat(c, std::move(r)); });
+    m_routes.add(Method::Get, QStringLiteral("/v1/models"), Access::ApiKey,
+                 [this](const RouteContext &, QHttpServerResponder &&r) { handleModels(std::move(r)); });
+}
+
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
 {
     const QString path = request.url().path();
-    const auto method = request.method();
-    using Method = QHttpServerRequest::Method;
-
-    if (path == QLatin1String("/health")) {
-        if (method != Method::Get && method != Method::Head) {
-            sendError(std::move(responder), ApiError{405, QStringLiteral("Use GET /health."),
-                                                      QStringLiteral("invalid_request_error"),
-                                                      QStringLiteral("method_not_allowed"), {}, -1});
-            return;
-        }
-        handleHealth(std::move(responder));
-        return;
-    }
-    if (path.startsWith(QLatin1String("/v1/")) || path == QLatin1String("/v1")) {
-        if (const auto error = checkAuth(request)) {
-            sendError(std::move(responder), *error);
-            return;
-        }
-        if (path == QLatin1String("/v1/chat/completions")) {
-            if (method != Method::Post) {
-                sendError(std::move(responder), ApiError{405, QStringLiteral("Use POST /v1/chat/completions."),
-                                                          QStringLiteral("invalid_request_error"),
-                                                          QStringLiteral("method_not_allowed"), {}, -1});
-                return;
-            }
-            handleChat(request, std::move(responder));
-            return;
-        }
-        if (path == QLatin1String("/v1/models") && method == Method::Get) {
-            handleModels(std::move(responder));
-            return;
-        }
-    }
-    sendError(std::move(responder),
-              ApiError::notFound(QStringLiteral("Unknown route: %1 %2")
-                                     .arg(QString::fromLatin1(QMetaEnum::fromType<Method>().valueToKey(int(method))).toUpper(),
-                                          path)));
-}
-
-void ApiServer::handleChat(const QHttpServerRequest &request, QHttpServerResponder &&responder)
-{
-    ChatRequest chat;
-    if (const auto error = ChatRequest::parse(request.body(), &chat)) {
+    const bool apiPath = path == QLatin1String("/v1") || path.startsWith(QLatin1String("/v1/"));
+    const RouteTable::Match match = m_routes.match(request.method(), path);
+    // Every /v1/* path needs a key, even one that does not exist: no route is revealed to a stranger.
+    const RouteTable::Access access = match.route ? match.route->access
+        : apiPath                                 ? RouteTable::Access::ApiKey
+                                                  : RouteTable::Access::Public;
+    QString label;
+    if (const auto error = checkAuth(request, access, &label)) {
         sendError(std::move(responder), *error);
         return;
     }
+    if (match.route) {
+        const RouteContext context{request, match.params, QUrlQuery(request.url()), label};
+        match.route->handler(context, std::move(responder));
+        return;
+    }
+    if (!match.allowedMethods.isEmpty()) {
+        sendError(std::move(responder),
+                  ApiError{405, QStringLiteral("Method not allowed; use %1 %2.").arg(match.allowedMethods.join(QLatin1String(", ")), path),
+                           QStringLiteral("invalid_request_error"), QStringLiteral("method_not_allowed"), {}, -1});
+        return;
+    }
+    const QString method =
+        QString::fromLatin1(QMetaEnum::fromType<RouteTable::Method>().valueToKey(int(request.method()))).toUpper();
+    sendError(std::move(responder), ApiError::notFound(QStringLiteral("Unknown route: %1 %2").arg(method, path)));
+}
+
+void ApiServer::handleChat(const RouteContext &context, QHttpServerResponder &&responder)
+{
+    ChatRequest chat;
+    if (const auto error = ChatRequest::parse(context.request.body(), &chat)) {
+        sendError(std::move(responder), *error);
+        return;
+    }
+    chat.clientKeyLabel = context.keyLabel;
     auto *writer = new ResponseWriter(std::move(responder));
     m_service.startChat(std::move(chat), writer);
 }
@@ -185,17 +218,17 @@ void ApiServer::handleModels(QHttpServerResponder &&responder)
                                 {QStringLiteral("created"), created},
                                 {QStringLiteral("owned_by"), m.ownedBy}});
     }
-    ResponseWriter writer(std::move(responder));
-    writer.sendWhole(200, json({{QStringLiteral("object"), QStringLiteral("list")}, {QStringLiteral("data"), data}}));
+    sendJson(std::move(responder), 200,
+             json({{QStringLiteral("object"), QStringLiteral("list")}, {QStringLiteral("data"), data}}));
 }
 
 void ApiServer::handleHealth(QHttpServerResponder &&responder)
 {
     const auto config = m_service.config();
-    ResponseWriter writer(std::move(responder));
-    writer.sendWhole(200, json({{QStringLiteral("status"), QStringLiteral("ok")},
-                                {QStringLiteral("version"), QStringLiteral(CHAIN_VERSION)},
-                                {QStringLiteral("uptime"), double(m_service.uptimeMs()) / 1000.0},
-                                {QStringLiteral("providers"), int(config->providers.size())},
-                                {QStringLiteral("chains"), int(config->chains.size())}}));
+    sendJson(std::move(responder), 200,
+             json({{QStringLiteral("status"), QStringLiteral("ok")},
+                   {QStringLiteral("version"), QStringLiteral(CHAIN_VERSION)},
+                   {QStringLiteral("uptime"), double(m_service.uptimeMs()) / 1000.0},
+                   {QStringLiteral("providers"), int(config->providers.size())},
+                   {QStringLiteral("chains"), int(config->chains.size())}}));
 }

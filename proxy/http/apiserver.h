@@ -2,6 +2,7 @@
 
 #include "apierror.h"
 #include "connectionguard.h"
+#include "routetable.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
@@ -33,19 +34,27 @@ public:
     // Bytes answered but not yet handed to the network on any client connection (shutdown waits for zero).
     qint64 pendingOutputBytes() const;
 
-    // Compares `key` with every configured key in time independent of where they differ.
-    static bool keyMatches(const QByteArray &key, const QStringList &keys);
+    // Compares `key` with every configured key in time independent of where they differ; returns the index
+    // of the matching key, or -1.
+    static int matchKey(const QByteArray &key, const QStringList &keys);
+    static bool keyMatches(const QByteArray &key, const QStringList &keys) { return matchKey(key, keys) >= 0; }
+
+    RouteTable &routes() { return m_routes; }
+    static void sendError(QHttpServerResponder &&responder, const ApiError &error);
+    static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
 
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
-    std::optional<ApiError> checkAuth(const QHttpServerRequest &request) const;
-    void handleChat(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    // The label of the key that opens `access`, or the 401/403 to send.
+    std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access, QString *label) const;
+    void addCoreRoutes();
+    void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);
     void handleHealth(QHttpServerResponder &&responder);
-    static void sendError(QHttpServerResponder &&responder, const ApiError &error);
 
     ProxyService &m_service;
     QHttpServer m_server;
+    RouteTable m_routes;
     QPointer<GuardedTcpServer> m_tcp;
     ConnectionGuard::Limits m_limits;
 };

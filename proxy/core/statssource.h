@@ -1,0 +1,78 @@
+#pragma once
+
+#include "requestrecord.h"
+
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+// The read side of the request log: usage totals, the request list with filters and paging, time series.
+// Implemented by chain_storage (RequestStore); the HTTP routes and the GUI read it through ProxyService, from any
+// thread (each thread gets its own database connection).
+struct UsageTotals
+{
+    QString key; // provider id or chain name
+    qint64 requests = 0;
+    qint64 promptTokens = 0;
+    qint64 completionTokens = 0;
+    qint64 totalTokens = 0;
+    qint64 lastRequestMs = 0;
+    qint64 failures = 0; // requests that ended with status >= 400
+};
+
+struct StatsSummary
+{
+    qint64 totalRequests = 0;
+    qint64 waterfallRequests = 0;       // requests that took more than one attempt
+    std::optional<qint64> avgLatencyMs; // null on an empty log, as the reference
+    qint64 successfulRequests = 0;
+    qint64 totalTokens = 0;
+    qint64 requestsToday = 0;           // since 00:00 UTC
+    qint64 tokensToday = 0;
+};
+
+struct RequestQuery
+{
+    int limit = 50;        // clamped to 1..500
+    int offset = 0;
+    qint64 beforeId = 0;   // > 0: only rows with a smaller id (stable paging while new rows arrive)
+    QString chain;
+    QString provider;
+    int status = 0;        // exact HTTP status; 0 = any
+    int statusClass = 0;   // 2, 4 or 5 for 2xx/4xx/5xx; 0 = any
+    qint64 sinceMs = 0;    // > 0: started at or after
+    qint64 untilMs = 0;    // > 0: started before
+};
+
+struct StoredRequest
+{
+    qint64 id = 0;
+    RequestRecord record; // attempts filled only by StatsSource::request()
+    int attemptCount = 0;
+};
+
+struct TimeseriesPoint
+{
+    qint64 bucketStartMs = 0;
+    QString provider;
+    qint64 requests = 0;
+    qint64 promptTokens = 0;
+    qint64 completionTokens = 0;
+    qint64 totalTokens = 0;
+};
+
+class StatsSource
+{
+public:
+    virtual ~StatsSource() = default;
+
+    virtual StatsSummary summary() = 0;
+    virtual QList<UsageTotals> providerUsage() = 0; // newest last request first
+    virtual std::optional<UsageTotals> providerUsage(const QString &providerId) = 0;
+    virtual QList<UsageTotals> chainUsage() = 0;
+    virtual std::optional<UsageTotals> chainUsage(const QString &chainName) = 0;
+    virtual QList<StoredRequest> requests(const RequestQuery &query) = 0; // newest first
+    virtual std::optional<StoredRequest> request(qint64 id) = 0;          // with its attempts
+    virtual QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs) = 0;
+};
