@@ -1,0 +1,225 @@
+#include "requeststore.h"
+
+#include "requestwriter.h"
+#include "statsqueries.h"
+#include "storagecommon.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlDatabase>
+
+namespace {
+
+std::atomic<quint64> g_nextStoreId{1};
+
+RequestWriter::Settings writerSettings(const RequestStore::Options &options, quint64 id)
+{
+    RequestWriter::Settings s;
+    s.path = options.path;
+    s.connectionName = QStringLiteral("chain.storage.%1.writer").arg(id);
+    s.retentionDays = options.retentionDays;
+    s.maxRequestRows = options.maxRequestRows;
+    s.flushIntervalMs = qMax(0, options.flushIntervalMs);
+    s.maxBatch = qMax(1, options.maxBatch);
+    s.maxPending = qMax(s.maxPending, 4 * s.maxBatch);
+    return s;
+}
+
+} // namespace
+
+RequestStore::RequestStore(const Options &options, const Clock &clock, QObject *parent)
+    : QObject(parent)
+    , m_options(options)
+    , m_clock(clock)
+    , m_id(g_nextStoreId++)
+    , m_writer(std::make_unique<RequestWriter>(writerSettings(options, m_id), clock))
+{
+    m_thread.setObjectName(QStringLiteral("chain.storage.writer"));
+    m_writer->moveToThread(&m_thread);
+}
+
+RequestStore::~RequestStore()
+{
+    if (m_open.exchange(false))
+        runOnWriter([this] { m_writer->close(); });
+    m_thread.quit();
+    m_thread.wait();
+    m_writer.reset();
+
+    QMutexLocker lock(&m_readersMutex);
+    for (const Reader &reader : std::as_const(m_readers)) {
+        disconnect(reader.threadFinished);
+        QSqlDatabase::removeDatabase(reader.connectionName);
+    }
+    m_readers.clear();
+}
+
+template<typename Function> void RequestStore::runOnWriter(Function function)
+{
+    if (QThread::currentThread() == &m_thread)
+        function();
+    else
+        QMetaObject::invokeMethod(m_writer.get(), function, Qt::BlockingQueuedConnection);
+}
+
+bool RequestStore::open(QString *error)
+{
+    if (m_open.load())
+        return true;
+    QString why;
+    if (m_options.path.isEmpty()) {
+        why = QStringLiteral("cannot open the request log: no database path is set");
+    } else if (!QDir().mkpath(QFileInfo(m_options.path).absolutePath())) {
+        why = QStringLiteral("cannot open the request log %1: cannot create the folder %2")
+                  .arg(m_options.path, QFileInfo(m_options.path).absolutePath());
+    } else {
+        m_thread.start();
+        const qint64 nowMs = m_clock.nowMs();
+        bool opened = false;
+        runOnWriter([&] { opened = m_writer->open(nowMs, &why); });
+        if (opened) {
+            m_schemaVersion = m_writer->schemaVersion();
+            m_open.store(true);
+            return true;
+        }
+        m_thread.quit();
+        m_thread.wait();
+    }
+    qCWarning(lcStorage).noquote() << why;
+    if (error)
+        *error = why;
+    return false;
+}
+
+void RequestStore::record(const RequestRecord &record)
+{
+    if (!m_open.load()) {
+        if (!m_warnedNotOpen.exchange(true))
+            qCWarning(lcStorage) << "the request log is not open: requests are not recorded";
+        return;
+    }
+    const qint64 nowMs = m_clock.nowMs();
+    RequestRecord copy = record;
+    if (copy.startedAtMs <= 0)
+        copy.startedAtMs = nowMs;
+    m_writer->enqueue(std::move(copy), nowMs);
+}
+
+void RequestStore::flush()
+{
+    if (m_open.load())
+        runOnWriter([this] { m_writer->writePending(); });
+}
+
+void RequestStore::runRetention()
+{
+    if (!m_open.load())
+        return;
+    const qint64 nowMs = m_clock.nowMs();
+    runOnWriter([this, nowMs] {
+        m_writer->writePending();
+        m_writer->runRetention(nowMs);
+    });
+}
+
+QString RequestStore::readerConnection()
+{
+    if (!m_open.load())
+        return QString();
+    QThread *thread = QThread::currentThread();
+    QMutexLocker lock(&m_readersMutex);
+    const auto it = m_readers.constFind(thread);
+    if (it != m_readers.cend())
+        return it->connectionName;
+
+    const QString name = QStringLiteral("chain.storage.%1.read.%2").arg(m_id).arg(quintptr(thread), 0, 16);
+    QString error;
+    if (!StorageCommon::openConnection(name, m_options.path, &error)) {
+        qCWarning(lcStorage).noquote() << error;
+        return QString();
+    }
+    // Runs in the finishing thread, the only one allowed to close its connection cleanly.
+    const auto finished = connect(
+        thread, &QThread::finished, this, [this, thread] { dropReader(thread); }, Qt::DirectConnection);
+    m_readers.insert(thread, Reader{name, finished});
+    return name;
+}
+
+void RequestStore::dropReader(QThread *thread)
+{
+    Reader reader;
+    {
+        QMutexLocker lock(&m_readersMutex);
+        reader = m_readers.take(thread);
+    }
+    disconnect(reader.threadFinished);
+    if (!reader.connectionName.isEmpty())
+        StorageCommon::closeConnection(reader.connectionName);
+}
+
+qint64 RequestStore::requestRowCount()
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? 0 : StatsQueries(QSqlDatabase::database(name, false)).requestRowCount();
+}
+
+StatsSummary RequestStore::summary()
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? StatsSummary()
+                          : StatsQueries(QSqlDatabase::database(name, false)).summary(m_clock.nowMs());
+}
+
+QList<UsageTotals> RequestStore::providerUsage()
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? QList<UsageTotals>()
+                          : StatsQueries(QSqlDatabase::database(name, false)).usage(true);
+}
+
+std::optional<UsageTotals> RequestStore::providerUsage(const QString &providerId)
+{
+    const QString name = readerConnection();
+    if (name.isEmpty() || providerId.isNull())
+        return std::nullopt;
+    const QList<UsageTotals> found =
+        StatsQueries(QSqlDatabase::database(name, false)).usage(true, providerId);
+    return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
+}
+
+QList<UsageTotals> RequestStore::chainUsage()
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? QList<UsageTotals>()
+                          : StatsQueries(QSqlDatabase::database(name, false)).usage(false);
+}
+
+std::optional<UsageTotals> RequestStore::chainUsage(const QString &chainName)
+{
+    const QString name = readerConnection();
+    if (name.isEmpty() || chainName.isNull())
+        return std::nullopt;
+    const QList<UsageTotals> found =
+        StatsQueries(QSqlDatabase::database(name, false)).usage(false, chainName);
+    return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
+}
+
+QList<StoredRequest> RequestStore::requests(const RequestQuery &query)
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? QList<StoredRequest>()
+                          : StatsQueries(QSqlDatabase::database(name, false)).requests(query);
+}
+
+std::optional<StoredRequest> RequestStore::request(qint64 id)
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? std::nullopt : StatsQueries(QSqlDatabase::database(name, false)).request(id);
+}
+
+QList<TimeseriesPoint> RequestStore::timeseries(bool hourly, qint64 sinceMs)
+{
+    const QString name = readerConnection();
+    return name.isEmpty() ? QList<TimeseriesPoint>()
+                          : StatsQueries(QSqlDatabase::database(name, false)).timeseries(hourly, sinceMs);
+}

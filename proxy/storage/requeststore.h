@@ -1,0 +1,95 @@
+#pragma once
+
+#include "clock.h"
+#include "requestrecord.h"
+#include "statssource.h"
+#include "storageschema.h"
+
+#include <QHash>
+#include <QMutex>
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+class RequestWriter;
+
+// The SQLite request log (settings.dbPath): one row per client request with its attempts, daily usage rollups
+// per provider+model and per chain, retention by age and row count, and the StatsSource read side the HTTP
+// stats routes and the GUI use. Writes are queued from any thread and committed in batches by a writer thread
+// of its own, so the request path never waits for the disk; reads run on the calling thread with a connection
+// of that thread's own (made on first use, removed when the thread finishes). The app creates one, open()s
+// it, hands it to ProxyService::setStatsSource and feeds it ProxyService::requestFinished; destroying it
+// commits what is queued.
+class RequestStore : public QObject, public StatsSource
+{
+    Q_OBJECT
+
+public:
+    struct Options
+    {
+        QString path;                      // the database file; its folder is created
+        int retentionDays = 30;            // <= 0: keep rows whatever their age
+        qint64 maxRequestRows = 1'000'000; // <= 0: no row cap
+        int flushIntervalMs = 250;         // a record waits at most this long before its batch is committed
+        int maxBatch = 500;                // records per transaction; a full batch is written at once
+    };
+
+    // See StorageSchema: versions 1 and 2 are the reference's request_logs schema, ours starts at 3.
+    static constexpr int kSchemaVersion = StorageSchema::kCurrentVersion;
+
+    RequestStore(const Options &options, const Clock &clock, QObject *parent = nullptr);
+    ~RequestStore() override; // commits everything queued, then closes: nothing is lost on a clean shutdown
+
+    // Creates the parent folder, opens the file (WAL, synchronous=NORMAL, busy timeout), migrates it and runs
+    // retention once. On failure `error` names the path and why.
+    bool open(QString *error);
+    bool isOpen() const { return m_open.load(); }
+    const Options &options() const { return m_options; }
+    int schemaVersion() const { return m_schemaVersion; } // the file's version once open, 0 before
+
+    // Any thread; never waits for the disk. Dropped (and logged once) while the store is not open. A record
+    // without startedAtMs gets the clock's now.
+    void record(const RequestRecord &record);
+    // Blocks until everything queued before the call is committed (or has failed and been logged).
+    void flush();
+    // Commits the queue, then deletes request rows (and their attempts) older than retentionDays or beyond
+    // the newest maxRequestRows. The rollups keep their totals. Also runs by itself at open and at most
+    // hourly.
+    void runRetention();
+    qint64 requestRowCount();
+
+    // StatsSource: see StatsQueries for which table answers what.
+    StatsSummary summary() override;
+    QList<UsageTotals> providerUsage() override;
+    std::optional<UsageTotals> providerUsage(const QString &providerId) override;
+    QList<UsageTotals> chainUsage() override;
+    std::optional<UsageTotals> chainUsage(const QString &chainName) override;
+    QList<StoredRequest> requests(const RequestQuery &query) override;
+    std::optional<StoredRequest> request(qint64 id) override;
+    QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs) override;
+
+private:
+    struct Reader
+    {
+        QString connectionName;
+        QMetaObject::Connection threadFinished;
+    };
+
+    template<typename Function> void runOnWriter(Function function);
+    QString readerConnection(); // the calling thread's connection, made on first use; empty when unavailable
+    void dropReader(QThread *thread);
+
+    const Options m_options;
+    const Clock &m_clock;
+    const quint64 m_id;
+    QThread m_thread;
+    std::unique_ptr<RequestWriter> m_writer;
+    std::atomic<bool> m_open{false};
+    std::atomic<bool> m_warnedNotOpen{false};
+    int m_schemaVersion = 0;
+    QMutex m_readersMutex;
+    QHash<QThread *, Reader> m_readers;
+};

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "clock.h"
+#include "requestrecord.h"
+
+#include <QList>
+#include <QMutex>
+#include <QObject>
+#include <QString>
+
+class QTimer;
+
+// The request log's writer. Lives on RequestStore's writer thread and owns that thread's connection: queued
+// records are written in batches, one transaction each, with the daily rollups upserted in the same
+// transaction (so the rollups always equal the sum of the rows written). It also runs retention. enqueue() is
+// the only member other threads may call; RequestStore calls the rest on the writer thread (blocking or
+// queued invocations).
+class RequestWriter : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Settings
+    {
+        QString path;
+        QString connectionName;
+        int retentionDays = 30;
+        qint64 maxRequestRows = 1'000'000;
+        int flushIntervalMs = 250;
+        int maxBatch = 500;
+        int maxPending = 100'000; // beyond this (a disk that stays locked) new records are dropped and logged
+    };
+
+    RequestWriter(const Settings &settings, const Clock &clock);
+    ~RequestWriter() override;
+
+    // Any thread: queues one record and wakes the writer when the queue starts or a batch is full.
+    void enqueue(RequestRecord record, qint64 nowMs);
+
+    // Writer thread only.
+    bool open(qint64 nowMs, QString *error); // connects, WAL, migrates, first retention, starts the timers
+    void close();                            // writes what is queued, then closes the connection
+    void writePending();                     // drains the queue, maxBatch records per transaction
+    void runRetention(qint64 nowMs);
+    int schemaVersion() const { return m_schemaVersion; }
+
+private:
+    void wake();
+    bool writeBatch(const QList<RequestRecord> &batch);
+    void maybeRunRetention(qint64 nowMs);
+
+    const Settings m_settings;
+    const Clock &m_clock;
+    QMutex m_mutex; // guards m_pending, m_latestQueuedMs and m_dropped
+    QList<RequestRecord> m_pending;
+    qint64 m_latestQueuedMs = 0;
+    qint64 m_dropped = 0;
+
+    bool m_open = false;
+    int m_schemaVersion = 0;
+    qint64 m_lastRetentionMs = 0;
+    QTimer *m_flushTimer = nullptr;
+    QTimer *m_retentionTimer = nullptr;
+};

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <QString>
+
+class QSqlDatabase;
+
+// Brings a request-log database to the current schema. The version lives in PRAGMA user_version and the
+// migration is an ordered list of steps, each taking the file to one version inside one transaction; a later
+// schema adds steps at the end. Our numbering continues the reference's (its v1 and v2 are `request_logs` and
+// friends), so a reference database is simply "version 2" to us: step 3 adds our tables beside its tables,
+// copies its rows in and leaves its tables untouched (the reference app can still open the file: it skips
+// versions it does not know). Used by RequestStore's writer when it opens the file.
+class StorageSchema
+{
+public:
+    static constexpr int kCurrentVersion = 3;
+
+    // PRAGMA user_version, or -1 when it cannot be read.
+    static int version(QSqlDatabase &db);
+    // Runs the missing steps. Refuses a file newer than this build.
+    static bool migrate(QSqlDatabase &db, QString *error);
+
+private:
+    static bool createV3(QSqlDatabase &db, QString *error);
+    static bool importReferenceLog(QSqlDatabase &db, QString *error);
+    static bool hasTable(QSqlDatabase &db, const QString &table);
+    static bool hasColumn(QSqlDatabase &db, const QString &table, const QString &column);
+};
