@@ -441,6 +441,7 @@ void ChatExecution::answerAllFailed()
     if (m_sink)
         m_sink->sendJson(error.status, error.toJson(), headers);
     qCWarning(lcRouter).noquote() << error.message;
+    emit chainExhausted(m_chainName, error.retryAfterSeconds);
     complete(error.status, error.message);
 }
 

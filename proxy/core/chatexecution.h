@@ -36,6 +36,9 @@ public:
 
 signals:
     void finished(const RequestRecord &record);
+    // Every entry of the chain was unusable (cooling down, failing, disabled): the client gets the
+    // all_providers_exhausted answer. retryAfterSeconds: when the first entry frees up, 0 if none will by waiting.
+    void chainExhausted(const QString &chain, qint64 retryAfterSeconds);
 
 private:
     void tryNext();

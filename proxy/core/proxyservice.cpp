@@ -2,13 +2,24 @@
 
 #include "chatexecution.h"
 #include "chatsink.h"
+#include "configloader.h"
 
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QFile>
 #include <QLoggingCategory>
 #include <QSet>
+#include <QTimeZone>
 
 Q_DECLARE_LOGGING_CATEGORY(lcRouter)
+Q_LOGGING_CATEGORY(lcConfigOps, "chain.config")
 
 namespace {
+
+constexpr int kSweepIntervalMs = 1000;
+constexpr qint64 kExhaustedEventIntervalMs = 60 * 1000; // one chain_exhausted event per chain and minute
+constexpr int kMaxReasonChars = 300;
+
 RateLimitTracker::Policy policyFor(const Settings &s, RateLimitTracker::Policy policy)
 {
     policy.midStreamFailureThreshold = s.midStreamFailureThreshold;
@@ -16,17 +27,48 @@ RateLimitTracker::Policy policyFor(const Settings &s, RateLimitTracker::Policy p
     policy.midStreamCooldownMaxMs = s.midStreamCooldownMaxMs;
     return policy;
 }
+
 } // namespace
 
 ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *parent)
     : QObject(parent)
     , m_config(std::make_shared<const Config>(config))
+    , m_fileConfig(m_config)
+    , m_startSettings(config.settings)
     , m_clock(clock)
     , m_tracker(clock)
+    , m_events(clock, EventLog::kDefaultCapacity, this)
+    , m_sweepTimer(this)
     , m_startedAtMs(clock.nowMs())
 {
     qRegisterMetaType<RequestRecord>();
     m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
+
+    if (!config.sourcePath.isEmpty()) {
+        QFile file(config.sourcePath);
+        if (file.open(QIODevice::ReadOnly)) {
+            const QByteArray content = file.readAll();
+            m_fileHash = QCryptographicHash::hash(content, QCryptographicHash::Sha256);
+            // The file's own values of the settings that PORT/HOST/LOG_LEVEL/--port/--host may have
+            // overridden.
+            const ConfigLoadResult loaded = ConfigLoader::loadString(content, config.sourcePath);
+            if (loaded.ok()) {
+                Config fileView = config;
+                fileView.settings.port = loaded.config->settings.port;
+                fileView.settings.host = loaded.config->settings.host;
+                fileView.settings.logLevel = loaded.config->settings.logLevel;
+                fileView.settings.dbPath = loaded.config->settings.dbPath;
+                fileView.settings.maxRequestBytes = loaded.config->settings.maxRequestBytes;
+                m_fileConfig = std::make_shared<const Config>(fileView);
+            }
+        }
+    }
+
+    connect(&m_tracker, &RateLimitTracker::cooldownStarted, this, &ProxyService::onCooldownStarted);
+    connect(&m_tracker, &RateLimitTracker::cooldownEnded, this, &ProxyService::onCooldownEnded);
+    m_sweepTimer.setInterval(kSweepIntervalMs);
+    connect(&m_sweepTimer, &QTimer::timeout, &m_tracker, &RateLimitTracker::sweep);
+    m_sweepTimer.start();
 }
 
 ProxyService::~ProxyService() = default;
@@ -34,22 +76,107 @@ ProxyService::~ProxyService() = default;
 void ProxyService::setConfig(const Config &config)
 {
     m_config = std::make_shared<const Config>(config);
+    m_fileConfig = m_config;
+    m_startSettings = config.settings;
     m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
+}
+
+void ProxyService::applyFileConfig(const Config &fileConfig)
+{
+    m_fileConfig = std::make_shared<const Config>(fileConfig);
+    m_config = std::make_shared<const Config>(withRestartSettings(fileConfig));
+    m_tracker.setPolicy(policyFor(m_config->settings, m_tracker.policy()));
 }
 
 void ProxyService::startChat(ChatRequest request, ChatSink *sink)
 {
     const ChainConfig *chain = m_config->chainForModel(request.model);
     const QString chainName = chain ? chain->name : m_config->settings.defaultChain;
-    auto *execution = new ChatExecution(m_config, chainName, std::move(request), sink, m_tracker, m_pool, this);
+    auto *execution =
+        new ChatExecution(m_config, chainName, std::move(request), sink, m_tracker, m_pool, this);
     ++m_active;
-    connect(execution, &ChatExecution::finished, this, [this](const RequestRecord &record) {
-        --m_active;
-        emit requestFinished(record);
-        if (m_active == 0)
-            emit becameIdle();
-    });
+    connect(execution, &ChatExecution::chainExhausted, this, &ProxyService::onChainExhausted);
+    connect(execution, &ChatExecution::finished, this, &ProxyService::onRequestFinished);
     execution->start();
+}
+
+void ProxyService::onRequestFinished(const RequestRecord &record)
+{
+    --m_active;
+    if (record.status < 400 && m_exhaustedChains.remove(record.chain)) {
+        m_exhaustedEventMs.remove(record.chain); // the next dry spell is news again
+        EventLog::Event event;
+        event.kind = QStringLiteral("recovered");
+        event.level = QStringLiteral("info");
+        event.chain = record.chain;
+        event.message =
+            tr("Chain \"%1\" is serving again (%2/%3)").arg(record.chain, record.provider, record.model);
+        m_events.append(event);
+        emit chainRecovered(record.chain);
+    }
+    emit requestFinished(record);
+    if (m_active == 0)
+        emit becameIdle();
+}
+
+void ProxyService::onChainExhausted(const QString &chain, qint64 retryAfterSeconds)
+{
+    m_exhaustedChains.insert(chain);
+    const qint64 now = m_clock.nowMs();
+    const auto last = m_exhaustedEventMs.constFind(chain);
+    if (last == m_exhaustedEventMs.cend() || now - *last >= kExhaustedEventIntervalMs) {
+        m_exhaustedEventMs.insert(chain, now);
+        EventLog::Event event;
+        event.kind = QStringLiteral("chain_exhausted");
+        event.level = QStringLiteral("error");
+        event.chain = chain;
+        if (retryAfterSeconds > 0) {
+            event.untilMs = now + retryAfterSeconds * 1000;
+            event.message =
+                tr("Chain \"%1\" ran dry: no entry could serve the request; the first one frees up at %2")
+                    .arg(chain, formatTime(event.untilMs));
+        } else {
+            event.message = tr("Chain \"%1\" ran dry: no entry could serve the request").arg(chain);
+        }
+        m_events.append(event);
+    }
+    emit chainExhausted(chain, retryAfterSeconds);
+}
+
+void ProxyService::onCooldownStarted(const QString &provider, const QString &model, qint64 untilMs,
+                                     const QString &reason)
+{
+    EventLog::Event event;
+    event.kind = QStringLiteral("cooldown");
+    event.level = QStringLiteral("warn");
+    event.provider = provider;
+    event.model = model;
+    event.untilMs = untilMs;
+    const QString shortReason =
+        reason.size() > kMaxReasonChars ? reason.left(kMaxReasonChars) + QChar(0x2026) : reason;
+    event.message =
+        tr("%1/%2 cooling down until %3: %4").arg(provider, model, formatTime(untilMs), shortReason);
+    m_events.append(event);
+}
+
+void ProxyService::onCooldownEnded(const QString &provider, const QString &model)
+{
+    EventLog::Event event;
+    event.kind = QStringLiteral("recovered");
+    event.level = QStringLiteral("info");
+    event.provider = provider;
+    event.model = model;
+    event.message = tr("%1/%2 is available again").arg(provider, model);
+    m_events.append(event);
+}
+
+QString ProxyService::formatTime(qint64 ms) const
+{
+    const QDateTime at = QDateTime::fromMSecsSinceEpoch(ms, QTimeZone::utc());
+    const QDateTime now = QDateTime::fromMSecsSinceEpoch(m_clock.nowMs(), QTimeZone::utc());
+    const QString format =
+        at.date() == now.date() ? QStringLiteral("HH:mm:ss") : QStringLiteral("yyyy-MM-dd HH:mm:ss");
+    return at.toString(format) + QLatin1String(" UTC");
 }
 
 QList<ProxyService::ModelEntry> ProxyService::models() const

@@ -3,7 +3,9 @@
 #include "clock.h"
 
 #include <QHash>
+#include <QList>
 #include <QObject>
+#include <QPair>
 #include <QString>
 
 #include <optional>
@@ -37,13 +39,21 @@ public:
         qint64 midStreamCooldownMaxMs = 1800000;
     };
 
+    // One provider+model pair the tracker knows, for the UIs and metrics.
+    struct TrackedPair
+    {
+        QString provider;
+        QString model;
+        std::optional<Cooldown> cooldown; // the active cooldown, if any
+    };
+
     explicit RateLimitTracker(const Clock &clock, QObject *parent = nullptr);
 
     void setPolicy(const Policy &policy) { m_policy = policy; }
     const Policy &policy() const { return m_policy; }
     const Clock &clock() const { return m_clock; }
 
-    // The active cooldown of a pair, if any (an expired one is forgotten on the spot).
+    // The active cooldown of a pair, if any (an expired one is forgotten on the spot, with cooldownEnded).
     std::optional<Cooldown> cooldown(const QString &provider, const QString &model);
     void markCooldown(const QString &provider, const QString &model, qint64 durationMs, Kind kind,
                       const QString &reason);
@@ -53,10 +63,19 @@ public:
     void recordFailure(const QString &provider, const QString &model, const QString &reason);
     // A stream that failed after it had started: the reference's midStream* settings.
     void recordMidStreamFailure(const QString &provider, const QString &model, const QString &reason);
+    // Forgets every pair (cooldownEnded for each active cooldown).
     void clear();
+
+    // Forgets cooldowns that are over and emits cooldownEnded for each. ProxyService calls it every second;
+    // tests call it after moving a ManualClock.
+    void sweep();
+    // Every pair the tracker knows, sorted by provider and model. Engine thread only, like the rest.
+    QList<TrackedPair> snapshot() const;
 
 signals:
     void cooldownStarted(const QString &provider, const QString &model, qint64 untilMs, const QString &reason);
+    // A cooldown is over (noticed by sweep(), by a lookup, or by a new cooldown replacing an expired one).
+    void cooldownEnded(const QString &provider, const QString &model);
 
 private:
     struct PairState
@@ -69,7 +88,10 @@ private:
     };
 
     static QString key(const QString &provider, const QString &model) { return provider + QLatin1Char('\x1f') + model; }
+    static QPair<QString, QString> splitKey(const QString &key);
     static qint64 escalate(qint64 base, int level, qint64 max);
+    // Drops an expired cooldown of the pair and reports it; true if there was one.
+    bool expire(const QString &provider, const QString &model);
 
     const Clock &m_clock;
     Policy m_policy;
