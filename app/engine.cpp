@@ -2,6 +2,8 @@
 
 #include "apiserver.h"
 #include "clock.h"
+#include "configwatcher.h"
+#include "requeststore.h"
 #include "proxyservice.h"
 
 #include <QHostAddress>
@@ -37,6 +39,8 @@ Engine::~Engine()
 {
     if (m_thread.isRunning()) {
         if (m_context)
+            QMetaObject::invokeMethod(m_context, [this] { closeStore(); }, Qt::BlockingQueuedConnection);
+        if (m_context)
             m_context->deleteLater();
         m_thread.quit();
         m_thread.wait();
@@ -56,6 +60,9 @@ bool Engine::start(QString *error)
         [&] {
             m_clock = new SystemClock;
             m_service = new ProxyService(m_config, *m_clock, m_context);
+            openStore();
+            if (!m_config.sourcePath.isEmpty())
+                new ConfigWatcher(*m_service, m_context); // live reload of the file
             m_server = new ApiServer(*m_service, m_context);
             connect(m_service, &ProxyService::requestFinished, m_context, [](const RequestRecord &r) {
                 qCInfo(lcEngine).noquote() << QStringLiteral("%1 %2 → %3/%4 status %5 in %6 ms, %7 attempt(s), %8 tokens%9")
@@ -80,6 +87,34 @@ bool Engine::start(QString *error)
     return ok;
 }
 
+void Engine::openStore()
+{
+    RequestStore::Options options;
+    options.path = m_config.settings.dbPath;
+    options.retentionDays = m_config.settings.logRetentionDays;
+    auto *store = new RequestStore(options, *m_clock);
+    QString error;
+    if (!store->open(&error)) {
+        // The proxy still serves; only the request log and the stats are missing, and the log says why.
+        qCCritical(lcEngine).noquote() << "request log disabled:" << error;
+        delete store;
+        return;
+    }
+    m_store = store;
+    m_service->setStatsSource(m_store);
+    connect(m_service, &ProxyService::requestFinished, m_store, &RequestStore::record, Qt::DirectConnection);
+}
+
+void Engine::closeStore()
+{
+    if (!m_store)
+        return;
+    m_service->setStatsSource(nullptr);
+    disconnect(m_service, nullptr, m_store, nullptr);
+    delete m_store; // flushes
+    m_store = nullptr;
+}
+
 void Engine::shutdown(int graceMs)
 {
     if (!m_context || !m_thread.isRunning()) {
@@ -97,6 +132,7 @@ void Engine::shutdown(int graceMs)
             if (*done)
                 return;
             *done = true;
+            closeStore(); // everything recorded so far reaches the disk
             m_context->deleteLater(); // service and server go with the thread's last events
             m_context = nullptr;
             m_thread.quit();

@@ -6,6 +6,7 @@
 #include <QThread>
 
 class ApiServer;
+class RequestStore;
 class ProxyService;
 class SystemClock;
 
@@ -29,11 +30,15 @@ signals:
     void stopped();
 
 private:
+    void openStore();  // engine thread
+    void closeStore(); // engine thread
+
     Config m_config;
     QThread m_thread;
     QObject *m_context = nullptr; // lives on the engine thread; owns the clock, service and server
     SystemClock *m_clock = nullptr;
     ProxyService *m_service = nullptr;
     ApiServer *m_server = nullptr;
+    RequestStore *m_store = nullptr; // the request log; null when it could not be opened
     quint16 m_port = 0;
 };
