@@ -1,9 +1,13 @@
 #include "apiserver.h"
 
+#include "adminroutes.h"
 #include "chatrequest.h"
+#include "eventroutes.h"
 #include "guardedtcpserver.h"
+#include "metricsroute.h"
 #include "proxyservice.h"
 #include "responsewriter.h"
+#include "statsroutes.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -35,12 +39,20 @@ ApiServer::ApiServer(ProxyService &service, QObject *parent)
     , m_service(service)
 {
     addCoreRoutes();
+    registerStatsRoutes(m_routes, m_service);
+    registerAdminRoutes(m_routes, m_service, this);
+    registerEventRoutes(m_routes, m_service, *this);
+    registerMetricsRoute(m_routes, m_service, m_metrics, *this);
+    connect(&m_service, &ProxyService::requestFinished, &m_metrics, &Metrics::record);
     m_server.setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         dispatch(request, std::move(responder));
     });
 }
 
-ApiServer::~ApiServer() = default;
+ApiServer::~ApiServer()
+{
+    emit stopping();
+}
 
 bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error)
 {
@@ -54,6 +66,7 @@ bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error
         return false;
     }
     m_tcp = tcp;
+    m_listenAddress = address;
     m_server.bind(tcp);
     return true;
 }
@@ -67,6 +80,12 @@ void ApiServer::stopListening()
 {
     if (m_tcp)
         m_tcp->close();
+    emit stopping();
+}
+
+bool ApiServer::isLoopbackOnly() const
+{
+    return m_listenAddress.isNull() || m_listenAddress.isLoopback();
 }
 
 qint64 ApiServer::pendingOutputBytes() const
@@ -152,6 +171,16 @@ void ApiServer::sendJson(QHttpServerResponder &&responder, int status, const QBy
 {
     ResponseWriter writer(std::move(responder));
     writer.sendWhole(status, json);
+}
+
+void ApiServer::sendObject(QHttpServerResponder &&responder, int status, const QJsonObject &object)
+{
+    sendJson(std::move(responder), status, json(object));
+}
+
+void ApiServer::sendPlainError(QHttpServerResponder &&responder, int status, const QString &message)
+{
+    sendJson(std::move(responder), status, json({{QStringLiteral("error"), message}}));
 }
 
 void ApiServer::addCoreRoutes()

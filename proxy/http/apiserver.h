@@ -2,10 +2,12 @@
 
 #include "apierror.h"
 #include "connectionguard.h"
+#include "metrics.h"
 #include "routetable.h"
 
 #include <QHostAddress>
 #include <QHttpServer>
+#include <QJsonObject>
 #include <QObject>
 #include <QPointer>
 
@@ -16,7 +18,9 @@ class ProxyService;
 class ResponseWriter;
 
 // The HTTP face of the engine: one dispatcher over QHttpServer for the OpenAI-compatible routes and /health,
-// with auth on every /v1/* route. Lives on the engine thread beside the ProxyService it serves.
+// with auth on every /v1/* route, plus the route groups registered from their own files (stats, admin, events,
+// metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the engine thread
+// beside the ProxyService it serves.
 class ApiServer : public QObject
 {
     Q_OBJECT
@@ -29,8 +33,10 @@ public:
     void setConnectionLimits(const ConnectionGuard::Limits &limits) { m_limits = limits; }
     bool listen(const QHostAddress &address, quint16 port, QString *error);
     quint16 port() const;
-    // Stops accepting connections (graceful shutdown); requests in flight go on.
+    // Stops accepting connections (graceful shutdown); requests in flight go on, live feeds end (stopping()).
     void stopListening();
+    // True while listening on a loopback address only (or not listening at all).
+    bool isLoopbackOnly() const;
     // Bytes answered but not yet handed to the network on any client connection (shutdown waits for zero).
     qint64 pendingOutputBytes() const;
 
@@ -39,14 +45,22 @@ public:
     static int matchKey(const QByteArray &key, const QStringList &keys);
     static bool keyMatches(const QByteArray &key, const QStringList &keys) { return matchKey(key, keys) >= 0; }
 
+    // The label of the key that opens `access`, or the 401/403 to send.
+    std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access, QString *label) const;
+
     RouteTable &routes() { return m_routes; }
     static void sendError(QHttpServerResponder &&responder, const ApiError &error);
     static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
+    static void sendObject(QHttpServerResponder &&responder, int status, const QJsonObject &object);
+    // The reference's {"error":"<message>"} body, which its stats and admin routes use instead of OpenAI's shape.
+    static void sendPlainError(QHttpServerResponder &&responder, int status, const QString &message);
+
+signals:
+    // The server stops listening or goes away: long-lived answers (event feeds) end now.
+    void stopping();
 
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
-    // The label of the key that opens `access`, or the 401/403 to send.
-    std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access, QString *label) const;
     void addCoreRoutes();
     void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);
@@ -57,4 +71,6 @@ private:
     RouteTable m_routes;
     QPointer<GuardedTcpServer> m_tcp;
     ConnectionGuard::Limits m_limits;
+    QHostAddress m_listenAddress;
+    Metrics m_metrics;
 };

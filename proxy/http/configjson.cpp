@@ -1,0 +1,437 @@
+#include "configjson.h"
+
+#include <QJsonArray>
+#include <QStringList>
+
+#include <cmath>
+#include <limits>
+
+namespace {
+
+const QStringList kProviderKeys = {
+    QStringLiteral("id"),      QStringLiteral("name"),       QStringLiteral("type"),
+    QStringLiteral("apiKey"),  QStringLiteral("baseUrl"),    QStringLiteral("timeout"),
+    QStringLiteral("enabled"), QStringLiteral("rateLimits"), QStringLiteral("headers")};
+const QStringList kLimitKeys = {QStringLiteral("requestsPerMinute"),
+                                QStringLiteral("requestsPerHour"),
+                                QStringLiteral("requestsPerDay"),
+                                QStringLiteral("tokensPerMinute"),
+                                QStringLiteral("tokensPerDay"),
+                                QStringLiteral("concurrentRequests"),
+                                QStringLiteral("scope")};
+const QStringList kSettingsKeys = {QStringLiteral("port"),
+                                   QStringLiteral("host"),
+                                   QStringLiteral("apiKeys"),
+                                   QStringLiteral("adminKeys"),
+                                   QStringLiteral("defaultChain"),
+                                   QStringLiteral("logLevel"),
+                                   QStringLiteral("cooldownDefaultMs"),
+                                   QStringLiteral("requestTimeoutMs"),
+                                   QStringLiteral("streamIdleTimeoutMs"),
+                                   QStringLiteral("dbPath"),
+                                   QStringLiteral("normalizeResponses"),
+                                   QStringLiteral("midStreamFailureThreshold"),
+                                   QStringLiteral("midStreamCooldownMs"),
+                                   QStringLiteral("midStreamCooldownMaxMs"),
+                                   QStringLiteral("queueMode"),
+                                   QStringLiteral("queueMaxWaitMs"),
+                                   QStringLiteral("queueMaxSize"),
+                                   QStringLiteral("corsOrigins"),
+                                   QStringLiteral("maxRequestBytes"),
+                                   QStringLiteral("logRetentionDays")};
+
+QString maskOf(const QString &secret)
+{
+    return secret.isEmpty() ? QString() : ConfigJson::maskValue();
+}
+
+QJsonArray maskedList(const QStringList &keys)
+{
+    QJsonArray out;
+    for (const QString &key : keys)
+        out.append(maskOf(key));
+    return out;
+}
+
+// Reads typed values out of one JSON object; the first problem wins and names its key with `prefix`.
+class Reader
+{
+public:
+    Reader(const QJsonObject &json, QString prefix, QString *error)
+        : m_json(json), m_prefix(std::move(prefix)), m_error(error)
+    {
+    }
+
+    bool ok() const { return m_ok; }
+    bool has(const QString &key) const { return m_json.contains(key); }
+    bool isNull(const QString &key) const { return m_json.value(key).isNull(); }
+    QString path(const QString &key) const { return m_prefix + key; }
+
+    void fail(const QString &message)
+    {
+        if (m_ok && m_error)
+            *m_error = message;
+        m_ok = false;
+    }
+
+    void rejectUnknown(const QStringList &known)
+    {
+        QStringList unknown;
+        for (const QString &key : m_json.keys()) {
+            if (!known.contains(key))
+                unknown << path(key);
+        }
+        if (!unknown.isEmpty())
+            fail(ConfigJson::tr("Unknown key(s): %1").arg(unknown.join(QLatin1String(", "))));
+    }
+
+    void string(const QString &key, QString &out, bool allowNull = false)
+    {
+        if (!m_ok || !has(key))
+            return;
+        const QJsonValue v = m_json.value(key);
+        if (allowNull && v.isNull())
+            out.clear();
+        else if (v.isString())
+            out = v.toString();
+        else
+            fail(ConfigJson::tr("%1 must be a string").arg(path(key)));
+    }
+
+    void boolean(const QString &key, bool &out)
+    {
+        if (!m_ok || !has(key))
+            return;
+        const QJsonValue v = m_json.value(key);
+        if (v.isBool())
+            out = v.toBool();
+        else
+            fail(ConfigJson::tr("%1 must be true or false").arg(path(key)));
+    }
+
+    std::optional<qint64> integer(const QString &key, qint64 max)
+    {
+        const QJsonValue v = m_json.value(key);
+        const double d = v.toDouble();
+        if (!v.isDouble() || std::floor(d) != d || std::fabs(d) > double(max)) {
+            fail(ConfigJson::tr("%1 must be an integer").arg(path(key)));
+            return std::nullopt;
+        }
+        return qint64(d);
+    }
+
+    template<typename T> void number(const QString &key, T &out)
+    {
+        if (!m_ok || !has(key))
+            return;
+        if (const auto v = integer(key, std::numeric_limits<T>::max()))
+            out = T(*v);
+    }
+
+    // An integer, or null / absent for "none".
+    template<typename T> void optionalNumber(const QString &key, std::optional<T> &out)
+    {
+        if (!m_ok || !has(key))
+            return;
+        if (isNull(key)) {
+            out.reset();
+            return;
+        }
+        if (const auto v = integer(key, std::numeric_limits<T>::max()))
+            out = T(*v);
+    }
+
+    // A list of strings; a masked entry takes the value at the same index of `stored`.
+    void keyList(const QString &key, QStringList &out, const QStringList &stored)
+    {
+        if (!m_ok || !has(key))
+            return;
+        const QJsonValue v = m_json.value(key);
+        if (!v.isArray()) {
+            fail(ConfigJson::tr("%1 must be a list of strings").arg(path(key)));
+            return;
+        }
+        QStringList list;
+        const QJsonArray array = v.toArray();
+        for (int i = 0; i < array.size(); ++i) {
+            const QString itemPath = path(key) + QStringLiteral("[%1]").arg(i);
+            if (!array.at(i).isString()) {
+                fail(ConfigJson::tr("%1 must be a string").arg(itemPath));
+                return;
+            }
+            const QString item = array.at(i).toString();
+            if (item == ConfigJson::maskValue()) {
+                if (i >= stored.size()) {
+                    fail(ConfigJson::tr("%1 is masked but there is no stored key at that index")
+                             .arg(itemPath));
+                    return;
+                }
+                list << stored.at(i);
+            } else {
+                list << item;
+            }
+        }
+        out = list;
+    }
+
+    QJsonObject object(const QString &key)
+    {
+        const QJsonValue v = m_json.value(key);
+        if (!v.isObject())
+            fail(ConfigJson::tr("%1 must be an object").arg(path(key)));
+        return v.toObject();
+    }
+
+private:
+    QJsonObject m_json;
+    QString m_prefix;
+    QString *m_error;
+    bool m_ok = true;
+};
+
+QJsonObject limitsToJson(const ManualRateLimits &limits)
+{
+    QJsonObject out;
+    const auto put = [&out](const char *key, const std::optional<int> &value) {
+        if (value)
+            out.insert(QLatin1String(key), *value);
+    };
+    put("requestsPerMinute", limits.requestsPerMinute);
+    put("requestsPerHour", limits.requestsPerHour);
+    put("requestsPerDay", limits.requestsPerDay);
+    put("tokensPerMinute", limits.tokensPerMinute);
+    put("tokensPerDay", limits.tokensPerDay);
+    put("concurrentRequests", limits.concurrentRequests);
+    if (limits.scope == ManualRateLimits::Scope::Provider)
+        out.insert(QStringLiteral("scope"), QStringLiteral("provider"));
+    return out;
+}
+
+void readLimits(Reader &parent, const QJsonObject &json, ManualRateLimits &limits, QString *error)
+{
+    Reader r(json, parent.path(QStringLiteral("rateLimits.")), error);
+    r.rejectUnknown(kLimitKeys);
+    r.optionalNumber(QStringLiteral("requestsPerMinute"), limits.requestsPerMinute);
+    r.optionalNumber(QStringLiteral("requestsPerHour"), limits.requestsPerHour);
+    r.optionalNumber(QStringLiteral("requestsPerDay"), limits.requestsPerDay);
+    r.optionalNumber(QStringLiteral("tokensPerMinute"), limits.tokensPerMinute);
+    r.optionalNumber(QStringLiteral("tokensPerDay"), limits.tokensPerDay);
+    r.optionalNumber(QStringLiteral("concurrentRequests"), limits.concurrentRequests);
+    QString scope = QStringLiteral("model");
+    r.string(QStringLiteral("scope"), scope, true);
+    if (r.ok() && scope != QLatin1String("model") && scope != QLatin1String("provider") && !scope.isEmpty())
+        r.fail(ConfigJson::tr("%1 must be \"model\" or \"provider\"").arg(r.path(QStringLiteral("scope"))));
+    limits.scope = scope == QLatin1String("provider") ? ManualRateLimits::Scope::Provider
+                                                      : ManualRateLimits::Scope::Model;
+    if (!r.ok())
+        parent.fail(*error);
+}
+
+void readHeaders(Reader &parent, const QJsonObject &json, const ProviderConfig *existing,
+                 ProviderConfig &provider)
+{
+    provider.headers.clear();
+    for (auto it = json.begin(); it != json.end(); ++it) {
+        if (!it.value().isString()) {
+            parent.fail(ConfigJson::tr("%1 must be a string")
+                            .arg(parent.path(QStringLiteral("headers.") + it.key())));
+            return;
+        }
+        QByteArray value = it.value().toString().toUtf8();
+        if (it.value().toString() == ConfigJson::maskValue()) {
+            value.clear();
+            bool found = false;
+            for (const auto &h : existing ? existing->headers : QList<QPair<QByteArray, QByteArray>>()) {
+                if (h.first.compare(it.key().toUtf8(), Qt::CaseInsensitive) == 0) {
+                    value = h.second;
+                    found = true;
+                }
+            }
+            if (!found) {
+                parent.fail(ConfigJson::tr("%1 is masked but the provider has no such stored header")
+                                .arg(parent.path(QStringLiteral("headers.") + it.key())));
+                return;
+            }
+        }
+        provider.headers.append({it.key().toUtf8(), value});
+    }
+}
+
+} // namespace
+
+QJsonObject ConfigJson::providerToJson(const ProviderConfig &p)
+{
+    QJsonObject out{{QStringLiteral("id"), p.id},
+                    {QStringLiteral("name"), p.name},
+                    {QStringLiteral("type"), p.type},
+                    {QStringLiteral("apiKey"), maskValue()}};
+    if (!p.baseUrl.isEmpty())
+        out.insert(QStringLiteral("baseUrl"), p.baseUrl);
+    if (p.timeoutMs)
+        out.insert(QStringLiteral("timeout"), *p.timeoutMs);
+    if (!p.rateLimits.isEmpty() || p.rateLimits.scope != ManualRateLimits::Scope::Model)
+        out.insert(QStringLiteral("rateLimits"), limitsToJson(p.rateLimits));
+    out.insert(QStringLiteral("enabled"), p.enabled);
+    if (!p.headers.isEmpty()) {
+        QJsonObject headers;
+        for (const auto &h : p.headers)
+            headers.insert(QString::fromUtf8(h.first), maskOf(QString::fromUtf8(h.second)));
+        out.insert(QStringLiteral("headers"), headers);
+    }
+    return out;
+}
+
+QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
+{
+    QJsonArray entries;
+    for (const ChainEntry &e : chain.entries)
+        entries.append(
+            QJsonObject{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}});
+    return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
+}
+
+QJsonObject ConfigJson::settingsToJson(const Settings &s)
+{
+    return QJsonObject{{QStringLiteral("port"), s.port},
+                       {QStringLiteral("host"), s.host},
+                       {QStringLiteral("apiKeys"), maskedList(s.apiKeys)},
+                       {QStringLiteral("adminKeys"), maskedList(s.adminKeys)},
+                       {QStringLiteral("defaultChain"), s.defaultChain},
+                       {QStringLiteral("logLevel"), s.logLevel},
+                       {QStringLiteral("cooldownDefaultMs"), s.cooldownDefaultMs},
+                       {QStringLiteral("requestTimeoutMs"), s.requestTimeoutMs},
+                       {QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs},
+                       {QStringLiteral("dbPath"), s.dbPath},
+                       {QStringLiteral("normalizeResponses"), s.normalizeResponses},
+                       {QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold},
+                       {QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs},
+                       {QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs},
+                       {QStringLiteral("queueMode"), s.queueMode},
+                       {QStringLiteral("queueMaxWaitMs"), s.queueMaxWaitMs},
+                       {QStringLiteral("queueMaxSize"), s.queueMaxSize},
+                       {QStringLiteral("corsOrigins"), QJsonArray::fromStringList(s.corsOrigins)},
+                       {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
+                       {QStringLiteral("logRetentionDays"), s.logRetentionDays}};
+}
+
+QJsonObject ConfigJson::configToJson(const Config &config)
+{
+    QJsonArray providers;
+    for (const ProviderConfig &p : config.providers)
+        providers.append(providerToJson(p));
+    QJsonArray chains;
+    for (const ChainConfig &c : config.chains)
+        chains.append(chainToJson(c));
+    return QJsonObject{{QStringLiteral("providers"), providers},
+                       {QStringLiteral("chains"), chains},
+                       {QStringLiteral("settings"), settingsToJson(config.settings)}};
+}
+
+std::optional<ConfigJson::ProviderInput>
+ConfigJson::providerFromJson(const QJsonObject &json, const ProviderConfig *existing, QString *error)
+{
+    ProviderInput input;
+    ProviderConfig &p = input.provider;
+    Reader r(json, QString(), error);
+    r.rejectUnknown(kProviderKeys);
+    for (const char *required : {"id", "type"}) {
+        if (r.ok() && json.value(QLatin1String(required)).toString().isEmpty())
+            r.fail(tr("%1 is required (a non-empty string)").arg(QLatin1String(required)));
+    }
+    r.string(QStringLiteral("id"), p.id);
+    r.string(QStringLiteral("name"), p.name);
+    r.string(QStringLiteral("type"), p.type);
+    r.string(QStringLiteral("apiKey"), p.apiKey, true);
+    r.string(QStringLiteral("baseUrl"), p.baseUrl, true);
+    r.optionalNumber(QStringLiteral("timeout"), p.timeoutMs);
+    r.boolean(QStringLiteral("enabled"), p.enabled);
+    if (r.ok() && r.has(QStringLiteral("rateLimits")) && !r.isNull(QStringLiteral("rateLimits"))) {
+        const QJsonObject limits = r.object(QStringLiteral("rateLimits"));
+        if (r.ok())
+            readLimits(r, limits, p.rateLimits, error);
+    }
+    if (r.ok() && r.has(QStringLiteral("headers")) && !r.isNull(QStringLiteral("headers"))) {
+        const QJsonObject headers = r.object(QStringLiteral("headers"));
+        if (r.ok())
+            readHeaders(r, headers, existing, p);
+    }
+    if (!r.ok())
+        return std::nullopt;
+    if (p.name.isEmpty())
+        p.name = p.id;
+    input.keepExistingKey = !json.contains(QStringLiteral("apiKey")) || p.apiKey == maskValue();
+    if (input.keepExistingKey)
+        p.apiKey.clear(); // ProxyService puts the stored key back
+    return input;
+}
+
+std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const QJsonObject &json,
+                                                     QString *error)
+{
+    Reader r(json, QString(), error);
+    r.rejectUnknown({QStringLiteral("name"), QStringLiteral("entries")});
+    if (r.ok() && r.has(QStringLiteral("name")) && json.value(QStringLiteral("name")).toString() != name)
+        r.fail(tr("Chain name in path must match name in body"));
+    const QJsonValue entries = json.value(QStringLiteral("entries"));
+    if (r.ok() && (!entries.isArray() || entries.toArray().isEmpty()))
+        r.fail(tr("entries must be a list of at least one {provider, model}"));
+    ChainConfig chain;
+    chain.name = name;
+    const QJsonArray list = entries.toArray();
+    for (int i = 0; r.ok() && i < list.size(); ++i) {
+        const QString path = QStringLiteral("entries[%1]").arg(i);
+        if (!list.at(i).isObject()) {
+            r.fail(tr("%1 must be an object {provider, model}").arg(path));
+            break;
+        }
+        const QJsonObject item = list.at(i).toObject();
+        Reader entry(item, path + QLatin1Char('.'), error);
+        entry.rejectUnknown({QStringLiteral("provider"), QStringLiteral("model")});
+        ChainEntry e;
+        for (const char *required : {"provider", "model"}) {
+            if (entry.ok() && item.value(QLatin1String(required)).toString().isEmpty())
+                entry.fail(
+                    tr("%1 is required (a non-empty string)").arg(entry.path(QLatin1String(required))));
+        }
+        entry.string(QStringLiteral("provider"), e.provider);
+        entry.string(QStringLiteral("model"), e.model);
+        if (!entry.ok())
+            return std::nullopt;
+        chain.entries.append(e);
+    }
+    if (!r.ok())
+        return std::nullopt;
+    return chain;
+}
+
+std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, const Settings &current,
+                                                     QString *error)
+{
+    Settings s = current;
+    Reader r(json, QString(), error);
+    r.rejectUnknown(kSettingsKeys);
+    r.number(QStringLiteral("port"), s.port);
+    r.string(QStringLiteral("host"), s.host);
+    r.keyList(QStringLiteral("apiKeys"), s.apiKeys, current.apiKeys);
+    r.keyList(QStringLiteral("adminKeys"), s.adminKeys, current.adminKeys);
+    r.string(QStringLiteral("defaultChain"), s.defaultChain);
+    r.string(QStringLiteral("logLevel"), s.logLevel);
+    r.number(QStringLiteral("cooldownDefaultMs"), s.cooldownDefaultMs);
+    r.number(QStringLiteral("requestTimeoutMs"), s.requestTimeoutMs);
+    r.number(QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs);
+    r.string(QStringLiteral("dbPath"), s.dbPath);
+    r.boolean(QStringLiteral("normalizeResponses"), s.normalizeResponses);
+    r.number(QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold);
+    r.number(QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs);
+    r.number(QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs);
+    r.boolean(QStringLiteral("queueMode"), s.queueMode);
+    r.number(QStringLiteral("queueMaxWaitMs"), s.queueMaxWaitMs);
+    r.number(QStringLiteral("queueMaxSize"), s.queueMaxSize);
+    // Origins are not secret: masked values have no meaning there.
+    r.keyList(QStringLiteral("corsOrigins"), s.corsOrigins, {});
+    r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
+    r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
+    if (!r.ok())
+        return std::nullopt;
+    return s;
+}
