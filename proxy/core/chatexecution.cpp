@@ -312,6 +312,7 @@ void ChatExecution::handleEvent(const SseEvent &event)
     }
     if (info.usageOnly && !m_request.clientWantsUsage)
         return;
+    m_contentChars += StreamChunk::contentCharacters(event.data);
     QByteArray framed = info.rewritten.isEmpty() ? event.serialize() : SseEvent{SseEvent::Kind::Data, event.event, info.rewritten, event.id, {}}.serialize();
     if (!m_committed) {
         m_pending += framed;
@@ -319,7 +320,6 @@ void ChatExecution::handleEvent(const SseEvent &event)
             commitStream();
         return;
     }
-    ++m_contentChunks;
     writeToClient(framed);
 }
 
@@ -335,7 +335,6 @@ void ChatExecution::commitStream()
     if (m_sink)
         m_sink->beginEventStream(successHeaders(m_record.attempts.size() + 1));
     writeToClient(std::exchange(m_pending, QByteArray()));
-    ++m_contentChunks;
 }
 
 void ChatExecution::writeToClient(const QByteArray &bytes)
@@ -352,7 +351,7 @@ void ChatExecution::finishStream()
     recordAttempt(Outcome::Success, 200, QStringLiteral("ok"));
     m_tracker.recordSuccess(m_entry->provider, m_entry->model);
     if (m_record.totalTokens == 0) {
-        m_record.completionTokens = m_contentChunks; // providers send about one token per chunk
+        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
         m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
         m_record.tokensEstimated = true;
     }

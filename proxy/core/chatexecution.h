@@ -77,7 +77,7 @@ private:
     bool m_committed = false;
     bool m_sawDone = false;
     bool m_done = false;
-    qint64 m_contentChunks = 0;
+    qint64 m_contentChars = 0; // streamed answer text, for a token estimate when usage is missing
     struct ClientError
     {
         int status = 0;

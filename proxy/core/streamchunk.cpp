@@ -84,6 +84,35 @@ Info inspect(QByteArrayView data, bool normalize)
     return info;
 }
 
+qint64 contentCharacters(QByteArrayView data)
+{
+    static const QByteArrayView key("\"content\"");
+    qint64 chars = 0;
+    qsizetype pos = 0;
+    while ((pos = data.indexOf(key, pos)) >= 0) {
+        pos += key.size();
+        while (pos < data.size() && (data.at(pos) == ' ' || data.at(pos) == ':'))
+            ++pos;
+        if (pos >= data.size() || data.at(pos) != '"')
+            continue; // null or not a string
+        ++pos;
+        while (pos < data.size()) {
+            const char c = data.at(pos);
+            if (c == '"')
+                break;
+            if (c == '\\') { // an escape sequence is one character
+                pos += (pos + 1 < data.size() && data.at(pos + 1) == 'u') ? 6 : 2;
+                ++chars;
+                continue;
+            }
+            if ((uchar(c) & 0xC0) != 0x80) // UTF-8 continuation bytes are part of the character before
+                ++chars;
+            ++pos;
+        }
+    }
+    return chars;
+}
+
 QString errorMessage(const QByteArray &body)
 {
     const QJsonDocument doc = QJsonDocument::fromJson(body);

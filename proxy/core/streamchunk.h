@@ -32,6 +32,9 @@ struct Info
 };
 
 Info inspect(QByteArrayView data, bool normalize = false);
+// Characters of the "content" strings in a chunk, found by a scan instead of a JSON parse (the relay's hot
+// path): what a token estimate is made from when a stream brings no usage.
+qint64 contentCharacters(QByteArrayView data);
 std::optional<Usage> usageOf(const QJsonObject &obj);
 QString errorMessage(const QByteArray &body);
 // Moves reasoning_content into content where content is empty (settings.normalizeResponses).

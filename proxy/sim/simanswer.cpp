@@ -113,8 +113,9 @@ QByteArray SimAnswer::completionJson() const
                   {latin("created"), m_created},
                   {latin("model"), m_model},
                   {latin("choices"), QJsonArray{choice}},
-                  {latin("usage"), usage()},
                   {latin("system_fingerprint"), latin("fp_sim")}};
+    if (m_reportsUsage)
+        o.insert(latin("usage"), usage());
     if (m_dialect == Dialect::Groq) {
         o.insert(latin("x_groq"), QJsonObject{{latin("id"), m_requestId}});
         o.insert(latin("service_tier"), latin("on_demand"));
@@ -168,7 +169,7 @@ QByteArray SimAnswer::contentEvent(int index) const
 QByteArray SimAnswer::finishEvent() const
 {
     QJsonObject o = chunk(QJsonObject{}, latin("stop"));
-    if (m_dialect == Dialect::Groq)
+    if (m_dialect == Dialect::Groq && m_reportsUsage)
         o.insert(latin("x_groq"), QJsonObject{{latin("id"), m_requestId}, {latin("usage"), usage()}});
     return dataEvent(o);
 }

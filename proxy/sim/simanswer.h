@@ -21,6 +21,7 @@ public:
 
     // OpenAI: with stream_options.include_usage every chunk carries "usage": null.
     void setUsageRequested(bool requested) { m_usageRequested = requested; }
+    void setReportsUsage(bool reports) { m_reportsUsage = reports; }
 
     const QStringList &pieces() const { return m_pieces; }
     int completionTokens() const { return int(m_pieces.size()); }
@@ -60,4 +61,5 @@ private:
     QString m_id;
     QString m_requestId;
     bool m_usageRequested = false;
+    bool m_reportsUsage = true;
 };

@@ -353,8 +353,8 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
 {
     const QJsonObject &body = request.body;
     const bool stream = body.value(QLatin1String("stream")).toBool();
-    const bool includeUsage =
-        body.value(QLatin1String("stream_options")).toObject().value(QLatin1String("include_usage")).toBool();
+    const bool includeUsage = m_reportsUsage
+        && body.value(QLatin1String("stream_options")).toObject().value(QLatin1String("include_usage")).toBool();
     QString model = body.value(QLatin1String("model")).toString();
     if (model.isEmpty())
         model = m_models.value(0, QStringLiteral("simulated-model"));
@@ -413,6 +413,7 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
     // From here on the request reached the "model": it counts against the limiter.
     SimAnswer answer(m_dialect, model, nextReply(), SimAnswer::promptTokens(body), now, ++m_answerSerial);
     answer.setUsageRequested(includeUsage);
+    answer.setReportsUsage(m_reportsUsage);
     ResponseWriter::Headers headers;
     if (m_limiter.requests > 0) {
         ++m_limiter.used;

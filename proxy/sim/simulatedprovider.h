@@ -89,6 +89,7 @@ public:
     void setReplies(const QStringList &texts);   // used in turn, one per answer
     void setModels(const QStringList &modelIds); // for GET /v1/models (default: a few per dialect)
     void setChunkDelayMs(int ms);                // between content chunks; non-stream answers wait the sum
+    void setReportsUsage(bool reports) { m_reportsUsage = reports; } // false: no usage anywhere (as some providers)
     void setFirstTokenDelayMs(int ms);           // before the first content chunk (and before a whole answer)
     // Fixed-window limiter: beyond `requests` accepted in `windowMs` (the window starts at the first request
     // after the previous one ended), answers RateLimited with the real reset time. Successes then carry the
@@ -144,6 +145,7 @@ private:
     QStringList m_models;
     int m_chunkDelayMs = 0;
     int m_firstTokenDelayMs = 0;
+    bool m_reportsUsage = true;
     Limiter m_limiter;
     QString m_requiredKey;
     const Clock *m_clock = nullptr;

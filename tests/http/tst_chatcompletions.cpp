@@ -51,6 +51,23 @@ private slots:
         QVERIFY(!h.records.first().tokensEstimated);
     }
 
+    void tokensAreEstimatedWhenTheAnswerHasNoUsage()
+    {
+        SimulatedProvider a;
+        QVERIFY(a.listen());
+        a.setReportsUsage(false);
+        a.setReply(QStringLiteral("exactly sixteen!")); // 16 characters
+        ProxyHarness h;
+        h.addProvider(QStringLiteral("a"), &a);
+        h.addChain(QStringLiteral("default"), {QStringLiteral("a/m")});
+        QVERIFY(h.start());
+        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false, QStringLiteral("abcd"))).status, 200);
+        QTRY_COMPARE(h.records.size(), 1);
+        QVERIFY(h.records.first().tokensEstimated);
+        QCOMPARE(h.records.first().completionTokens, 4);
+        QCOMPARE(h.records.first().totalTokens, 5);
+    }
+
     void unknownModelUsesDefaultChainAndChainNameSelects()
     {
         SimulatedProvider a, b;

@@ -74,6 +74,22 @@ private slots:
         QVERIFY(rec.firstTokenMs >= 0);
     }
 
+    void tokensAreEstimatedWhenTheStreamHasNoUsage()
+    {
+        Pair p;
+        p.a.setReportsUsage(false);
+        p.a.setReply(QStringLiteral("twelve chars and then some more")); // 31 characters
+        QVERIFY(p.h.start());
+        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true, QStringLiteral("abcdefgh")));
+        QVERIFY(r.sawDone());
+        QTRY_COMPARE(p.h.records.size(), 1);
+        const auto &rec = p.h.records.first();
+        QVERIFY(rec.tokensEstimated);
+        QCOMPARE(rec.completionTokens, 8); // ceil(31 / 4)
+        QCOMPARE(rec.promptTokens, 2);     // ceil(8 / 4)
+        QCOMPARE(rec.totalTokens, 10);
+    }
+
     void usageChunkOnlyWhenAsked()
     {
         Pair p;
