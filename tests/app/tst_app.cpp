@@ -1,4 +1,5 @@
 #include "httpclient.h"
+#include "simulatedprovider.h"
 
 #include <QDir>
 #include <QFile>
@@ -211,6 +212,7 @@ private slots:
 
     // 6. Graceful shutdown
     void shutdownLetsRunningStreamFinish();
+    void restartKeepsRequestLogAndReloadsEdits();
 
     // 7. Bad port values
     void badPortEnvironment_data();
@@ -633,6 +635,77 @@ void TestApp::jsonLogFormat()
     }
     QVERIFY(objects > 0);
     QVERIFY(sawListening);
+}
+
+
+// --- 9. The request log survives a restart; an edited config is applied live ------------------------------------
+
+void TestApp::restartKeepsRequestLogAndReloadsEdits()
+{
+    SimulatedProvider upstream;
+    QVERIFY(upstream.listen());
+    const QString configPath = path(QStringLiteral("config/config.yaml"));
+    const QByteArray config = QByteArrayLiteral("version: 1\n"
+                                                "settings:\n"
+                                                "  apiKeys: [\"test-key\"]\n"
+                                                "  defaultChain: default\n"
+                                                "  dbPath: ./data/log.db\n"
+                                                "providers:\n"
+                                                "  - id: sim\n"
+                                                "    name: Simulated\n"
+                                                "    type: generic-openai\n"
+                                                "    apiKey: \"\"\n"
+                                                "    baseUrl: \"")
+        + upstream.baseUrl().toUtf8()
+        + QByteArrayLiteral("\"\n"
+                            "chains:\n"
+                            "  - name: default\n"
+                            "    entries:\n"
+                            "      - provider: sim\n"
+                            "        model: m1\n");
+    QVERIFY(writeFile(configPath, config));
+    const HttpClient::Headers auth{{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
+
+    for (int run = 1; run <= 2; ++run) {
+        Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
+        const quint16 port = proxy->waitForListening();
+        VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
+        const QString root = QStringLiteral("http://127.0.0.1:%1").arg(port);
+        const auto chat = HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
+                                           HttpClient::chatBody(QStringLiteral("default"), false), auth, kRequestTimeoutMs);
+        QCOMPARE(chat.status, 200);
+        const auto summary = HttpClient::get(root + QStringLiteral("/v1/stats/summary"), auth, kRequestTimeoutMs);
+        QCOMPARE(summary.status, 200);
+        // The request just served may still be on its way to the disk; the earlier run's must be there.
+        const qint64 total = summary.json().value(QLatin1String("summary")).toObject().value(QLatin1String("totalRequests")).toInteger();
+        QVERIFY2(total >= run - 1 && total <= run, summary.body.constData());
+
+        if (run == 2) {
+            // A new chain written to the file is routable without a restart.
+            QVERIFY(writeFile(configPath, config + QByteArrayLiteral("  - name: added\n"
+                                                                     "    entries:\n"
+                                                                     "      - provider: sim\n"
+                                                                     "        model: m2\n")));
+            QTRY_VERIFY_WITH_TIMEOUT(HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
+                                                      HttpClient::chatBody(QStringLiteral("added"), false), auth,
+                                                      kRequestTimeoutMs)
+                                             .header("X-429chain-Provider")
+                                         == "sim/m2",
+                                     15000);
+        }
+        proxy->process->terminate();
+        VERIFY_OR_SHOW(proxy->waitForExit(), QStringLiteral("did not exit after SIGTERM"), proxy);
+        VERIFY_EXIT(proxy, 0);
+    }
+    // After a clean shutdown every request is on disk: two runs, one request each, plus the reload check's.
+    Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
+    const quint16 port = proxy->waitForListening();
+    VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
+    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port), auth, kRequestTimeoutMs);
+    QCOMPARE(requests.status, 200);
+    QVERIFY2(requests.json().value(QLatin1String("requests")).toArray().size() >= 3, requests.body.constData());
+    proxy->process->terminate();
+    QVERIFY(proxy->waitForExit());
 }
 
 QTEST_GUILESS_MAIN(TestApp)
