@@ -1,15 +1,26 @@
+// The public face of LimitParsing: parse() assembles what the header and body readers found
+// (limitheaders.cpp, limitbodies.cpp) into one LimitSignal, plus HTTP-dates and the calendar boundaries
+// resets fall on.
 #include "limithints.h"
 
 #include <QDate>
-#include <QtNumeric>
+#include <QDateTime>
+#include <QTimeZone>
 
 #include <algorithm>
 #include <array>
 
 namespace {
 
-constexpr qint64 NanosPerMs = 1'000'000;
-constexpr qint64 NanosPerSecond = 1'000'000'000;
+using LimitParsing::Detail::DayClock;
+using LimitParsing::Detail::Draft;
+using LimitParsing::Detail::Family;
+using Kind = LimitSignal::Kind;
+using Span = LimitWindow::Span;
+using Unit = LimitWindow::Unit;
+
+constexpr qint64 MsPerMinute = 60'000;
+constexpr qint64 MsPerHour = 3'600'000;
 constexpr qint64 MsPerDay = 86'400'000;
 constexpr qint64 UnixEpochJulianDay = 2'440'588;
 
@@ -18,93 +29,42 @@ bool isDigit(char c)
     return c >= '0' && c <= '9';
 }
 
-qint64 ceilDiv(qint64 value, qint64 divisor) // value >= 0
+qint64 floorDiv(qint64 value, qint64 divisor) // divisor > 0
 {
-    return value / divisor + (value % divisor != 0 ? 1 : 0);
+    return value / divisor - (value % divisor < 0 ? 1 : 0);
 }
 
-// A decimal number "[+-]digits[.digits]" read exactly: the fraction is kept as nanoseconds-of-a-unit, rounded
-// up past the ninth digit, so "59.56" * 1000 is 59560 and not 59559.999.
-struct Decimal
+qint64 nextMultiple(qint64 nowMs, qint64 step)
 {
-    bool negative = false;
-    qint64 whole = 0;
-    qint64 nanos = 0; // 0 .. 1e9 (1e9 only when rounding up carried)
-};
-
-// Reads the digits and optional fraction at `pos`; false if there is no digit at all or `whole` overflows.
-bool readNumber(QByteArrayView t, qsizetype &pos, Decimal &d)
-{
-    int digits = 0;
-    while (pos < t.size() && isDigit(t[pos])) {
-        if (qMulOverflow(d.whole, qint64(10), &d.whole) ||
-            qAddOverflow(d.whole, qint64(t[pos] - '0'), &d.whole))
-            return false;
-        ++pos;
-        ++digits;
-    }
-    if (pos < t.size() && t[pos] == '.') {
-        ++pos;
-        qint64 scale = NanosPerSecond / 10;
-        bool sticky = false;
-        while (pos < t.size() && isDigit(t[pos])) {
-            const int digit = t[pos] - '0';
-            if (scale > 0)
-                d.nanos += digit * scale;
-            else if (digit != 0)
-                sticky = true;
-            scale /= 10;
-            ++pos;
-            ++digits;
-        }
-        if (sticky)
-            ++d.nanos;
-    }
-    return digits > 0;
+    return (floorDiv(nowMs, step) + 1) * step;
 }
 
-std::optional<Decimal> parseDecimal(QByteArrayView t)
+QDate utcDate(qint64 ms)
 {
-    Decimal d;
-    qsizetype pos = 0;
-    if (!t.isEmpty() && (t.front() == '+' || t.front() == '-')) {
-        d.negative = t.front() == '-';
-        ++pos;
-    }
-    if (!readNumber(t, pos, d) || pos != t.size())
-        return std::nullopt;
-    return d;
+    return QDate::fromJulianDay(floorDiv(ms, MsPerDay) + UnixEpochJulianDay);
 }
 
-// Seconds as milliseconds, sub-millisecond rest rounded up; nullopt on overflow.
-std::optional<qint64> secondsToMs(const Decimal &d)
+qint64 startOfUtcDay(const QDate &date)
 {
-    qint64 ms = 0;
-    if (qMulOverflow(d.whole, qint64(1000), &ms) || qAddOverflow(ms, ceilDiv(d.nanos, NanosPerMs), &ms))
-        return std::nullopt;
-    return ms;
+    return (date.toJulianDay() - UnixEpochJulianDay) * MsPerDay;
 }
 
-// The length of one Go duration unit in ns, or 0 if `unit` is none.
-qint64 goUnitNanos(QByteArrayView unit)
+// The n-th (1-based) Sunday of a month.
+QDate nthSunday(int year, int month, int n)
 {
-    if (unit == QByteArrayView("h"))
-        return 3600 * NanosPerSecond;
-    if (unit == QByteArrayView("m"))
-        return 60 * NanosPerSecond;
-    if (unit == QByteArrayView("s"))
-        return NanosPerSecond;
-    if (unit == QByteArrayView("ms"))
-        return NanosPerMs;
-    if (unit == QByteArrayView("us") || unit == QByteArrayView("\xC2\xB5s") ||
-        unit == QByteArrayView("\xCE\xBCs"))
-        return 1000;
-    if (unit == QByteArrayView("ns"))
-        return 1;
-    return 0;
+    const QDate first(year, month, 1);
+    return first.addDays((7 - first.dayOfWeek()) % 7 + 7 * (n - 1));
 }
 
-// ---- HTTP-date helpers ----
+// UTC offset of America/Los_Angeles by the US rule in force since 2007: PDT from the second Sunday of March,
+// 02:00 PST (10:00 UTC), to the first Sunday of November, 02:00 PDT (09:00 UTC).
+qint64 pacificOffsetByRuleMs(qint64 utcMs)
+{
+    const int year = utcDate(utcMs).year();
+    const qint64 dstStart = startOfUtcDay(nthSunday(year, 3, 2)) + 10 * MsPerHour;
+    const qint64 dstEnd = startOfUtcDay(nthSunday(year, 11, 1)) + 9 * MsPerHour;
+    return utcMs >= dstStart && utcMs < dstEnd ? -7 * MsPerHour : -8 * MsPerHour;
+}
 
 class Cursor
 {
@@ -194,46 +154,266 @@ int expandTwoDigitYear(int yy, qint64 nowMs)
     return year;
 }
 
+std::optional<qint64> calendarReset(Span span, DayClock clock, qint64 nowMs)
+{
+    switch (span) {
+    case Span::Minute:
+        return LimitParsing::nextMinuteMs(nowMs);
+    case Span::Hour:
+        return LimitParsing::nextHourMs(nowMs);
+    case Span::Day:
+        return clock == DayClock::Pacific ? LimitParsing::nextPacificMidnightMs(nowMs)
+                                          : LimitParsing::nextUtcMidnightMs(nowMs);
+    case Span::Month:
+        return LimitParsing::nextUtcMonthStartMs(nowMs);
+    case Span::Unknown:
+        break;
+    }
+    return std::nullopt;
+}
+
+// Day and longer first, then token windows, then the rest: the window that decides how long the entry waits.
+int severity(const LimitWindow &w)
+{
+    if (w.span == Span::Day || w.span == Span::Month)
+        return 3;
+    return w.unit == Unit::Tokens ? 2 : 1;
+}
+
+Kind kindOf(const Draft &d, const std::optional<qint64> &retry)
+{
+    if (d.status < 400)
+        return Kind::None;
+    if (d.status == 413 || d.tooLarge)
+        return Kind::TooLargeForTier;
+    if (d.status == 402)
+        return Kind::Credits;
+    const bool zero =
+        d.zeroAllowance || std::any_of(d.windows.begin(), d.windows.end(),
+                                       [](const LimitWindow &w) { return w.limit && *w.limit == 0; });
+    if ((d.status == 429 || d.status == 403) && zero)
+        return Kind::ZeroAllowance;
+    if (d.bodyKind)
+        return *d.bodyKind;
+    if (d.status == 498) // Groq flex tier: capacity_exceeded
+        return Kind::Capacity;
+    if (d.status == 429) {
+        int worst = 0; // the windows the body named, and any other the headers show empty
+        for (const LimitWindow &w : d.windows) {
+            if (w.isExhausted())
+                worst = std::max(worst, severity(w));
+        }
+        if (worst == 3)
+            return Kind::DailyCap;
+        if (worst == 2)
+            return Kind::TokenLimit;
+        return worst > 0 || d.recognised || !d.windows.isEmpty() || retry ? Kind::RateLimit : Kind::Unknown;
+    }
+    if ((d.status == 503 || d.status == 529) && retry)
+        return Kind::Capacity;
+    return Kind::None;
+}
+
+QString describe(const LimitWindow &w)
+{
+    if (w.span == Span::Unknown)
+        return LimitWindow::unitName(w.unit) + QLatin1String(" limit");
+    return LimitWindow::unitName(w.unit) + QLatin1String(" per ") + LimitWindow::spanName(w.span);
+}
+
+const LimitWindow *primaryWindow(const LimitSignal &s)
+{
+    const LimitWindow *best = nullptr;
+    for (const LimitWindow &w : s.windows) {
+        const bool relevant = s.kind == Kind::ZeroAllowance     ? w.limit && *w.limit == 0
+                              : s.kind == Kind::TooLargeForTier ? true
+                                                                : w.isExhausted();
+        if (relevant && (!best || severity(w) > severity(*best) || (!best->exceeded && w.exceeded)))
+            best = &w;
+    }
+    return best;
+}
+
+QString reasonFor(const LimitSignal &s, const Draft &d)
+{
+    const LimitWindow *w = primaryWindow(s);
+    QString text;
+    switch (s.kind) {
+    case Kind::None:
+        if (!w)
+            return QString();
+        text = describe(*w) + QLatin1String(" used up");
+        break;
+    case Kind::RateLimit:
+    case Kind::DailyCap:
+    case Kind::TokenLimit:
+    case Kind::Unknown:
+        text = w                          ? describe(*w)
+               : s.kind == Kind::DailyCap ? QStringLiteral("daily quota used up")
+                                          : QStringLiteral("rate limited");
+        break;
+    case Kind::Credits:
+        text = QStringLiteral("credits exhausted");
+        break;
+    case Kind::Capacity:
+        text = QStringLiteral("provider at capacity");
+        break;
+    case Kind::ZeroAllowance:
+        text = QStringLiteral("no allowance for this model");
+        if (w)
+            text += QLatin1String(": ") + describe(*w) + QLatin1String(" limit is 0");
+        break;
+    case Kind::TooLargeForTier:
+        text = QStringLiteral("request too large for this tier");
+        if (w && w->limit)
+            text +=
+                QLatin1String(": ") + describe(*w) + QLatin1String(" limit ") + QString::number(*w->limit);
+        break;
+    }
+    if (s.kind != Kind::None)
+        text = QString::number(d.status) + QLatin1Char(' ') + text;
+    if (!d.label.isEmpty())
+        text += QLatin1String(" (") + d.label + QLatin1Char(')');
+    if (s.providerWide)
+        text += QLatin1String(", provider-wide");
+    return text;
+}
+
+std::optional<qint64> withinHorizon(const std::optional<qint64> &ms)
+{
+    return ms && *ms >= 0 && *ms <= LimitParsing::Detail::MaxHorizonMs ? ms : std::nullopt;
+}
+
+LimitSignal finish(Draft &d)
+{
+    LimitSignal s;
+    s.receivedAtMs = d.nowMs;
+    const bool error = d.status >= 400;
+
+    std::optional<qint64> bodyHint = withinHorizon(d.bodyRetryMs);
+    if (d.status == 429 && d.bareResetAtMs) // OpenRouter: X-RateLimit-Reset is when to come back
+        bodyHint = std::max(bodyHint.value_or(0), std::max<qint64>(0, *d.bareResetAtMs - d.nowMs));
+    if (const std::optional<qint64> ms = withinHorizon(d.retryAfterMsHeader))
+        s.retryAfterMs = ms;
+    else if (const std::optional<qint64> header = withinHorizon(d.retryAfterHeader))
+        s.retryAfterMs = header;
+    else if (error)
+        s.retryAfterMs = bodyHint;
+
+    // A 429 whose body named no window is about the windows its headers show empty.
+    if (d.status == 429 &&
+        std::none_of(d.windows.begin(), d.windows.end(), [](const LimitWindow &w) { return w.exceeded; })) {
+        for (LimitWindow &w : d.windows)
+            w.exceeded = w.remaining && *w.remaining <= 0;
+    }
+    s.kind = kindOf(d, s.retryAfterMs);
+
+    for (LimitWindow &w : d.windows) {
+        if (w.resetAtMs)
+            continue;
+        // A daily cap follows its provider's calendar even when a short retry hint says otherwise.
+        const bool calendarKnown =
+            w.span == Span::Month || (w.span == Span::Day && d.dayClock != DayClock::Unknown);
+        if (w.isExhausted() && !calendarKnown && s.retryAfterMs && error) {
+            w.resetAtMs = d.nowMs + *s.retryAfterMs;
+            continue;
+        }
+        w.resetAtMs = calendarReset(w.span, d.dayClock, d.nowMs);
+        w.resetEstimated = w.resetAtMs.has_value();
+    }
+
+    s.providerWide =
+        s.kind != Kind::None &&
+        (d.providerWide || std::any_of(d.windows.begin(), d.windows.end(),
+                                       [](const LimitWindow &w) { return w.exceeded && w.providerWide; }));
+    s.windows = d.windows;
+    s.reason = reasonFor(s, d);
+    return s;
+}
+
 } // namespace
+
+bool LimitWindow::operator==(const LimitWindow &other) const
+{
+    return unit == other.unit && span == other.span && limit == other.limit && remaining == other.remaining &&
+           resetAtMs == other.resetAtMs && resetEstimated == other.resetEstimated &&
+           exceeded == other.exceeded && providerWide == other.providerWide;
+}
+
+QLatin1String LimitWindow::unitName(Unit unit)
+{
+    return unit == Unit::Tokens ? QLatin1String("tokens") : QLatin1String("requests");
+}
+
+QLatin1String LimitWindow::spanName(Span span)
+{
+    switch (span) {
+    case Span::Minute:
+        return QLatin1String("minute");
+    case Span::Hour:
+        return QLatin1String("hour");
+    case Span::Day:
+        return QLatin1String("day");
+    case Span::Month:
+        return QLatin1String("month");
+    case Span::Unknown:
+        break;
+    }
+    return QLatin1String("unknown");
+}
+
+std::optional<qint64> LimitSignal::exhaustedUntilMs(qint64 nowMs) const
+{
+    if (kind == Kind::ZeroAllowance)
+        return std::nullopt;
+    std::optional<qint64> until;
+    if (retryAfterMs && kind != Kind::None && kind != Kind::TooLargeForTier)
+        until = receivedAtMs + *retryAfterMs;
+    for (const LimitWindow &w : windows) {
+        if (w.isExhausted() && w.resetAtMs)
+            until = std::max(until.value_or(*w.resetAtMs), *w.resetAtMs);
+    }
+    if (!until)
+        return std::nullopt;
+    return std::max(*until, nowMs);
+}
+
+const LimitWindow *LimitSignal::window(LimitWindow::Unit unit, LimitWindow::Span span) const
+{
+    for (const LimitWindow &w : windows) {
+        if (w.unit == unit && w.span == span)
+            return &w;
+    }
+    return nullptr;
+}
+
+QLatin1String LimitSignal::kindName(Kind kind)
+{
+    static constexpr std::array<const char *, 9> names = {
+        "none",     "rate_limit",     "daily_cap",          "token_limit", "credits",
+        "capacity", "zero_allowance", "too_large_for_tier", "unknown"};
+    const auto index = size_t(kind);
+    return QLatin1String(index < names.size() ? names[index] : "unknown");
+}
 
 namespace LimitParsing {
 
-std::optional<qint64> parseGoDuration(QByteArrayView text)
+LimitSignal parse(const QString &providerType, int status, const Headers &headers, const QByteArray &body,
+                  qint64 nowMs)
 {
-    const QByteArrayView t = text.trimmed();
-    if (t == QByteArrayView("0") || t == QByteArrayView("+0"))
-        return 0;
-    qsizetype pos = (!t.isEmpty() && t.front() == '+') ? 1 : 0;
-    if (pos == t.size())
-        return std::nullopt;
-    qint64 totalNanos = 0;
-    while (pos < t.size()) {
-        Decimal d;
-        if (!readNumber(t, pos, d))
-            return std::nullopt;
-        const qsizetype unitStart = pos;
-        while (pos < t.size() && !isDigit(t[pos]) && t[pos] != '.')
-            ++pos;
-        const qint64 unit = goUnitNanos(t.sliced(unitStart, pos - unitStart));
-        if (unit == 0)
-            return std::nullopt;
-        // Units of a second or longer are whole multiples of 1e9 ns: the fraction stays exact in 64 bits.
-        const qint64 fractionNanos = unit >= NanosPerSecond ? d.nanos * (unit / NanosPerSecond)
-                                                            : ceilDiv(d.nanos * unit, NanosPerSecond);
-        qint64 part = 0;
-        if (qMulOverflow(d.whole, unit, &part) || qAddOverflow(part, fractionNanos, &part) ||
-            qAddOverflow(totalNanos, part, &totalNanos))
-            return std::nullopt;
-    }
-    return ceilDiv(totalNanos, NanosPerMs);
-}
-
-std::optional<qint64> parseSeconds(QByteArrayView text)
-{
-    const std::optional<Decimal> d = parseDecimal(text.trimmed());
-    if (!d || d->negative)
-        return std::nullopt;
-    return secondsToMs(*d);
+    Draft d;
+    d.family = Detail::familyOf(providerType);
+    d.status = status;
+    d.nowMs = nowMs;
+    d.dayClock = d.family == Family::Gemini                                         ? DayClock::Pacific
+                 : d.family == Family::OpenRouter || d.family == Family::Cloudflare ? DayClock::Utc
+                                                                                    : DayClock::Unknown;
+    // Bodies of successes are completions, not limit signals; errors are read before the headers because the
+    // body tells what OpenRouter's unsuffixed X-RateLimit-* headers count.
+    if (status == 402 || status == 413 || status == 429 || status == 498 || (status >= 500 && status <= 599))
+        Detail::readBody(body, d);
+    Detail::readHeaders(headers, d, false);
+    return finish(d);
 }
 
 std::optional<qint64> parseHttpDate(QByteArrayView text, qint64 nowMs)
@@ -287,63 +467,84 @@ std::optional<qint64> parseHttpDate(QByteArrayView text, qint64 nowMs)
     return seconds * 1000;
 }
 
-std::optional<qint64> parseRetryAfter(QByteArrayView value, qint64 nowMs)
+qint64 nextMinuteMs(qint64 nowMs)
 {
-    const QByteArrayView v = value.trimmed();
-    if (const std::optional<Decimal> d = parseDecimal(v))
-        return d->negative ? std::optional<qint64>(0) : secondsToMs(*d);
-    if (const std::optional<qint64> at = parseHttpDate(v, nowMs))
-        return std::max<qint64>(0, *at - nowMs);
-    return std::nullopt;
+    return nextMultiple(nowMs, MsPerMinute);
 }
 
-std::optional<qint64> parseRetryAfterMs(QByteArrayView value)
+qint64 nextHourMs(qint64 nowMs)
 {
-    const std::optional<Decimal> d = parseDecimal(value.trimmed());
-    if (!d)
-        return std::nullopt;
-    if (d->negative)
-        return 0;
-    return d->whole + (d->nanos > 0 ? 1 : 0);
+    return nextMultiple(nowMs, MsPerHour);
 }
 
-std::optional<qint64> parseResetValue(QByteArrayView value, qint64 nowMs)
+qint64 nextUtcMidnightMs(qint64 nowMs)
 {
-    const QByteArrayView v = value.trimmed();
-    if (const std::optional<qint64> duration = parseGoDuration(v))
-        return duration;
-    const std::optional<Decimal> d = parseDecimal(v);
-    if (!d)
-        return std::nullopt;
-    if (d->negative)
-        return 0;
-    const bool fractional = d->nanos > 0;
-    constexpr qint64 EpochMsThreshold = 1'000'000'000'000;  // 1e12: later than 2001-09-09 in ms
-    constexpr qint64 EpochSecondsThreshold = 1'000'000'000; // 1e9: later than 2001-09-09 in s
-    if (d->whole > EpochMsThreshold || (d->whole == EpochMsThreshold && fractional))
-        return std::max<qint64>(0, d->whole + (fractional ? 1 : 0) - nowMs);
-    const std::optional<qint64> ms = secondsToMs(*d);
-    if (!ms)
-        return std::nullopt;
-    if (d->whole > EpochSecondsThreshold || (d->whole == EpochSecondsThreshold && fractional))
-        return std::max<qint64>(0, *ms - nowMs);
-    return ms;
+    return nextMultiple(nowMs, MsPerDay);
 }
 
-LimitHints fromHeaders(const QList<QPair<QByteArray, QByteArray>> &headers, qint64 nowMs)
+qint64 nextUtcMonthStartMs(qint64 nowMs)
 {
-    std::optional<qint64> retryAfterMs;
-    std::optional<qint64> retryAfter;
-    for (const auto &header : headers) {
-        const QByteArrayView name = QByteArrayView(header.first).trimmed();
-        if (!retryAfterMs && name.compare(QByteArrayView("retry-after-ms"), Qt::CaseInsensitive) == 0)
-            retryAfterMs = parseRetryAfterMs(header.second);
-        else if (!retryAfter && name.compare(QByteArrayView("retry-after"), Qt::CaseInsensitive) == 0)
-            retryAfter = parseRetryAfter(header.second, nowMs);
-    }
-    LimitHints hints;
-    hints.retryAfterMs = retryAfterMs ? retryAfterMs : retryAfter;
-    return hints;
+    const QDate today = utcDate(nowMs);
+    return startOfUtcDay(QDate(today.year(), today.month(), 1).addMonths(1));
+}
+
+qint64 nextPacificMidnightMs(qint64 nowMs)
+{
+    static const QTimeZone pacific(QByteArrayLiteral("America/Los_Angeles"));
+    if (!pacific.isValid())
+        return Detail::nextPacificMidnightByRuleMs(nowMs);
+    const QDateTime local = QDateTime::fromMSecsSinceEpoch(nowMs, pacific);
+    const QDateTime next(local.date().addDays(1), QTime(0, 0), pacific); // US zones never skip midnight
+    return next.isValid() ? next.toMSecsSinceEpoch() : Detail::nextPacificMidnightByRuleMs(nowMs);
 }
 
 } // namespace LimitParsing
+
+namespace LimitParsing::Detail {
+
+void Draft::addWindow(const LimitWindow &window)
+{
+    for (LimitWindow &w : windows) {
+        if (w.unit != window.unit || w.span != window.span)
+            continue;
+        if (!w.limit)
+            w.limit = window.limit;
+        if (window.remaining)
+            w.remaining = w.remaining ? std::min(*w.remaining, *window.remaining) : window.remaining;
+        // A told reset beats an estimate; of two told ones the later is the safe one.
+        if (window.resetAtMs &&
+            (!w.resetAtMs || (w.resetEstimated && !window.resetEstimated) ||
+             (w.resetEstimated == window.resetEstimated && *window.resetAtMs > *w.resetAtMs))) {
+            w.resetAtMs = window.resetAtMs;
+            w.resetEstimated = window.resetEstimated;
+        }
+        w.exceeded = w.exceeded || window.exceeded;
+        w.providerWide = w.providerWide || window.providerWide;
+        return;
+    }
+    windows.append(window);
+}
+
+void Draft::addBodyRetry(qint64 ms)
+{
+    if (ms >= 0 && ms <= MaxHorizonMs)
+        bodyRetryMs = std::max(bodyRetryMs.value_or(0), ms);
+}
+
+void Draft::setLabel(const QString &text)
+{
+    if (label.isEmpty())
+        label = text;
+}
+
+qint64 nextPacificMidnightByRuleMs(qint64 nowMs)
+{
+    const qint64 localMidnight = nextMultiple(nowMs + pacificOffsetByRuleMs(nowMs), MsPerDay);
+    for (const qint64 offset : {-7 * MsPerHour, -8 * MsPerHour}) {
+        if (pacificOffsetByRuleMs(localMidnight - offset) == offset)
+            return localMidnight - offset;
+    }
+    return localMidnight + 8 * MsPerHour;
+}
+
+} // namespace LimitParsing::Detail
