@@ -1,5 +1,7 @@
 #include "chaintester.h"
 
+#include "streamchunk.h"
+
 #include "providerkind.h"
 #include "upstreampool.h"
 
@@ -34,16 +36,7 @@ QString ChainTester::shorten(const QString &text)
 
 QString ChainTester::errorMessage(const QByteArray &body)
 {
-    const QJsonDocument doc = QJsonDocument::fromJson(body);
-    QJsonValue error = doc.object().value(QLatin1String("error"));
-    if (doc.isArray()) // Gemini sometimes wraps its error in a one-element list
-        error = doc.array().first().toObject().value(QLatin1String("error"));
-    QString message = error.isObject()   ? error.toObject().value(QLatin1String("message")).toString()
-                      : error.isString() ? error.toString()
-                                         : doc.object().value(QLatin1String("message")).toString();
-    if (message.isEmpty())
-        message = QString::fromUtf8(body).simplified();
-    return shorten(message);
+    return shorten(StreamChunk::errorMessage(body));
 }
 
 UpstreamCall::Request ChainTester::buildRequest(const ProviderConfig &provider, const ChainEntry &entry) const
@@ -55,19 +48,11 @@ UpstreamCall::Request ChainTester::buildRequest(const ProviderConfig &provider, 
         {QStringLiteral("max_tokens"), kMaxTokens},
         {QStringLiteral("stream"), false}};
     ProviderKind::adaptBody(provider.type, entry.model, body);
-    QString base =
-        provider.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(provider.type) : provider.baseUrl;
-    while (base.endsWith(QLatin1Char('/')))
-        base.chop(1);
-
     UpstreamCall::Request request;
-    request.url = QUrl(base + QLatin1String("/chat/completions"));
+    request.url = ProviderKind::endpoint(provider, QStringLiteral("/chat/completions"));
     request.body = QJsonDocument(body).toJson(QJsonDocument::Compact);
     request.timeoutMs = provider.timeoutMs.value_or(m_config->settings.requestTimeoutMs);
-    if (!provider.apiKey.isEmpty())
-        request.headers.append({QByteArrayLiteral("Authorization"), "Bearer " + provider.apiKey.toUtf8()});
-    request.headers += ProviderKind::extraHeaders(provider.type);
-    request.headers += provider.headers;
+    request.headers = ProviderKind::requestHeaders(provider);
     return request;
 }
 

@@ -30,6 +30,20 @@ const KindInfo *find(const QString &type)
     return nullptr;
 }
 
+// The text of a message content: a string, or the text parts of a multimodal array.
+QString textOf(const QJsonValue &content)
+{
+    if (!content.isArray())
+        return content.toString();
+    QStringList texts;
+    for (const auto &part : content.toArray()) {
+        const QJsonObject p = part.toObject();
+        if (p.value(QLatin1String("type")).toString() == QLatin1String("text"))
+            texts << p.value(QLatin1String("text")).toString();
+    }
+    return texts.join(QLatin1Char('\n'));
+}
+
 // Gemma and other non-Gemini models on Google's endpoint reject system messages and structured output.
 void mergeSystemIntoFirstUser(QJsonObject &body)
 {
@@ -39,7 +53,7 @@ void mergeSystemIntoFirstUser(QJsonObject &body)
     for (const auto &m : messages) {
         const QJsonObject msg = m.toObject();
         if (msg.value(QLatin1String("role")).toString() == QLatin1String("system"))
-            systemTexts << msg.value(QLatin1String("content")).toString();
+            systemTexts << textOf(msg.value(QLatin1String("content")));
         else
             rest.append(msg);
     }
@@ -50,8 +64,15 @@ void mergeSystemIntoFirstUser(QJsonObject &body)
     for (int i = 0; i < rest.size(); ++i) {
         QJsonObject msg = rest.at(i).toObject();
         if (msg.value(QLatin1String("role")).toString() == QLatin1String("user")) {
-            msg.insert(QLatin1String("content"),
-                       QString(system + QLatin1String("\n\n") + msg.value(QLatin1String("content")).toString()));
+            const QJsonValue content = msg.value(QLatin1String("content"));
+            if (content.isArray()) { // multimodal parts: the system text goes first as a part of its own
+                QJsonArray parts = content.toArray();
+                parts.prepend(QJsonObject{{QLatin1String("type"), QLatin1String("text")},
+                                          {QLatin1String("text"), system}});
+                msg.insert(QLatin1String("content"), parts);
+            } else {
+                msg.insert(QLatin1String("content"), QString(system + QLatin1String("\n\n") + content.toString()));
+            }
             rest.replace(i, msg);
             merged = true;
             break;
@@ -88,6 +109,24 @@ QList<QPair<QByteArray, QByteArray>> ProviderKind::extraHeaders(const QString &t
     if (type == QLatin1String("openrouter"))
         return {{"HTTP-Referer", "429chain"}, {"X-Title", "429chain"}};
     return {};
+}
+
+QUrl ProviderKind::endpoint(const ProviderConfig &provider, const QString &path)
+{
+    QString base = provider.baseUrl.isEmpty() ? defaultBaseUrl(provider.type) : provider.baseUrl;
+    while (base.endsWith(QLatin1Char('/')))
+        base.chop(1);
+    return QUrl(base + path);
+}
+
+QList<QPair<QByteArray, QByteArray>> ProviderKind::requestHeaders(const ProviderConfig &provider)
+{
+    QList<QPair<QByteArray, QByteArray>> headers;
+    if (!provider.apiKey.isEmpty())
+        headers.append({QByteArrayLiteral("Authorization"), "Bearer " + provider.apiKey.toUtf8()});
+    headers += extraHeaders(provider.type);
+    headers += provider.headers;
+    return headers;
 }
 
 void ProviderKind::adaptBody(const QString &type, const QString &model, QJsonObject &body)

@@ -1,11 +1,14 @@
 #pragma once
 
+#include "config.h"
+
 #include <QByteArray>
 #include <QJsonObject>
 #include <QList>
 #include <QPair>
 #include <QString>
 #include <QStringList>
+#include <QUrl>
 
 // What differs between provider types: default base URL, extra headers, and the body quirks the reference
 // applies (Cerebras drops penalties; google-ai merges system messages for non-gemini models). One table, used by
@@ -19,6 +22,10 @@ public:
     static QString defaultBaseUrl(const QString &type);
     static bool requiresBaseUrl(const QString &type) { return defaultBaseUrl(type).isEmpty(); }
     static QList<QPair<QByteArray, QByteArray>> extraHeaders(const QString &type);
+    // `path` ("/chat/completions", "/models") on the provider's base URL (its own or its type's default).
+    static QUrl endpoint(const ProviderConfig &provider, const QString &path);
+    // What every request to the provider carries: its key as a Bearer token, the type's and its own extra headers.
+    static QList<QPair<QByteArray, QByteArray>> requestHeaders(const ProviderConfig &provider);
     // Rewrites a client body for this provider and model, in place. `model` is set by the caller.
     static void adaptBody(const QString &type, const QString &model, QJsonObject &body);
 };

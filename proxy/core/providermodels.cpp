@@ -87,19 +87,13 @@ std::optional<QList<ProviderModels::Model>> ProviderModels::parse(const QByteArr
 
 void ProviderModels::start()
 {
-    QString base =
-        m_provider.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(m_provider.type) : m_provider.baseUrl;
-    while (base.endsWith(QLatin1Char('/')))
-        base.chop(1);
-    const QUrl url(base + QLatin1String("/models"));
+    const QUrl url = ProviderKind::endpoint(m_provider, QStringLiteral("/models"));
     QNetworkRequest request(url);
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
     request.setRawHeader(QByteArrayLiteral("Accept"), QByteArrayLiteral("application/json"));
     request.setRawHeader(QByteArrayLiteral("Accept-Encoding"), QByteArrayLiteral("identity"));
     request.setRawHeader(QByteArrayLiteral("User-Agent"), QByteArrayLiteral("429chain/" CHAIN_VERSION));
-    if (!m_provider.apiKey.isEmpty())
-        request.setRawHeader(QByteArrayLiteral("Authorization"), "Bearer " + m_provider.apiKey.toUtf8());
-    for (const auto &h : ProviderKind::extraHeaders(m_provider.type) + m_provider.headers)
+    for (const auto &h : ProviderKind::requestHeaders(m_provider))
         request.setRawHeader(h.first, h.second);
 
     m_hostKey = url.scheme() + QLatin1String("://") + url.host() + QLatin1Char(':') +

@@ -26,6 +26,7 @@ template<typename Visit> void forEachRestartSetting(Visit &&visit)
     visit("settings.logLevel", &Settings::logLevel);
     visit("settings.dbPath", &Settings::dbPath);
     visit("settings.maxRequestBytes", &Settings::maxRequestBytes);
+    visit("settings.logRetentionDays", &Settings::logRetentionDays);
 }
 
 // Line numbers of the file no longer apply once the model is edited.

@@ -138,7 +138,8 @@ Config DemoEnvironment::config(int port, const QString &host) const
     config.settings.apiKeys = {apiKey()};
     config.settings.defaultChain = QStringLiteral("default");
     // The demo must not leave files where it was started.
-    config.settings.dbPath = QDir::temp().filePath(QStringLiteral("429chain-demo/observability.db"));
+    // A folder of this run's own: nothing shared with other users or other demo runs.
+    config.settings.dbPath = m_dataDir.filePath(QStringLiteral("observability.db"));
 
     for (const Entry &e : m_entries) {
         ProviderConfig p;

@@ -4,6 +4,7 @@
 
 #include <QList>
 #include <QObject>
+#include <QTemporaryDir>
 #include <QString>
 
 class SimulatedProvider;
@@ -48,4 +49,5 @@ private:
 
     QList<Entry> m_entries;
     bool m_started = false;
+    QTemporaryDir m_dataDir; // the demo request log lives as long as the demo
 };

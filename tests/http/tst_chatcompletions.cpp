@@ -284,6 +284,26 @@ private slots:
         QCOMPARE(messages.first().toObject().value(QLatin1String("content")).toString(), QStringLiteral("Be brief.\n\nHi"));
     }
 
+    void googleMergeKeepsMultimodalParts()
+    {
+        SimulatedProvider google;
+        QVERIFY(google.listen());
+        ProxyHarness h;
+        h.addProvider(QStringLiteral("g"), &google, QStringLiteral("google-ai"));
+        h.addChain(QStringLiteral("g"), {QStringLiteral("g/gemma-3-27b-it")});
+        QVERIFY(h.start());
+        const QByteArray body = R"({"model":"g","messages":[{"role":"system","content":[{"type":"text","text":"Be brief."}]},
+            {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
+        QCOMPARE(HttpClient::post(chat(h), body).status, 200);
+        const QJsonArray messages = google.lastRequest().body.value(QLatin1String("messages")).toArray();
+        QCOMPARE(messages.size(), 1);
+        const QJsonArray parts = messages.first().toObject().value(QLatin1String("content")).toArray();
+        QCOMPARE(parts.size(), 3);
+        QCOMPARE(parts.at(0).toObject().value(QLatin1String("text")).toString(), QStringLiteral("Be brief."));
+        QCOMPARE(parts.at(1).toObject().value(QLatin1String("text")).toString(), QStringLiteral("What is this?"));
+        QCOMPARE(parts.at(2).toObject().value(QLatin1String("type")).toString(), QStringLiteral("image_url"));
+    }
+
     void modelsListsChainsFirst()
     {
         SimulatedProvider a;
