@@ -3,6 +3,7 @@
 #include "apiserver.h"
 #include "clock.h"
 #include "configwatcher.h"
+#include "limiterpersistence.h"
 #include "requeststore.h"
 #include "proxyservice.h"
 
@@ -103,12 +104,17 @@ void Engine::openStore()
     m_store = store;
     m_service->setStatsSource(m_store);
     connect(m_service, &ProxyService::requestFinished, m_store, &RequestStore::record, Qt::DirectConnection);
+    // Before the server listens: the first request already knows which entries the last run found empty.
+    m_limiterPersistence = new LimiterPersistence(m_service->tracker(), m_store, *m_clock);
 }
 
 void Engine::closeStore()
 {
     if (!m_store)
         return;
+    m_limiterPersistence->flush(); // the tracker as it is now; the store commits it below
+    delete m_limiterPersistence;
+    m_limiterPersistence = nullptr;
     m_service->setStatsSource(nullptr);
     disconnect(m_service, nullptr, m_store, nullptr);
     delete m_store; // flushes

@@ -6,6 +6,7 @@
 #include <QThread>
 
 class ApiServer;
+class LimiterPersistence;
 class RequestStore;
 class ProxyService;
 class SystemClock;
@@ -40,5 +41,7 @@ private:
     ProxyService *m_service = nullptr;
     ApiServer *m_server = nullptr;
     RequestStore *m_store = nullptr; // the request log; null when it could not be opened
+    // Keeps the tracker's state in m_store; null with it.
+    LimiterPersistence *m_limiterPersistence = nullptr;
     quint16 m_port = 0;
 };

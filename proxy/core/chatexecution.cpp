@@ -11,6 +11,8 @@
 #include <QJsonObject>
 #include <QLoggingCategory>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcRouter, "chain.router")
 
 using Outcome = AttemptRecord::Outcome;
@@ -23,6 +25,7 @@ ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chain
     , m_request(std::move(request))
     , m_sink(sink)
     , m_tracker(tracker)
+    , m_trackerAlive(&tracker)
     , m_pool(pool)
 {
     sink->setParent(this);
@@ -36,10 +39,21 @@ ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chain
     m_record.startedAtMs = m_tracker.clock().nowMs();
     m_record.promptTokens = m_request.estimatedPromptTokens;
     m_record.clientKeyLabel = m_request.clientKeyLabel;
+    // What admission reserves: the prompt plus the most the answer may take (providers count it too).
+    const qint64 maxTokens = qMax(m_request.body.value(QLatin1String("max_tokens")).toInteger(),
+                                  m_request.body.value(QLatin1String("max_completion_tokens")).toInteger());
+    m_estimatedTokens = m_request.estimatedPromptTokens + qMax<qint64>(0, maxTokens);
+    m_waitDeadline.setSingleShot(true);
+    connect(&m_waitDeadline, &QTimer::timeout, this, [this] {
+        m_waitOver = true;
+        if (m_waiting)
+            walkAgain();
+    });
 }
 
 ChatExecution::~ChatExecution()
 {
+    endAttempt(-1);
     delete m_call;
 }
 
@@ -54,28 +68,83 @@ void ChatExecution::tryNext()
     const ChainConfig *chain = m_config->chain(m_chainName);
     const int count = chain ? int(chain->entries.size()) : 0;
     while (!m_done && m_nextEntry < count) {
-        const ChainEntry &entry = chain->entries.at(m_nextEntry++);
+        const int index = m_nextEntry++;
+        const ChainEntry &entry = chain->entries.at(index);
         const ProviderConfig *provider = m_config->provider(entry.provider);
+        if (m_tried.contains(index))
+            continue; // asked in an earlier walk of this request: its attempt is on record
         m_entry = &entry;
         m_provider = provider;
         if (!provider || !provider->enabled) {
             recordAttempt(Outcome::Skipped, 0, QStringLiteral("skipped (provider disabled)"));
             continue;
         }
-        if (const auto cooldown = m_tracker.cooldown(entry.provider, entry.model)) {
-            const qint64 left = (cooldown->untilMs - m_tracker.clock().nowMs() + 999) / 1000;
-            recordAttempt(Outcome::Skipped, 0,
-                          QStringLiteral("skipped (on cooldown %1s: %2)").arg(left).arg(cooldown->reason));
+        if (m_tooLarge.contains(index)) {
+            recordAttempt(Outcome::Skipped, 0, QStringLiteral("skipped (request too large for this tier)"));
             continue;
         }
+        const RateLimitTracker::Admission admission =
+            m_tracker.admit(entry.provider, entry.model, m_estimatedTokens);
+        if (!admission.allowed()) {
+            m_inFlightBound = m_inFlightBound || admission.inFlightBound;
+            const qint64 left = (admission.freesAtMs - m_tracker.clock().nowMs() + 999) / 1000;
+            QString reason;
+            if (admission.block == RateLimitTracker::Admission::Block::Cooldown)
+                reason = admission.freesAtMs > 0
+                             ? QStringLiteral("skipped (on cooldown %1s: %2)").arg(left).arg(admission.reason)
+                             : QStringLiteral("skipped (on cooldown: %1)").arg(admission.reason);
+            else
+                reason = admission.freesAtMs > 0
+                             ? QStringLiteral("skipped (%1; frees in %2s)").arg(admission.reason).arg(left)
+                             : QStringLiteral("skipped (%1)").arg(admission.reason);
+            recordAttempt(Outcome::Skipped, 0, reason);
+            continue;
+        }
+        m_ticket = admission.ticket;
+        m_tried.insert(index);
         startAttempt(*provider, entry);
         return;
     }
-    if (!m_done)
-        answerAllFailed();
+    if (m_done || (m_inFlightBound && waitForInFlight()))
+        return;
+    answerAllFailed();
 }
 
-UpstreamCall::Request ChatExecution::buildRequest(const ProviderConfig &provider, const ChainEntry &entry) const
+bool ChatExecution::waitForInFlight()
+{
+    if (m_waitOver)
+        return false;
+    if (!m_waitStarted) {
+        m_waitStarted = true;
+        m_waitDeadline.start(
+            int(std::clamp<qint64>(m_config->settings.requestTimeoutMs, 1, 24 * 3600 * 1000)));
+    }
+    // This walk's skips say nothing final; the next walk records its own.
+    for (qsizetype i = m_record.attempts.size() - 1; i >= m_walkStart; --i) {
+        if (m_record.attempts.at(i).outcome == Outcome::Skipped)
+            m_record.attempts.removeAt(i);
+    }
+    m_waiting = true;
+    m_waitConnection = connect(&m_tracker, &RateLimitTracker::entryFreed, this, &ChatExecution::walkAgain,
+                               Qt::QueuedConnection);
+    qCDebug(lcRouter).noquote() << "chain" << m_chainName << ": waiting for attempts in flight to report";
+    return true;
+}
+
+void ChatExecution::walkAgain()
+{
+    if (!m_waiting || m_done)
+        return;
+    m_waiting = false;
+    disconnect(m_waitConnection);
+    m_nextEntry = 0;
+    m_inFlightBound = false;
+    m_walkStart = m_record.attempts.size();
+    tryNext();
+}
+
+UpstreamCall::Request ChatExecution::buildRequest(const ProviderConfig &provider,
+                                                  const ChainEntry &entry) const
 {
     QJsonObject body = m_request.body;
     body.insert(QLatin1String("model"), entry.model);
@@ -86,7 +155,8 @@ UpstreamCall::Request ChatExecution::buildRequest(const ProviderConfig &provider
     }
     ProviderKind::adaptBody(provider.type, entry.model, body);
 
-    QString base = provider.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(provider.type) : provider.baseUrl;
+    QString base =
+        provider.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(provider.type) : provider.baseUrl;
     while (base.endsWith(QLatin1Char('/')))
         base.chop(1);
 
@@ -108,12 +178,14 @@ void ChatExecution::startAttempt(const ProviderConfig &provider, const ChainEntr
     m_parser.reset();
     m_pending.clear();
     m_sawDone = false;
+    m_observed = false;
     m_attemptTimer.start();
     m_call = new UpstreamCall(m_pool, buildRequest(provider, entry), this);
     connect(m_call, &UpstreamCall::finished, this, &ChatExecution::onCallFinished);
     if (m_request.stream)
         connect(m_call, &UpstreamCall::dataAvailable, this, &ChatExecution::onStreamData);
-    qCDebug(lcRouter).noquote() << "chain" << m_chainName << "trying" << entry.provider + QLatin1Char('/') + entry.model;
+    qCDebug(lcRouter).noquote() << "chain" << m_chainName << "trying"
+                                << entry.provider + QLatin1Char('/') + entry.model;
     m_call->start();
 }
 
@@ -144,10 +216,12 @@ void ChatExecution::onCallFinished(UpstreamCall::Failure failure, const QString 
                                 .arg(m_config->settings.streamIdleTimeoutMs)
                                 .arg(m_entry->provider, m_entry->model));
         else
-            failAttempt(Outcome::Timeout, status, QStringLiteral("stream idle before first token (%1)").arg(errorString));
+            failAttempt(Outcome::Timeout, status,
+                        QStringLiteral("stream idle before first token (%1)").arg(errorString));
     } else if (failure == UpstreamCall::Failure::Network || failure == UpstreamCall::Failure::TooLarge) {
         if (m_committed)
-            failAfterCommit(QStringLiteral("stream_error"), QStringLiteral("Stream error from provider: %1").arg(errorString));
+            failAfterCommit(QStringLiteral("stream_error"),
+                            QStringLiteral("Stream error from provider: %1").arg(errorString));
         else
             failAttempt(Outcome::NetworkError, status, errorString);
     } else if (status < 200 || status >= 300) {
@@ -158,7 +232,8 @@ void ChatExecution::onCallFinished(UpstreamCall::Failure failure, const QString 
         // The upstream closed the stream; it ends well only with [DONE].
         if (m_committed && !m_sawDone)
             failAfterCommit(QStringLiteral("stream_error"),
-                            QStringLiteral("Stream from %1/%2 ended before [DONE]").arg(m_entry->provider, m_entry->model));
+                            QStringLiteral("Stream from %1/%2 ended before [DONE]")
+                                .arg(m_entry->provider, m_entry->model));
         else if (!m_committed)
             failAttempt(Outcome::NetworkError, status, QStringLiteral("stream ended before the first token"));
     }
@@ -166,45 +241,63 @@ void ChatExecution::onCallFinished(UpstreamCall::Failure failure, const QString 
 
 void ChatExecution::handleHttpFailure(int status, const QByteArray &body)
 {
-    const QString message = StreamChunk::errorMessage(body);
-    const QString &provider = m_entry->provider;
-    const QString &model = m_entry->model;
-    if (status == 429) {
-        const LimitHints hints = LimitParsing::fromHeaders(m_call->headers(), m_tracker.clock().nowMs());
-        const qint64 cooldown = hints.retryAfterMs.value_or(m_config->settings.cooldownDefaultMs);
-        const QString reason = QStringLiteral("429 rate limited: %1").arg(message);
-        m_tracker.markCooldown(provider, model, qMax<qint64>(cooldown, 1000), RateLimitTracker::Kind::RateLimited, reason);
-        failAttempt(Outcome::RateLimited, status, reason);
-    } else if (status == 402) {
-        const QString reason = QStringLiteral("402 payment required (credits exhausted): %1").arg(message);
-        m_tracker.markCooldown(provider, model, m_tracker.policy().creditsCooldownMs, RateLimitTracker::Kind::Credits, reason);
-        failAttempt(Outcome::RateLimited, status, reason);
+    // The tracker decides what the answer means for the entry (cooldowns, windows, escalation).
+    const RateLimitTracker::AnswerEffect effect =
+        observeAnswer(status, body, StreamChunk::errorMessage(body));
+    if (status == 429 || status == 402) {
+        failAttempt(Outcome::RateLimited, status, effect.reason);
     } else if (status == 401 || status == 403) {
-        const QString reason = QStringLiteral("%1 provider refused the key (check providers[%2].apiKey): %3")
-                                   .arg(status)
-                                   .arg(provider, message);
-        m_tracker.markCooldown(provider, model, m_tracker.policy().misconfiguredCooldownMs,
-                               RateLimitTracker::Kind::Misconfigured, reason);
-        failAttempt(Outcome::ClientError, status, reason);
+        failAttempt(Outcome::ClientError, status, effect.reason);
     } else if (status >= 400 && status < 500) {
+        if (effect.skipThisRequest)
+            m_tooLarge.insert(m_nextEntry - 1);
         if (m_firstClientError.status == 0)
             m_firstClientError = {status, body}; // if every entry says 4xx, the client gets the first one
-        failAttempt(Outcome::ClientError, status, QStringLiteral("%1: %2").arg(status).arg(message));
+        failAttempt(Outcome::ClientError, status, effect.reason);
     } else {
-        const QString reason = QStringLiteral("%1: %2").arg(status).arg(message);
-        m_tracker.recordFailure(provider, model, reason);
-        failAttempt(Outcome::ServerError, status, reason);
+        failAttempt(Outcome::ServerError, status, effect.reason);
     }
+}
+
+RateLimitTracker::AnswerEffect ChatExecution::observeAnswer(int status, const QByteArray &body,
+                                                            const QString &message)
+{
+    if (m_observed)
+        return {};
+    m_observed = true;
+    return feedTracker(status, body, message);
+}
+
+RateLimitTracker::AnswerEffect ChatExecution::feedTracker(int status, const QByteArray &body,
+                                                          const QString &message)
+{
+    if (!m_call || !m_provider || !m_entry)
+        return {};
+    const LimitSignal signal =
+        LimitParsing::parse(m_provider->type, status, m_call->headers(), body, m_tracker.clock().nowMs());
+    return m_tracker.recordAnswer(m_entry->provider, m_entry->model, status, signal, message, m_ticket);
+}
+
+void ChatExecution::endAttempt(qint64 tokensUsed)
+{
+    if (m_ticket != 0 && m_trackerAlive)
+        m_tracker.release(m_ticket, tokensUsed);
+    m_ticket = 0;
 }
 
 void ChatExecution::failAttempt(Outcome outcome, int status, const QString &reason)
 {
     recordAttempt(outcome, status, reason);
+    if (status >= 200 && status < 300)
+        observeAnswer(status, QByteArray(), QString()); // a failed stream's headers still tell the quota
     if (outcome == Outcome::Timeout || outcome == Outcome::NetworkError)
         m_tracker.recordFailure(m_entry->provider, m_entry->model, reason);
+    // A refused request used nothing; one that reached the model (a 2xx that failed later) read the prompt.
+    endAttempt(status >= 200 && status < 300 ? m_request.estimatedPromptTokens : 0);
     m_pending.clear();
-    qCInfo(lcRouter).noquote() << "chain" << m_chainName << ':' << m_entry->provider + QLatin1Char('/') + m_entry->model
-                               << "failed:" << reason << "-> waterfalling";
+    qCInfo(lcRouter).noquote() << "chain" << m_chainName << ':'
+                               << m_entry->provider + QLatin1Char('/') + m_entry->model << "failed:" << reason
+                               << "-> waterfalling";
     if (m_call) {
         m_call->abort();
         m_call->deleteLater();
@@ -218,12 +311,14 @@ void ChatExecution::succeedWhole(const QByteArray &body)
     QJsonObject obj = QJsonDocument::fromJson(body).object();
     if (obj.isEmpty() || (obj.contains(QLatin1String("error")) && !obj.contains(QLatin1String("choices")))) {
         // Some providers answer 200 with an error body.
-        const QString reason = QStringLiteral("200 with an error body: %1").arg(StreamChunk::errorMessage(body));
+        const QString reason =
+            QStringLiteral("200 with an error body: %1").arg(StreamChunk::errorMessage(body));
         m_tracker.recordFailure(m_entry->provider, m_entry->model, reason);
         failAttempt(Outcome::ServerError, 200, reason);
         return;
     }
     recordAttempt(Outcome::Success, 200, QStringLiteral("ok"));
+    observeAnswer(200, QByteArray(), QString());
     m_tracker.recordSuccess(m_entry->provider, m_entry->model);
     if (const auto usage = StreamChunk::usageOf(obj)) {
         m_record.promptTokens = usage->prompt;
@@ -232,11 +327,17 @@ void ChatExecution::succeedWhole(const QByteArray &body)
     } else {
         qint64 chars = 0;
         for (const auto &c : obj.value(QLatin1String("choices")).toArray())
-            chars += c.toObject().value(QLatin1String("message")).toObject().value(QLatin1String("content")).toString().size();
+            chars += c.toObject()
+                         .value(QLatin1String("message"))
+                         .toObject()
+                         .value(QLatin1String("content"))
+                         .toString()
+                         .size();
         m_record.completionTokens = ChatRequest::estimateTokens(chars);
         m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
         m_record.tokensEstimated = true;
     }
+    endAttempt(m_record.totalTokens);
     QByteArray out = body;
     if (m_config->settings.normalizeResponses && StreamChunk::normalizeReasoning(obj))
         out = QJsonDocument(obj).toJson(QJsonDocument::Compact);
@@ -245,140 +346,6 @@ void ChatExecution::succeedWhole(const QByteArray &body)
     m_record.provider = m_entry->provider;
     m_record.model = m_entry->model;
     complete(200);
-}
-
-void ChatExecution::onStreamData()
-{
-    if (!m_call || m_done)
-        return;
-    const QByteArray bytes = m_call->readAvailable();
-    m_events.clear();
-    m_parser.feed(bytes, m_events);
-    if (m_parser.overflowed()) {
-        const QString reason = QStringLiteral("stream event larger than the parser's limit");
-        if (m_committed)
-            failAfterCommit(QStringLiteral("stream_error"), reason);
-        else
-            failAttempt(Outcome::StreamError, m_call->status(), reason);
-        return;
-    }
-    const UpstreamCall *call = m_call;
-    for (const auto &event : std::as_const(m_events)) {
-        handleEvent(event);
-        if (m_call != call || m_done)
-            return; // failed over or finished while handling
-    }
-    if (m_committed && m_call && m_sink && m_sink->pendingBytes() > kHighWaterBytes)
-        m_call->setPaused(true);
-}
-
-void ChatExecution::handleEvent(const SseEvent &event)
-{
-    if (event.kind == SseEvent::Kind::Comment) {
-        if (m_committed)
-            writeToClient(event.serialize()); // keep-alives reach the client
-        return;
-    }
-    if (event.isDone()) {
-        m_sawDone = true;
-        if (!m_committed)
-            commitStream(); // an empty answer is still an answer
-        finishStream();
-        return;
-    }
-    const bool namedError = event.event == "error";
-    // After commit only chunks that may carry usage or an error are parsed; the rest are relayed as they are.
-    const bool mustParse = !m_committed || namedError || event.data.contains("\"usage\"")
-        || event.data.contains("\"error\"") || (m_config->settings.normalizeResponses && event.data.contains("reasoning_content"));
-    StreamChunk::Info info;
-    if (mustParse)
-        info = StreamChunk::inspect(event.data, m_config->settings.normalizeResponses);
-    if (namedError || info.hasError) {
-        const QString message = info.errorMessage.isEmpty() ? QString::fromUtf8(event.data.left(200)) : info.errorMessage;
-        if (m_committed) {
-            failAfterCommit(QStringLiteral("stream_error"), QStringLiteral("Stream error from provider: %1").arg(message));
-        } else {
-            const QString reason = QStringLiteral("in-band error before first token: %1").arg(message);
-            m_tracker.recordFailure(m_entry->provider, m_entry->model, reason);
-            failAttempt(Outcome::StreamError, 200, reason);
-        }
-        return;
-    }
-    if (info.usage) {
-        m_record.promptTokens = info.usage->prompt;
-        m_record.completionTokens = info.usage->completion;
-        m_record.totalTokens = info.usage->total;
-        m_record.tokensEstimated = false;
-    }
-    if (info.usageOnly && !m_request.clientWantsUsage)
-        return;
-    m_contentChars += StreamChunk::contentCharacters(event.data);
-    QByteArray framed = info.rewritten.isEmpty() ? event.serialize() : SseEvent{SseEvent::Kind::Data, event.event, info.rewritten, event.id, {}}.serialize();
-    if (!m_committed) {
-        m_pending += framed;
-        if (info.hasContent || info.finished)
-            commitStream();
-        return;
-    }
-    writeToClient(framed);
-}
-
-void ChatExecution::commitStream()
-{
-    if (m_committed)
-        return;
-    m_committed = true;
-    m_record.firstTokenMs = m_requestTimer.elapsed();
-    m_record.provider = m_entry->provider;
-    m_record.model = m_entry->model;
-    qCDebug(lcRouter).noquote() << "chain" << m_chainName << "committed to" << m_entry->provider + QLatin1Char('/') + m_entry->model;
-    if (m_sink)
-        m_sink->beginEventStream(successHeaders(m_record.attempts.size() + 1));
-    writeToClient(std::exchange(m_pending, QByteArray()));
-}
-
-void ChatExecution::writeToClient(const QByteArray &bytes)
-{
-    if (m_sink && !bytes.isEmpty())
-        m_sink->writeEvents(bytes);
-}
-
-void ChatExecution::finishStream()
-{
-    writeToClient(QByteArrayLiteral("data: [DONE]\n\n"));
-    if (m_sink)
-        m_sink->endEventStream();
-    recordAttempt(Outcome::Success, 200, QStringLiteral("ok"));
-    m_tracker.recordSuccess(m_entry->provider, m_entry->model);
-    if (m_record.totalTokens == 0) {
-        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
-        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-        m_record.tokensEstimated = true;
-    }
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
-    complete(200);
-}
-
-void ChatExecution::failAfterCommit(const QString &code, const QString &message)
-{
-    // No [DONE]: a client must not mistake a truncated answer for a complete one.
-    ApiError error{502, message, QStringLiteral("server_error"), code, {}, -1};
-    writeToClient(error.toSseEvent());
-    if (m_sink)
-        m_sink->endEventStream();
-    recordAttempt(Outcome::StreamError, 200, message);
-    m_tracker.recordMidStreamFailure(m_entry->provider, m_entry->model, message);
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
-    qCWarning(lcRouter).noquote() << "chain" << m_chainName << "stream failed after commit:" << message;
-    complete(code == QLatin1String("stream_idle_timeout") ? 504 : 502, message);
 }
 
 void ChatExecution::answerAllFailed()
@@ -390,8 +357,8 @@ void ChatExecution::answerAllFailed()
         tried << a.describe();
         if (a.outcome != Outcome::ClientError || a.status == 401 || a.status == 403)
             allClientErrors = false;
-        if (a.outcome == Outcome::ServerError || a.outcome == Outcome::Timeout || a.outcome == Outcome::NetworkError
-            || a.outcome == Outcome::StreamError)
+        if (a.outcome == Outcome::ServerError || a.outcome == Outcome::Timeout ||
+            a.outcome == Outcome::NetworkError || a.outcome == Outcome::StreamError)
             transient = true;
     }
     if (!m_record.attempts.isEmpty()) {
@@ -410,20 +377,27 @@ void ChatExecution::answerAllFailed()
         return;
     }
 
-    // The earliest moment an entry of this chain frees up, if any will by waiting.
+    // The earliest moment an entry of this chain may serve this request, if any will by waiting: cooldowns,
+    // window resets, manual windows sliding, slots freeing.
     qint64 earliest = -1;
     const qint64 now = m_tracker.clock().nowMs();
     if (const ChainConfig *chain = m_config->chain(m_chainName)) {
-        for (const auto &entry : chain->entries) {
-            const auto cd = m_tracker.cooldown(entry.provider, entry.model);
-            if (cd && cd->kind != RateLimitTracker::Kind::Misconfigured && (earliest < 0 || cd->untilMs < earliest))
-                earliest = cd->untilMs;
+        for (int i = 0; i < chain->entries.size(); ++i) {
+            const ChainEntry &entry = chain->entries.at(i);
+            const ProviderConfig *provider = m_config->provider(entry.provider);
+            if (!provider || !provider->enabled || m_tooLarge.contains(i))
+                continue;
+            const auto verdict = m_tracker.check(entry.provider, entry.model, m_estimatedTokens);
+            if (!verdict.allowed() && verdict.freesAtMs > now &&
+                (earliest < 0 || verdict.freesAtMs < earliest))
+                earliest = verdict.freesAtMs;
         }
     }
     ApiError error;
     error.code = QStringLiteral("all_providers_exhausted");
     error.message = QStringLiteral("All providers exhausted in chain \"%1\". Tried: %2")
-                        .arg(m_chainName, tried.isEmpty() ? QStringLiteral("(no entries)") : tried.join(QLatin1String(", ")));
+                        .arg(m_chainName, tried.isEmpty() ? QStringLiteral("(no entries)")
+                                                          : tried.join(QLatin1String(", ")));
     if (earliest >= 0) {
         error.status = 429;
         error.type = QStringLiteral("rate_limit_error");
@@ -434,7 +408,8 @@ void ChatExecution::answerAllFailed()
     } else {
         error.status = 503;
     }
-    ChatSink::Headers headers{{QByteArrayLiteral("X-429chain-Attempts"), QByteArray::number(m_record.attempts.size())}};
+    ChatSink::Headers headers{
+        {QByteArrayLiteral("X-429chain-Attempts"), QByteArray::number(m_record.attempts.size())}};
     if (error.retryAfterSeconds > 0)
         headers.append({QByteArrayLiteral("Retry-After"), QByteArray::number(error.retryAfterSeconds)});
     if (m_sink)
@@ -455,6 +430,7 @@ void ChatExecution::onClientGone()
         if (m_entry)
             recordAttempt(Outcome::StreamError, 0, QStringLiteral("client disconnected"));
     }
+    endAttempt(streamedTokens()); // the prompt (and what was streamed) may have been counted upstream
     qCInfo(lcRouter).noquote() << "chain" << m_chainName << ": client went away, upstream call aborted";
     complete(499, QStringLiteral("client disconnected"));
 }

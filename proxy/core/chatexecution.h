@@ -3,6 +3,7 @@
 #include "chatrequest.h"
 #include "chatsink.h"
 #include "config.h"
+#include "ratelimittracker.h"
 #include "requestrecord.h"
 #include "sseparser.h"
 #include "upstreamcall.h"
@@ -10,23 +11,26 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
+#include <QTimer>
 
 #include <memory>
 
-class RateLimitTracker;
 class UpstreamPool;
 
-// The waterfall for one client request: walks the chain's entries in order, skips those the tracker says are
-// cooling down, calls the others until one answers, and relays that answer to the sink. A stream is committed
-// to an entry at its first content or tool-call delta; before that, a 429, an in-band error or a dropped
-// connection fails over with the client seeing nothing. Owns the sink; deletes itself when done.
+// The waterfall for one client request: walks the chain's entries in order, asks the tracker to admit each
+// (cooldowns, known-empty windows, manual limits, the request's estimated tokens, concurrency slots), calls
+// the admitted ones until one answers, and relays that answer to the sink. Every answer's limit signal goes
+// to the tracker, and every attempt's reservation is released however it ends. A stream is committed to an
+// entry at its first content or tool-call delta; before that, a 429, an in-band error or a dropped connection
+// fails over with the client seeing nothing. Owns the sink; deletes itself when done.
 class ChatExecution : public QObject
 {
     Q_OBJECT
 
 public:
-    ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request, ChatSink *sink,
-                  RateLimitTracker &tracker, UpstreamPool &pool, QObject *parent = nullptr);
+    ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request,
+                  ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, QObject *parent = nullptr);
     ~ChatExecution() override;
 
     void start();
@@ -37,7 +41,8 @@ public:
 signals:
     void finished(const RequestRecord &record);
     // Every entry of the chain was unusable (cooling down, failing, disabled): the client gets the
-    // all_providers_exhausted answer. retryAfterSeconds: when the first entry frees up, 0 if none will by waiting.
+    // all_providers_exhausted answer. retryAfterSeconds: when the first entry frees up, 0 if none will by
+    // waiting.
     void chainExhausted(const QString &chain, qint64 retryAfterSeconds);
 
 private:
@@ -59,13 +64,38 @@ private:
     void recordAttempt(AttemptRecord::Outcome outcome, int status, const QString &reason);
     ChatSink::Headers successHeaders(qsizetype attempts) const;
     void writeToClient(const QByteArray &bytes);
+    // Feeds this attempt's answer (headers, and the body of an error) to the tracker, once per attempt.
+    RateLimitTracker::AnswerEffect observeAnswer(int status, const QByteArray &body, const QString &message);
+    RateLimitTracker::AnswerEffect feedTracker(int status, const QByteArray &body, const QString &message);
+    // The HTTP-like code of an in-band error event (`error.code` 429, "502"), 0 if it has none.
+    static int inBandStatus(const QByteArray &data);
+    // Gives the attempt's reservation back: tokens really used, or < 0 to keep the reservation.
+    void endAttempt(qint64 tokensUsed);
+    qint64 streamedTokens() const;
+    // Every entry left is held only by attempts in flight that have not reported back: wait (bounded by
+    // the request timeout) for one to report, then walk the chain again. False when the wait is over.
+    bool waitForInFlight();
+    void walkAgain();
 
     std::shared_ptr<const Config> m_config;
     QString m_chainName;
     ChatRequest m_request;
     QPointer<ChatSink> m_sink;
     RateLimitTracker &m_tracker;
+    QPointer<RateLimitTracker> m_trackerAlive; // the engine may go first at shutdown
     UpstreamPool &m_pool;
+    qint64 m_estimatedTokens = 0; // prompt estimate + max_tokens: what admission reserves
+    quint64 m_ticket = 0;         // the running attempt's reservation
+    bool m_observed = false;      // the running attempt's answer went to the tracker
+    QSet<int> m_tried;            // entries asked for this request (by index), never asked twice
+    QSet<int> m_tooLarge;         // entries that said 413 to this request
+    bool m_inFlightBound = false; // this walk skipped an entry only for attempts in flight
+    bool m_waiting = false;
+    bool m_waitStarted = false;
+    bool m_waitOver = false;
+    qsizetype m_walkStart = 0; // first attempt record of the current walk
+    QTimer m_waitDeadline;
+    QMetaObject::Connection m_waitConnection;
 
     int m_nextEntry = 0;
     const ProviderConfig *m_provider = nullptr;

@@ -25,6 +25,7 @@ RateLimitTracker::Policy policyFor(const Settings &s, RateLimitTracker::Policy p
     policy.midStreamFailureThreshold = s.midStreamFailureThreshold;
     policy.midStreamCooldownMs = s.midStreamCooldownMs;
     policy.midStreamCooldownMaxMs = s.midStreamCooldownMaxMs;
+    policy.cooldownDefaultMs = s.cooldownDefaultMs;
     return policy;
 }
 
@@ -42,7 +43,7 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
     , m_startedAtMs(clock.nowMs())
 {
     qRegisterMetaType<RequestRecord>();
-    m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
+    applyToTracker(config);
 
     if (!config.sourcePath.isEmpty()) {
         QFile file(config.sourcePath);
@@ -78,14 +79,21 @@ void ProxyService::setConfig(const Config &config)
     m_config = std::make_shared<const Config>(config);
     m_fileConfig = m_config;
     m_startSettings = config.settings;
-    m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
+    applyToTracker(config);
 }
 
 void ProxyService::applyFileConfig(const Config &fileConfig)
 {
     m_fileConfig = std::make_shared<const Config>(fileConfig);
     m_config = std::make_shared<const Config>(withRestartSettings(fileConfig));
-    m_tracker.setPolicy(policyFor(m_config->settings, m_tracker.policy()));
+    applyToTracker(*m_config);
+}
+
+void ProxyService::applyToTracker(const Config &config)
+{
+    // Settings, provider types and manual limits take effect on the next request; counters are kept.
+    m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
+    m_tracker.applyConfig(config);
 }
 
 void ProxyService::startChat(ChatRequest request, ChatSink *sink)

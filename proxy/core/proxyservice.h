@@ -111,6 +111,7 @@ signals:
 private:
     AdminResult commit(Config next, const QString &what);
     void applyFileConfig(const Config &fileConfig);
+    void applyToTracker(const Config &config);
     Config withRestartSettings(Config fileConfig) const;
     QString restartNote(const Settings &before, const Settings &after) const;
     void onCooldownStarted(const QString &provider, const QString &model, qint64 untilMs,

@@ -6,6 +6,7 @@
 #include "guardedtcpserver.h"
 #include "metricsroute.h"
 #include "proxyservice.h"
+#include "ratelimitroutes.h"
 #include "responsewriter.h"
 #include "statsroutes.h"
 
@@ -17,17 +18,7 @@
 #include <QMetaEnum>
 #include <QTcpSocket>
 
-
 namespace {
-QByteArray headerValue(const QHttpServerRequest &request, const QByteArray &name)
-{
-    for (const auto &h : request.headers()) {
-        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
-            return h.second;
-    }
-    return {};
-}
-
 QByteArray json(const QJsonObject &obj)
 {
     return QJsonDocument(obj).toJson(QJsonDocument::Compact);
@@ -40,6 +31,7 @@ ApiServer::ApiServer(ProxyService &service, QObject *parent)
 {
     addCoreRoutes();
     registerStatsRoutes(m_routes, m_service);
+    registerRateLimitRoutes(m_routes, m_service);
     registerAdminRoutes(m_routes, m_service, this);
     registerEventRoutes(m_routes, m_service, *this);
     registerMetricsRoute(m_routes, m_service, m_metrics, *this);
@@ -123,11 +115,11 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, 
     if (access == RouteTable::Access::Public)
         return std::nullopt;
     QByteArray key;
-    const QByteArray authorization = headerValue(request, QByteArrayLiteral("Authorization"));
+    const QByteArray authorization = RouteContext::headerOf(request, QByteArrayLiteral("Authorization"));
     if (authorization.size() > 7 && authorization.left(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
         key = authorization.mid(7).trimmed();
     else
-        key = headerValue(request, QByteArrayLiteral("x-api-key")).trimmed();
+        key = RouteContext::headerOf(request, QByteArrayLiteral("x-api-key")).trimmed();
     if (key.isEmpty()) {
         return ApiError::unauthorized(QStringLiteral(
             "Missing or invalid API key. Provide a valid key in the Authorization header as Bearer <key>."));
@@ -197,7 +189,8 @@ void ApiServer::addCoreRoutes()
 
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
 {
-    const QString path = request.url().path();
+    // Matched encoded, so a parameter is percent-decoded once (by the route table) and may contain '/'.
+    const QString path = request.url().path(QUrl::FullyEncoded);
     const bool apiPath = path == QLatin1String("/v1") || path.startsWith(QLatin1String("/v1/"));
     const RouteTable::Match match = m_routes.match(request.method(), path);
     // Every /v1/* path needs a key, even one that does not exist: no route is revealed to a stranger.

@@ -3,7 +3,7 @@
 #include <QMetaEnum>
 #include <QUrl>
 
-QByteArray RouteContext::header(const QByteArray &name) const
+QByteArray RouteContext::headerOf(const QHttpServerRequest &request, const QByteArray &name)
 {
     for (const auto &h : request.headers()) {
         if (h.first.compare(name, Qt::CaseInsensitive) == 0)

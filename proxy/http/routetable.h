@@ -19,7 +19,9 @@ struct RouteContext
     QUrlQuery query;
     QString keyLabel;               // "key 1", "admin key 2"; empty on public routes
 
-    QByteArray header(const QByteArray &name) const;
+    QByteArray header(const QByteArray &name) const { return headerOf(request, name); }
+    // A request header by case-insensitive name; empty when absent.
+    static QByteArray headerOf(const QHttpServerRequest &request, const QByteArray &name);
 };
 
 // The routes of the API server: method + path pattern ("/v1/stats/providers/:id") + who may call it.

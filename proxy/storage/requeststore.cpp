@@ -122,6 +122,20 @@ void RequestStore::runRetention()
     });
 }
 
+QByteArray RequestStore::loadLimiterState()
+{
+    QByteArray state;
+    if (m_open.load())
+        runOnWriter([this, &state] { state = m_writer->loadLimiterState(); });
+    return state;
+}
+
+void RequestStore::saveLimiterState(const QByteArray &state)
+{
+    if (m_open.load()) // a store that failed to open said so when it failed
+        m_writer->setLimiterState(state, m_clock.nowMs());
+}
+
 QString RequestStore::readerConnection()
 {
     if (!m_open.load())

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "clock.h"
+#include "limiterstatestore.h"
 #include "requestrecord.h"
 #include "statssource.h"
 #include "storageschema.h"
@@ -22,8 +23,9 @@ class RequestWriter;
 // of its own, so the request path never waits for the disk; reads run on the calling thread with a connection
 // of that thread's own (made on first use, removed when the thread finishes). The app creates one, open()s
 // it, hands it to ProxyService::setStatsSource and feeds it ProxyService::requestFinished; destroying it
-// commits what is queued.
-class RequestStore : public QObject, public StatsSource
+// commits what is queued. It is also the LimiterStateStore LimiterPersistence keeps the rate-limit tracker's
+// state in (table limiter_state, written by the same writer thread).
+class RequestStore : public QObject, public StatsSource, public LimiterStateStore
 {
     Q_OBJECT
 
@@ -37,7 +39,8 @@ public:
         int maxBatch = 500;                // records per transaction; a full batch is written at once
     };
 
-    // See StorageSchema: versions 1 and 2 are the reference's request_logs schema, ours starts at 3.
+    // See StorageSchema: versions 1 and 2 are the reference's request_logs schema, ours starts at 3; 4 adds
+    // limiter_state.
     static constexpr int kSchemaVersion = StorageSchema::kCurrentVersion;
 
     RequestStore(const Options &options, const Clock &clock, QObject *parent = nullptr);
@@ -70,6 +73,12 @@ public:
     QList<StoredRequest> requests(const RequestQuery &query) override;
     std::optional<StoredRequest> request(qint64 id) override;
     QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs) override;
+
+    // LimiterStateStore. Load blocks on the writer thread (a save not yet written is returned as it is);
+    // save hands the state to the writer, which writes the newest with its next flush (and at close). Both
+    // do nothing while the store is not open.
+    QByteArray loadLimiterState() override;
+    void saveLimiterState(const QByteArray &state) override;
 
 private:
     struct Reader

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <tuple>
+#include <utility>
 
 using StorageCommon::bindAll;
 
@@ -92,18 +93,35 @@ void RequestWriter::enqueue(RequestRecord record, qint64 nowMs)
             this, [this] { wake(); }, Qt::QueuedConnection);
 }
 
+void RequestWriter::setLimiterState(const QByteArray &state, qint64 nowMs)
+{
+    bool wakeUp = false;
+    {
+        QMutexLocker lock(&m_mutex);
+        wakeUp = !m_limiterPending;
+        m_limiterPending = true;
+        m_limiterState = state;
+        m_limiterSavedAtMs = nowMs;
+    }
+    if (wakeUp)
+        QMetaObject::invokeMethod(
+            this, [this] { wake(); }, Qt::QueuedConnection);
+}
+
 void RequestWriter::wake()
 {
     if (!m_open)
         return;
     qsizetype pending;
+    bool limiterPending;
     {
         QMutexLocker lock(&m_mutex);
         pending = m_pending.size();
+        limiterPending = m_limiterPending;
     }
     if (pending >= m_settings.maxBatch)
         writePending();
-    else if (pending > 0 && !m_flushTimer->isActive())
+    else if ((pending > 0 || limiterPending) && !m_flushTimer->isActive())
         m_flushTimer->start();
 }
 
@@ -168,11 +186,19 @@ void RequestWriter::writePending()
     m_flushTimer->stop();
     QList<RequestRecord> pending;
     qint64 latestMs;
+    bool limiterPending;
+    QByteArray limiterState;
+    qint64 limiterSavedAtMs;
     {
         QMutexLocker lock(&m_mutex);
         pending.swap(m_pending);
         latestMs = m_latestQueuedMs;
+        limiterPending = std::exchange(m_limiterPending, false);
+        limiterState = std::exchange(m_limiterState, QByteArray());
+        limiterSavedAtMs = m_limiterSavedAtMs;
     }
+    if (limiterPending)
+        writeLimiterState(limiterState, limiterSavedAtMs);
     if (pending.isEmpty())
         return;
     const qsizetype batchSize = qMax(1, m_settings.maxBatch);
@@ -275,6 +301,34 @@ bool RequestWriter::writeBatch(const QList<RequestRecord> &batch)
     qCWarning(lcStorage).noquote() << "request log: writing" << batch.size()
                                    << "records failed, they are dropped:" << why;
     return false;
+}
+
+void RequestWriter::writeLimiterState(const QByteArray &state, qint64 savedAtMs)
+{
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("INSERT INTO limiter_state (id, saved_at_ms, state) VALUES (1, ?, ?) "
+                                 "ON CONFLICT (id) DO UPDATE SET saved_at_ms = excluded.saved_at_ms, "
+                                 "state = excluded.state"));
+    bindAll(query, {savedAtMs, state});
+    if (!query.exec())
+        qCWarning(lcStorage).noquote() << "saving the rate-limit state failed:" << query.lastError().text();
+}
+
+QByteArray RequestWriter::loadLimiterState()
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_limiterPending)
+            return m_limiterState;
+    }
+    if (!m_open)
+        return {};
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    if (!query.exec(QStringLiteral("SELECT state FROM limiter_state WHERE id = 1"))) {
+        qCWarning(lcStorage).noquote() << "reading the rate-limit state failed:" << query.lastError().text();
+        return {};
+    }
+    return query.next() ? query.value(0).toByteArray() : QByteArray();
 }
 
 void RequestWriter::maybeRunRetention(qint64 nowMs)

@@ -53,6 +53,7 @@ bool StorageSchema::migrate(QSqlDatabase &db, QString *error)
     static const MigrationStep steps[] = {
         // 1 and 2 are the reference's own versions: nothing of ours to add before 3.
         {3, &StorageSchema::createV3},
+        {4, &StorageSchema::createV4},
     };
 
     const int current = version(db);
@@ -132,6 +133,18 @@ bool StorageSchema::createV3(QSqlDatabase &db, QString *error)
             QLatin1String(", PRIMARY KEY (day, chain)) WITHOUT ROWID"),
     };
     return execAll(db, statements, error) && importReferenceLog(db, error);
+}
+
+// One row at most (id 1): the tracker's state as RateLimitTracker::saveState() wrote it, replaced on every
+// save.
+bool StorageSchema::createV4(QSqlDatabase &db, QString *error)
+{
+    return execAll(db,
+                   {QStringLiteral("CREATE TABLE limiter_state ("
+                                   "id INTEGER PRIMARY KEY CHECK (id = 1), "
+                                   "saved_at_ms INTEGER, "
+                                   "state BLOB)")},
+                   error);
 }
 
 // A reference database (request_logs, v1 without error_message or v2 with it): its rows become ours with

@@ -9,11 +9,12 @@ class QSqlDatabase;
 // schema adds steps at the end. Our numbering continues the reference's (its v1 and v2 are `request_logs` and
 // friends), so a reference database is simply "version 2" to us: step 3 adds our tables beside its tables,
 // copies its rows in and leaves its tables untouched (the reference app can still open the file: it skips
-// versions it does not know). Used by RequestStore's writer when it opens the file.
+// versions it does not know). Step 4 adds limiter_state, the one-row home of the rate-limit tracker's saved
+// state. Used by RequestStore's writer when it opens the file.
 class StorageSchema
 {
 public:
-    static constexpr int kCurrentVersion = 3;
+    static constexpr int kCurrentVersion = 4;
 
     // PRAGMA user_version, or -1 when it cannot be read.
     static int version(QSqlDatabase &db);
@@ -22,6 +23,7 @@ public:
 
 private:
     static bool createV3(QSqlDatabase &db, QString *error);
+    static bool createV4(QSqlDatabase &db, QString *error);
     static bool importReferenceLog(QSqlDatabase &db, QString *error);
     static bool hasTable(QSqlDatabase &db, const QString &table);
     static bool hasColumn(QSqlDatabase &db, const QString &table, const QString &column);

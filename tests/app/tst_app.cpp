@@ -1,6 +1,7 @@
 #include "httpclient.h"
 #include "simulatedprovider.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -221,6 +222,9 @@ private slots:
 
     // 8. JSON logs
     void jsonLogFormat();
+
+    // 10. Rate-limit knowledge across restarts
+    void restartKeepsKnownExhaustedEntries();
 
 private:
     Child *start(const QStringList &arguments, const QProcessEnvironment &env = cleanEnvironment());
@@ -706,6 +710,74 @@ void TestApp::restartKeepsRequestLogAndReloadsEdits()
     QVERIFY2(requests.json().value(QLatin1String("requests")).toArray().size() >= 3, requests.body.constData());
     proxy->process->terminate();
     QVERIFY(proxy->waitForExit());
+}
+
+// --- 10. The tracker's knowledge survives a restart: a known-empty entry is not asked again ----------------
+
+void TestApp::restartKeepsKnownExhaustedEntries()
+{
+    SimulatedProvider upstream;
+    QVERIFY(upstream.listen());
+    upstream.setDefaultStep(SimulatedProvider::Step::rateLimited(3600)); // 429, Retry-After: an hour
+    const QString configPath = path(QStringLiteral("config.yaml"));
+    const QByteArray config = QByteArrayLiteral("version: 1\n"
+                                                "settings:\n"
+                                                "  apiKeys: [\"test-key\"]\n"
+                                                "  defaultChain: default\n"
+                                                "  dbPath: ./data/limits.db\n"
+                                                "providers:\n"
+                                                "  - id: sim\n"
+                                                "    name: Simulated\n"
+                                                "    type: generic-openai\n"
+                                                "    apiKey: \"\"\n"
+                                                "    baseUrl: \"") +
+                              upstream.baseUrl().toUtf8() +
+                              QByteArrayLiteral("\"\n"
+                                                "chains:\n"
+                                                "  - name: default\n"
+                                                "    entries:\n"
+                                                "      - provider: sim\n"
+                                                "        model: m1\n");
+    QVERIFY(writeFile(configPath, config));
+    const HttpClient::Headers auth{
+        {QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
+
+    for (int run = 1; run <= 2; ++run) {
+        Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
+        const quint16 port = proxy->waitForListening();
+        VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
+        const QString root = QStringLiteral("http://127.0.0.1:%1").arg(port);
+        const auto chat =
+            HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
+                             HttpClient::chatBody(QStringLiteral("default"), false), auth, kRequestTimeoutMs);
+        VERIFY_OR_SHOW(
+            chat.status >= 400,
+            QStringLiteral("run %1: the only entry is rate limited, got %2").arg(run).arg(chat.status),
+            proxy);
+        // Run 1 asked the upstream and got its 429; run 2 knew better than to ask.
+        VERIFY_OR_SHOW(
+            upstream.requestCount() == 1,
+            QStringLiteral("run %1: the upstream saw %2 requests").arg(run).arg(upstream.requestCount()),
+            proxy);
+
+        const auto limits = HttpClient::get(root + QStringLiteral("/v1/ratelimits"), auth, kRequestTimeoutMs);
+        QCOMPARE(limits.status, 200);
+        const QJsonArray pairs = limits.json().value(QLatin1String("ratelimits")).toArray();
+        QVERIFY2(pairs.size() == 1, limits.body.constData());
+        const QJsonObject pair = pairs.at(0).toObject();
+        QCOMPARE(pair.value(QLatin1String("provider")).toString(), QStringLiteral("sim"));
+        QCOMPARE(pair.value(QLatin1String("model")).toString(), QStringLiteral("m1"));
+        QCOMPARE(pair.value(QLatin1String("status")).toString(), QStringLiteral("exhausted"));
+        const qint64 until = pair.value(QLatin1String("cooldownUntil")).toInteger();
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        QVERIFY2(until > now + 3000 * 1000 && until <= now + 3600 * 1000, limits.body.constData());
+        QVERIFY2(limits.json().value(QLatin1String("activeEntries")).toArray().isEmpty(),
+                 limits.body.constData());
+
+        proxy->process->terminate();
+        VERIFY_OR_SHOW(proxy->waitForExit(), QStringLiteral("did not exit after SIGTERM"), proxy);
+        VERIFY_EXIT(proxy, 0);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestApp)

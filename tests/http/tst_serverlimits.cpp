@@ -178,7 +178,8 @@ private slots:
 
     void unknownRouteIs404Json()
     {
-        const auto r = HttpClient::get(url(QStringLiteral("/nope")));
+        // A GET of an unknown non-API path is a web UI route (tst_staticroutes); other methods get JSON.
+        const auto r = HttpClient::post(url(QStringLiteral("/nope")), QByteArrayLiteral("{}"));
         QCOMPARE(r.status, 404);
         QVERIFY(r.json().value(QLatin1String("error")).isObject());
         const auto wrongMethod = HttpClient::get(url(QStringLiteral("/v1/chat/completions")));
@@ -203,6 +204,23 @@ private slots:
         connect(&slow, &QTcpSocket::connected, this, [&] { slow.write("GET /health HTTP/1.1\r\nHost: x\r\n"); });
         slow.connectToHost(QHostAddress::LocalHost, h.port());
         QTRY_COMPARE_WITH_TIMEOUT(slow.state(), QAbstractSocket::UnconnectedState, 10000);
+    }
+
+    void pathParametersAreDecodedOnce()
+    {
+        m_harness->server().routes().add(RouteTable::Method::Get, QStringLiteral("/v1/echo/:name"), RouteTable::Access::ApiKey,
+                                         [](const RouteContext &c, QHttpServerResponder &&r) {
+                                             ApiServer::sendJson(std::move(r), 200, c.params.value(QStringLiteral("name")).toUtf8());
+                                         });
+        // QNetworkAccessManager would normalize the URL: send the bytes as a client may.
+        const auto echo = [this](const QByteArray &path) {
+            const QByteArray answer = HttpClient::raw(m_harness->port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\n"
+                                                                          "Authorization: Bearer test-key\r\nConnection: close\r\n\r\n");
+            return answer.mid(answer.indexOf("\r\n\r\n") + 4);
+        };
+        QCOMPARE(echo("/v1/echo/a%2Fb"), QByteArray("a/b"));
+        QCOMPARE(echo("/v1/echo/fa%2573t"), QByteArray("fa%73t"));
+        QCOMPARE(echo("/v1/echo/plain"), QByteArray("plain"));
     }
 
     void keyComparison()

@@ -1,5 +1,6 @@
 // The SQLite request log: schema and migrations, batched writes across restarts and threads, retention,
-// rollups, and every read the stats routes make. Each test works on a file in its own temporary folder.
+// rollups, every read the stats routes make, and the rate-limit tracker's saved state. Each test works on a
+// file in its own temporary folder.
 
 #include "clock.h"
 #include "requeststore.h"
@@ -243,7 +244,8 @@ private slots:
         DirectDb db(dbPath());
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
-        for (const char *table : {"requests", "attempts", "usage_daily_provider", "usage_daily_chain"}) {
+        for (const char *table :
+             {"requests", "attempts", "usage_daily_provider", "usage_daily_chain", "limiter_state"}) {
             QVERIFY2(db.scalar(QStringLiteral(
                                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
                                QLatin1String(table) + QLatin1Char('\''))
@@ -409,6 +411,147 @@ private slots:
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("cannot open the request log")));
         QVERIFY(!onFolder.open(&error));
         QVERIFY2(error.contains(m_dir->path()), qPrintable(error));
+    }
+
+    // ---- rate-limit state (LimiterStateStore)
+    // -------------------------------------------------------------------------------------
+
+    void migrationFromVersion3KeepsRows()
+    {
+        ManualClock clock(kMidnight);
+        {
+            auto store = openStore(options(), clock);
+            QVERIFY(store);
+            store->record(
+                makeRecord(kMidnight + 1, QStringLiteral("c"), QStringLiteral("groq"), 200, 1, 2, 2));
+            store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("cerebras")));
+        }
+        {
+            // What a file written by the previous build looks like: version 3, no limiter_state.
+            DirectDb db(dbPath());
+            QVERIFY(db.exec(QStringLiteral("DROP TABLE limiter_state")));
+            QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 3")));
+        }
+        auto store = openStore(options(), clock);
+        QVERIFY(store);
+        QCOMPARE(store->schemaVersion(), 4);
+        QCOMPARE(store->requestRowCount(), 2);
+        QCOMPARE(store->request(1)->record.attempts.size(), 2);
+        QCOMPARE(store->providerUsage(QStringLiteral("groq"))->totalTokens, 3);
+        QCOMPARE(store->summary().totalRequests, 2);
+        QVERIFY(store->loadLimiterState().isEmpty());
+        store->saveLimiterState(QByteArrayLiteral("{\"v\":1}"));
+        store->flush();
+        store.reset();
+        DirectDb db(dbPath());
+        QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), 4);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM requests")).toInt(), 2);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
+                 QByteArrayLiteral("{\"v\":1}"));
+    }
+
+    void limiterStateRoundTrip()
+    {
+        ManualClock clock(kMidnight + 77);
+        auto store = openStore(options(), clock);
+        QVERIFY(store);
+        QVERIFY(store->loadLimiterState().isEmpty()); // nothing saved yet
+
+        // Binary-safe: the blob comes back byte for byte.
+        QByteArray state = QByteArrayLiteral("{\"cooldowns\":[{\"provider\":\"groq\",\"untilMs\":1}]}");
+        state.append('\0');
+        state.append(QByteArray(70'000, 'x'));
+        store->saveLimiterState(state);
+        store->flush();
+        QCOMPARE(store->loadLimiterState(), state);
+
+        DirectDb db(dbPath());
+        const auto rows = db.rows(QStringLiteral("SELECT id, saved_at_ms, length(state) FROM limiter_state"));
+        QCOMPARE(rows.size(), 1);
+        QCOMPARE(rows.at(0).value(0).toInt(), 1);
+        QCOMPARE(rows.at(0).value(1).toLongLong(), kMidnight + 77);
+        QCOMPARE(rows.at(0).value(2).toLongLong(), qint64(state.size()));
+    }
+
+    void limiterSaveIsWrittenLaterByTheWriter()
+    {
+        ManualClock clock(kMidnight);
+        auto store = openStore(options(150), clock);
+        QVERIFY(store);
+        store->saveLimiterState(QByteArrayLiteral("first"));
+        DirectDb db(dbPath());
+        const QString count = QStringLiteral("SELECT COUNT(*) FROM limiter_state");
+        QCOMPARE(db.scalar(count).toInt(), 0);                           // handed over, not yet written
+        QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("first")); // but already what a load sees
+        // The writer's flush timer writes it without anyone asking.
+        QTRY_COMPARE_WITH_TIMEOUT(db.scalar(count).toInt(), 1, 5000);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
+                 QByteArrayLiteral("first"));
+    }
+
+    void lastLimiterSaveWins()
+    {
+        ManualClock clock(kMidnight);
+        auto store = openStore(options(), clock);
+        QVERIFY(store);
+        store->saveLimiterState(QByteArrayLiteral("a"));
+        clock.advance(1000);
+        store->saveLimiterState(QByteArrayLiteral("b"));
+        QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("b"));
+        store->flush();
+        QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("b"));
+        clock.advance(1000);
+        store->saveLimiterState(QByteArrayLiteral("c"));
+        store->flush();
+
+        // Saves from other threads too: the newest one handed over is the one kept.
+        QThread *thread = QThread::create([&store] {
+            for (int i = 0; i < 50; ++i)
+                store->saveLimiterState(QByteArray::number(i));
+        });
+        thread->start();
+        QVERIFY(thread->wait(10'000));
+        delete thread;
+        store->flush();
+        QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("49"));
+        store.reset();
+
+        DirectDb db(dbPath());
+        QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM limiter_state")).toInt(), 1);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
+                 QByteArrayLiteral("49"));
+    }
+
+    void limiterStateSurvivesCloseAndReopen()
+    {
+        ManualClock clock(kMidnight);
+        {
+            auto store = openStore(options(600'000), clock);
+            QVERIFY(store);
+            store->saveLimiterState(QByteArrayLiteral("older"));
+            store->flush();
+            store->saveLimiterState(QByteArrayLiteral("at shutdown"));
+            // no flush: closing commits the last save
+        }
+        {
+            auto store = openStore(options(), clock);
+            QVERIFY(store);
+            QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("at shutdown"));
+            store->record(makeRecord(kMidnight, QStringLiteral("c"), QStringLiteral("p")));
+        }
+        auto store = openStore(options(), clock);
+        QVERIFY(store);
+        QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("at shutdown")); // records leave it alone
+        QCOMPARE(store->requestRowCount(), 1);
+    }
+
+    void limiterStateWithoutAnOpenStore()
+    {
+        ManualClock clock(kMidnight);
+        RequestStore store(options(), clock); // never opened
+        store.saveLimiterState(QByteArrayLiteral("lost"));
+        QVERIFY(store.loadLimiterState().isEmpty());
+        QVERIFY(!QFile::exists(dbPath()));
     }
 
     // ---- writing
