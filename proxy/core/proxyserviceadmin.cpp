@@ -29,6 +29,18 @@ template<typename Visit> void forEachRestartSetting(Visit &&visit)
     visit("settings.logRetentionDays", &Settings::logRetentionDays);
 }
 
+// A provider whose key, type, address or headers changed (or that is gone) starts over: what the tracker knew
+// (a 401 cooldown after a wrong key, a quota of another account) no longer applies.
+void forgetChangedProviders(RateLimitTracker &tracker, const Config &before, const Config &after)
+{
+    for (const ProviderConfig &old : before.providers) {
+        const ProviderConfig *now = after.provider(old.id);
+        if (!now || now->apiKey != old.apiKey || now->type != old.type || now->baseUrl != old.baseUrl
+            || now->headers != old.headers)
+            tracker.reset(old.id, QString());
+    }
+}
+
 // Line numbers of the file no longer apply once the model is edited.
 void forgetLines(Config &config)
 {
@@ -118,6 +130,7 @@ AdminResult ProxyService::commit(Config next, const QString &what)
     const QString note = restartNote(m_fileConfig->settings, next.settings);
     if (!note.isEmpty())
         result.message += QLatin1String(". ") + note;
+    forgetChangedProviders(m_tracker, *m_fileConfig, next);
     applyFileConfig(next);
     qCInfo(lcConfigOps).noquote() << result.message;
     m_events.append(QStringLiteral("config_changed"), QStringLiteral("info"), result.message);
@@ -266,6 +279,7 @@ AdminResult ProxyService::reloadFromDisk()
     const QString note = restartNote(m_fileConfig->settings, next.settings);
     if (!note.isEmpty())
         result.message += QLatin1String(". ") + note;
+    forgetChangedProviders(m_tracker, *m_fileConfig, next);
     applyFileConfig(next);
     qCInfo(lcConfigOps).noquote() << result.message;
     m_events.append(QStringLiteral("config_reloaded"), QStringLiteral("info"), result.message);

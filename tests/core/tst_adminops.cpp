@@ -185,6 +185,27 @@ private slots:
         QCOMPARE(f.onDisk().provider(QStringLiteral("groq"))->apiKey, QString());
     }
 
+    void aFixedKeyEndsTheProvidersCooldown()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        ProviderConfig groq = *f.service->config()->provider(QStringLiteral("groq"));
+        const QString model = f.service->config()->chains.first().entries.first().model;
+        RateLimitTracker &tracker = f.service->tracker();
+        tracker.markCooldown(QStringLiteral("groq"), model, 3'600'000, RateLimitTracker::Kind::Misconfigured,
+                             QStringLiteral("401"));
+        QVERIFY(tracker.cooldown(QStringLiteral("groq"), model));
+        // A change that does not touch the connection keeps what the tracker knows.
+        groq.apiKey.clear();
+        groq.name = QStringLiteral("Groq!");
+        QVERIFY(f.service->upsertProvider(groq, true).ok());
+        QVERIFY(tracker.cooldown(QStringLiteral("groq"), model));
+        // A new key starts over.
+        groq.apiKey = QStringLiteral("gsk-fixed");
+        QVERIFY(f.service->upsertProvider(groq, true).ok());
+        QVERIFY(!tracker.cooldown(QStringLiteral("groq"), model));
+    }
+
     void upsertProviderRejectsInvalid_data()
     {
         QTest::addColumn<QString>("field");
