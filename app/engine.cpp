@@ -17,6 +17,8 @@
 Q_LOGGING_CATEGORY(lcEngine, "chain.engine")
 
 namespace {
+constexpr int kFlushMs = 50; // after ending the running requests, for their answers to leave
+
 QHostAddress bindAddress(const QString &host)
 {
     if (host == QLatin1String("localhost"))
@@ -131,6 +133,7 @@ void Engine::shutdown(int graceMs)
     connect(&m_thread, &QThread::finished, this, &Engine::stopped, Qt::UniqueConnection);
     QMetaObject::invokeMethod(m_context, [this, graceMs] {
         m_server->stopListening();
+        m_server->setDraining(true); // keep-alive connections get no new work
         QElapsedTimer elapsed;
         elapsed.start();
         auto done = std::make_shared<bool>(false);
@@ -150,9 +153,17 @@ void Engine::shutdown(int graceMs)
             const bool idle = m_service->activeRequests() == 0 && m_server->pendingOutputBytes() == 0;
             if (idle || elapsed.elapsed() >= graceMs) {
                 poll->stop();
-                if (!idle)
-                    qCWarning(lcEngine) << "grace period over with" << m_service->activeRequests() << "request(s) running";
-                finish();
+                if (idle) {
+                    finish();
+                    return;
+                }
+                if (const int active = m_service->activeRequests()) {
+                    qCWarning(lcEngine) << "grace period over with" << active << "request(s) running: ending them";
+                    // Each is answered (503 / error event) and recorded before the store closes.
+                    m_service->abortAll(QStringLiteral("The proxy is shutting down; the request was ended."));
+                }
+                // Let the sockets hand the last answers to the network.
+                QTimer::singleShot(kFlushMs, m_context, finish);
             }
         });
         if (const int active = m_service->activeRequests())

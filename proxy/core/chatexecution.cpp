@@ -37,7 +37,7 @@ ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chain
     m_record.chain = m_chainName;
     m_record.stream = m_request.stream;
     m_record.startedAtMs = m_tracker.clock().nowMs();
-    m_record.promptTokens = m_request.estimatedPromptTokens;
+    // Tokens stay 0 until an upstream answers: usage when it says, an estimate (flagged) when it does not.
     m_record.clientKeyLabel = m_request.clientKeyLabel;
     // What admission reserves: the prompt plus the most the answer may take (providers count it too).
     const qint64 maxTokens = qMax(m_request.body.value(QLatin1String("max_tokens")).toInteger(),
@@ -295,6 +295,10 @@ void ChatExecution::failAttempt(Outcome outcome, int status, const QString &reas
     // A refused request used nothing; one that reached the model (a 2xx that failed later) read the prompt.
     endAttempt(status >= 200 && status < 300 ? m_request.estimatedPromptTokens : 0);
     m_pending.clear();
+    // A usage chunk held back from the failed attempt is not this request's answer.
+    m_record.promptTokens = m_record.completionTokens = m_record.totalTokens = 0;
+    m_record.tokensEstimated = false;
+    m_contentChars = 0;
     qCInfo(lcRouter).noquote() << "chain" << m_chainName << ':'
                                << m_entry->provider + QLatin1Char('/') + m_entry->model << "failed:" << reason
                                << "-> waterfalling";
@@ -333,6 +337,7 @@ void ChatExecution::succeedWhole(const QByteArray &body)
                          .value(QLatin1String("content"))
                          .toString()
                          .size();
+        m_record.promptTokens = m_request.estimatedPromptTokens;
         m_record.completionTokens = ChatRequest::estimateTokens(chars);
         m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
         m_record.tokensEstimated = true;
@@ -430,9 +435,59 @@ void ChatExecution::onClientGone()
         if (m_entry)
             recordAttempt(Outcome::StreamError, 0, QStringLiteral("client disconnected"));
     }
+    if (m_committed && m_record.totalTokens == 0) {
+        m_record.promptTokens = m_request.estimatedPromptTokens;
+        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
+        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
+        m_record.tokensEstimated = true;
+    }
     endAttempt(streamedTokens()); // the prompt (and what was streamed) may have been counted upstream
     qCInfo(lcRouter).noquote() << "chain" << m_chainName << ": client went away, upstream call aborted";
     complete(499, QStringLiteral("client disconnected"));
+}
+
+void ChatExecution::abort(const QString &code, const QString &message)
+{
+    if (m_done)
+        return;
+    if (m_waiting) {
+        m_waiting = false;
+        disconnect(m_waitConnection);
+    }
+    m_waitDeadline.stop();
+    const bool calling = m_call != nullptr;
+    if (m_call) {
+        m_call->abort();
+        m_call->deleteLater();
+        m_call = nullptr;
+    }
+    if (m_committed) {
+        ApiError error{503, message, QStringLiteral("server_error"), code, {}, -1};
+        writeToClient(error.toSseEvent());
+        if (m_sink)
+            m_sink->endEventStream();
+        if (m_record.totalTokens == 0) {
+            m_record.promptTokens = m_request.estimatedPromptTokens;
+            m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
+            m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
+            m_record.tokensEstimated = true;
+        }
+    } else {
+        ApiError error{503, message, QStringLiteral("server_error"), code, {}, -1};
+        ChatSink::Headers headers{
+            {QByteArrayLiteral("X-429chain-Attempts"), QByteArray::number(m_record.attempts.size())}};
+        if (m_sink)
+            m_sink->sendJson(error.status, error.toJson(), headers);
+    }
+    if (calling && m_entry)
+        recordAttempt(Outcome::StreamError, m_committed ? 200 : 0, message);
+    if (m_entry && (calling || m_committed)) {
+        m_record.provider = m_entry->provider;
+        m_record.model = m_entry->model;
+    }
+    endAttempt(calling ? streamedTokens() : -1);
+    qCInfo(lcRouter).noquote() << "chain" << m_chainName << ": request ended:" << message;
+    complete(503, message);
 }
 
 ChatSink::Headers ChatExecution::successHeaders(qsizetype attempts) const

@@ -34,9 +34,15 @@ public:
     ~ChatExecution() override;
 
     void start();
+    // Ends the request now (shutdown): before commit the client gets a 503 with `code`, after it an error
+    // event with `code` and no [DONE]. The request is recorded (finished) with status 503.
+    void abort(const QString &code, const QString &message);
+    bool isDone() const { return m_done; }
 
     // Bytes of unsent client data above which reading upstream pauses.
     static constexpr qint64 kHighWaterBytes = 512 * 1024;
+    // Stream events held back before the first content above which the attempt fails over.
+    static constexpr qint64 kMaxPendingBytes = 1024 * 1024;
 
 signals:
     void finished(const RequestRecord &record);

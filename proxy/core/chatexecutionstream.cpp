@@ -29,7 +29,7 @@ qint64 ChatExecution::streamedTokens() const
 {
     if (m_record.totalTokens > 0)
         return m_record.totalTokens;
-    return m_record.promptTokens + ChatRequest::estimateTokens(m_contentChars);
+    return m_request.estimatedPromptTokens + ChatRequest::estimateTokens(m_contentChars);
 }
 
 void ChatExecution::onStreamData()
@@ -118,8 +118,14 @@ void ChatExecution::handleEvent(const SseEvent &event)
             : SseEvent{SseEvent::Kind::Data, event.event, info.rewritten, event.id, {}}.serialize();
     if (!m_committed) {
         m_pending += framed;
-        if (info.hasContent || info.finished)
+        if (info.hasContent || info.finished) {
             commitStream();
+        } else if (m_pending.size() > kMaxPendingBytes) {
+            // Held back events are memory the client never sees: a stream that only chatters fails over.
+            const QString reason = QStringLiteral("stream sent no content within 1 MiB");
+            m_tracker.recordFailure(m_entry->provider, m_entry->model, reason);
+            failAttempt(Outcome::StreamError, m_call ? m_call->status() : 200, reason);
+        }
         return;
     }
     writeToClient(framed);
@@ -155,6 +161,7 @@ void ChatExecution::finishStream()
     recordAttempt(Outcome::Success, 200, QStringLiteral("ok"));
     m_tracker.recordSuccess(m_entry->provider, m_entry->model);
     if (m_record.totalTokens == 0) {
+        m_record.promptTokens = m_request.estimatedPromptTokens;
         m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
         m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
         m_record.tokensEstimated = true;
@@ -177,6 +184,13 @@ void ChatExecution::failAfterCommit(const QString &code, const QString &message)
         m_sink->endEventStream();
     recordAttempt(Outcome::StreamError, 200, message);
     m_tracker.recordMidStreamFailure(m_entry->provider, m_entry->model, message);
+    if (m_record.totalTokens == 0) {
+        // No usage came before the failure: what was read and streamed, estimated.
+        m_record.promptTokens = m_request.estimatedPromptTokens;
+        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
+        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
+        m_record.tokensEstimated = true;
+    }
     endAttempt(streamedTokens());
     if (m_call) {
         m_call->abort();

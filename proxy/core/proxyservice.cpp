@@ -108,6 +108,15 @@ void ProxyService::startChat(ChatRequest request, ChatSink *sink)
     execution->start();
 }
 
+void ProxyService::abortAll(const QString &reason)
+{
+    const QList<ChatExecution *> running = findChildren<ChatExecution *>(Qt::FindDirectChildrenOnly);
+    for (ChatExecution *execution : running) {
+        if (!execution->isDone())
+            execution->abort(QStringLiteral("shutting_down"), reason);
+    }
+}
+
 void ProxyService::onRequestFinished(const RequestRecord &record)
 {
     --m_active;

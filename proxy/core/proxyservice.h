@@ -68,6 +68,9 @@ public:
     // Serves one validated request into `sink` (ownership passes to the request, which ends by itself).
     void startChat(ChatRequest request, ChatSink *sink);
     int activeRequests() const { return m_active; }
+    // Ends every running request now (shutdown), each answered cleanly and recorded (requestFinished):
+    // before its answer began a 503 with code "shutting_down", after it an error event with that code.
+    void abortAll(const QString &reason);
 
     // The request log's read side (chain_storage), if one is attached; not owned.
     void setStatsSource(StatsSource *stats) { m_stats = stats; }

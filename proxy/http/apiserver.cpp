@@ -189,6 +189,19 @@ void ApiServer::addCoreRoutes()
 
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
 {
+    if (m_draining) {
+        QPointer<QTcpSocket> socket = responder.socket();
+        const ApiError error{503, QStringLiteral("The proxy is shutting down; retry on its next start."),
+                             QStringLiteral("server_error"), QStringLiteral("shutting_down"), {}, -1};
+        ResponseWriter::Headers headers;
+        if (!ConnectionGuard::closeAfterResponse(socket))
+            headers.append({QByteArrayLiteral("Connection"), QByteArrayLiteral("close")});
+        ResponseWriter writer(std::move(responder));
+        writer.sendWhole(error.status, error.toJson(), headers);
+        if (socket)
+            socket->disconnectFromHost(); // after what is queued is written
+        return;
+    }
     // Matched encoded, so a parameter is percent-decoded once (by the route table) and may contain '/'.
     const QString path = request.url().path(QUrl::FullyEncoded);
     const bool apiPath = path == QLatin1String("/v1") || path.startsWith(QLatin1String("/v1/"));

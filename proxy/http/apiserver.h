@@ -35,6 +35,10 @@ public:
     quint16 port() const;
     // Stops accepting connections (graceful shutdown); requests in flight go on, live feeds end (stopping()).
     void stopListening();
+    // Shutting down: every new request (on connections still open) gets 503 `shutting_down` and the
+    // connection is closed after it; requests already running are not affected.
+    void setDraining(bool draining) { m_draining = draining; }
+    bool isDraining() const { return m_draining; }
     // True while listening on a loopback address only (or not listening at all).
     bool isLoopbackOnly() const;
     // Bytes answered but not yet handed to the network on any client connection (shutdown waits for zero).
@@ -73,4 +77,5 @@ private:
     ConnectionGuard::Limits m_limits;
     QHostAddress m_listenAddress;
     Metrics m_metrics;
+    bool m_draining = false;
 };

@@ -3,6 +3,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -214,6 +215,7 @@ private slots:
     // 6. Graceful shutdown
     void shutdownLetsRunningStreamFinish();
     void restartKeepsRequestLogAndReloadsEdits();
+    void shutdownEndsHangingRequestAndRecordsIt();
 
     // 7. Bad port values
     void badPortEnvironment_data();
@@ -708,6 +710,71 @@ void TestApp::restartKeepsRequestLogAndReloadsEdits()
     const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port), auth, kRequestTimeoutMs);
     QCOMPARE(requests.status, 200);
     QVERIFY2(requests.json().value(QLatin1String("requests")).toArray().size() >= 3, requests.body.constData());
+    proxy->process->terminate();
+    QVERIFY(proxy->waitForExit());
+}
+
+// A request still running when the grace period ends is answered (503 shutting_down) and on disk after a restart.
+void TestApp::shutdownEndsHangingRequestAndRecordsIt()
+{
+    SimulatedProvider upstream;
+    QVERIFY(upstream.listen());
+    upstream.setDefaultStep(SimulatedProvider::Step::of(SimulatedProvider::Step::Kind::Hang));
+    const QString configPath = path(QStringLiteral("config.yaml"));
+    const QByteArray config = QByteArrayLiteral("version: 1\n"
+                                                "settings:\n"
+                                                "  apiKeys: [\"test-key\"]\n"
+                                                "  defaultChain: default\n"
+                                                "  dbPath: ./data/log.db\n"
+                                                "providers:\n"
+                                                "  - id: sim\n"
+                                                "    name: Simulated\n"
+                                                "    type: generic-openai\n"
+                                                "    apiKey: \"\"\n"
+                                                "    baseUrl: \"")
+        + upstream.baseUrl().toUtf8()
+        + QByteArrayLiteral("\"\n"
+                            "chains:\n"
+                            "  - name: default\n"
+                            "    entries:\n"
+                            "      - provider: sim\n"
+                            "        model: m1\n");
+    QVERIFY(writeFile(configPath, config));
+    const HttpClient::Headers auth{{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
+
+    Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
+    quint16 port = proxy->waitForListening();
+    VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
+
+    QNetworkAccessManager manager;
+    QNetworkRequest request(QUrl(QStringLiteral("http://127.0.0.1:%1/v1/chat/completions").arg(port)));
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    request.setRawHeader(QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key"));
+    QNetworkReply *reply = manager.post(request, HttpClient::chatBody(QStringLiteral("default"), false));
+    QTRY_COMPARE_WITH_TIMEOUT(upstream.requestCount(), 1, kRequestTimeoutMs); // in flight, hanging upstream
+
+    QElapsedTimer sinceSignal;
+    sinceSignal.start();
+    proxy->process->terminate();
+    [[maybe_unused]] const bool finished = QTest::qWaitFor([&] { return reply->isFinished(); }, kRequestTimeoutMs);
+    VERIFY_OR_SHOW(reply->isFinished(), QStringLiteral("no answer after SIGTERM"), proxy);
+    QVERIFY2(sinceSignal.elapsed() < 5000 + 2000 + 1000, qPrintable(QString::number(sinceSignal.elapsed())));
+    QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 503);
+    const QJsonObject error = QJsonDocument::fromJson(reply->readAll()).object().value(QLatin1String("error")).toObject();
+    QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("shutting_down"));
+    reply->deleteLater();
+    VERIFY_OR_SHOW(proxy->waitForExit(), QStringLiteral("did not exit after SIGTERM"), proxy);
+    VERIFY_EXIT(proxy, 0);
+
+    proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
+    port = proxy->waitForListening();
+    VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
+    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port), auth, kRequestTimeoutMs);
+    QCOMPARE(requests.status, 200);
+    const QJsonArray rows = requests.json().value(QLatin1String("requests")).toArray();
+    QVERIFY2(rows.size() == 1, requests.body.constData());
+    QCOMPARE(rows.first().toObject().value(QLatin1String("httpStatus")).toInt(), 503);
+    QCOMPARE(rows.first().toObject().value(QLatin1String("totalTokens")).toInt(), 0);
     proxy->process->terminate();
     QVERIFY(proxy->waitForExit());
 }

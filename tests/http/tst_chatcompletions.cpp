@@ -180,12 +180,22 @@ private slots:
         const QString message = error.value(QLatin1String("message")).toString();
         QVERIFY2(message.contains(QLatin1String("a/ma")) && message.contains(QLatin1String("b/mb")), qPrintable(message));
         QVERIFY(error.contains(QLatin1String("type")) && error.contains(QLatin1String("param")));
+        // Nothing was served: the record claims no tokens, neither measured nor estimated.
+        QTRY_COMPARE(h.records.size(), 1);
+        QCOMPARE(h.records.last().status, 429);
+        QCOMPARE(h.records.last().promptTokens, 0);
+        QCOMPARE(h.records.last().completionTokens, 0);
+        QCOMPARE(h.records.last().totalTokens, 0);
+        QVERIFY(!h.records.last().tokensEstimated);
 
         // Next request: nothing is asked upstream, Retry-After counts down with the clock.
         h.clock().advance(5'000);
         const auto again = HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false));
         QCOMPARE(again.status, 429);
         QCOMPARE(again.header("Retry-After"), QByteArray("15"));
+        QTRY_COMPARE(h.records.size(), 2);
+        QCOMPARE(h.records.last().promptTokens, 0); // never reached an upstream
+        QCOMPARE(h.records.last().totalTokens, 0);
         QCOMPARE(a.requestCount(), 1);
         QCOMPARE(b.requestCount(), 1);
     }

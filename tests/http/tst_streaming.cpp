@@ -1,6 +1,7 @@
 // Integration: streamed chat completions through the proxy: commit at first content, failover before it,
 // clean errors after it, usage handling, client disconnects and concurrency.
 
+#include "chatexecution.h"
 #include "httpclient.h"
 #include "proxyharness.h"
 #include "simulatedprovider.h"
@@ -9,6 +10,8 @@
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QtTest>
 
 using Step = SimulatedProvider::Step;
@@ -176,6 +179,87 @@ private slots:
         const QJsonObject error = QJsonDocument::fromJson(last.data).object().value(QLatin1String("error")).toObject();
         QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("stream_error"));
         QCOMPARE(p.b.requestCount(), 0);
+        // No usage came: the record's tokens are an estimate, flagged, and add up.
+        QTRY_COMPARE(p.h.records.size(), 1);
+        const RequestRecord &rec = p.h.records.first();
+        QCOMPARE(rec.status, 502);
+        QVERIFY(rec.tokensEstimated);
+        QVERIFY(rec.promptTokens > 0 && rec.completionTokens > 0);
+        QCOMPARE(rec.totalTokens, rec.promptTokens + rec.completionTokens);
+    }
+
+    void abortAllAfterCommitEndsWithShuttingDownEvent()
+    {
+        Pair p;
+        p.a.setReply(QStringLiteral("a b c d e f g h i j k l m n o p q r s t"));
+        p.a.setChunkDelayMs(100);
+        QVERIFY(p.h.start());
+        QTimer::singleShot(400, &p.h, [&] { p.h.service().abortAll(QStringLiteral("shutting down")); });
+        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
+        QCOMPARE(r.status, 200);
+        QVERIFY(!r.sawDone());
+        QVERIFY(!r.events.isEmpty());
+        QCOMPARE(r.events.last().event, QByteArray("error"));
+        const QJsonObject error =
+            QJsonDocument::fromJson(r.events.last().data).object().value(QLatin1String("error")).toObject();
+        QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("shutting_down"));
+        QTRY_COMPARE(p.h.records.size(), 1);
+        QCOMPARE(p.h.records.first().status, 503);
+        QVERIFY(p.h.records.first().tokensEstimated);
+        QCOMPARE(p.h.service().activeRequests(), 0);
+    }
+
+    void drainingServerRefusesNewRequests()
+    {
+        Pair p;
+        QVERIFY(p.h.start());
+        p.h.server().setDraining(true);
+        const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), false);
+        const QByteArray raw = HttpClient::raw(p.h.port(),
+                                               "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+                                               "Content-Type: application/json\r\nContent-Length: "
+                                                   + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        QVERIFY2(raw.startsWith("HTTP/1.1 503"), raw.constData());
+        QVERIFY2(raw.toLower().contains("connection: close"), raw.constData());
+        QVERIFY2(raw.contains("shutting_down"), raw.constData());
+        QCOMPARE(p.a.requestCount(), 0);
+    }
+
+    void contentlessStreamFailsOverAfterOneMiB()
+    {
+        // `a` answers 200 and then only role chunks (no content): past 1 MiB held back, it fails over to b.
+        Pair p;
+        QTcpServer raw;
+        QVERIFY(raw.listen(QHostAddress::LocalHost));
+        QByteArray chunk = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+                           "\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
+        QByteArray body;
+        while (body.size() < ChatExecution::kMaxPendingBytes + 64 * 1024)
+            body += chunk;
+        QList<QTcpSocket *> sockets;
+        connect(&raw, &QTcpServer::newConnection, &raw, [&] {
+            while (QTcpSocket *s = raw.nextPendingConnection()) {
+                sockets.append(s);
+                connect(s, &QTcpSocket::readyRead, s, [s, body] {
+                    if (s->property("answered").toBool())
+                        return;
+                    s->setProperty("answered", true);
+                    s->readAll();
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+                    s->write(body); // and the stream stays open
+                });
+            }
+        });
+        p.h.config().providers[0].baseUrl = QStringLiteral("http://127.0.0.1:%1/v1").arg(raw.serverPort());
+        QVERIFY(p.h.start());
+        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("X-429chain-Provider"), QByteArray("b/mb"));
+        QVERIFY(r.sawDone());
+        QTRY_COMPARE(p.h.records.size(), 1);
+        const RequestRecord &rec = p.h.records.first();
+        QCOMPARE(rec.attempts.size(), 2);
+        QCOMPARE(rec.attempts.first().reason, QStringLiteral("stream sent no content within 1 MiB"));
     }
 
     void inBandErrorAfterCommitEndsWithError()
