@@ -4,6 +4,7 @@
 #include "limithints.h"
 #include "providerkind.h"
 #include "ratelimittracker.h"
+#include "requestqueue.h"
 #include "streamchunk.h"
 
 #include <QJsonArray>
@@ -18,7 +19,8 @@ Q_LOGGING_CATEGORY(lcRouter, "chain.router")
 using Outcome = AttemptRecord::Outcome;
 
 ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request,
-                             ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, QObject *parent)
+                             ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, RequestQueue *queue,
+                             QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_chainName(std::move(chainName))
@@ -27,6 +29,7 @@ ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chain
     , m_tracker(tracker)
     , m_trackerAlive(&tracker)
     , m_pool(pool)
+    , m_queue(queue)
 {
     sink->setParent(this);
     connect(sink, &ChatSink::clientGone, this, &ChatExecution::onClientGone);
@@ -129,6 +132,55 @@ bool ChatExecution::waitForInFlight()
                                Qt::QueuedConnection);
     qCDebug(lcRouter).noquote() << "chain" << m_chainName << ": waiting for attempts in flight to report";
     return true;
+}
+
+bool ChatExecution::enqueue(const ApiError &error, qint64 retryAtHintMs)
+{
+    if (!m_queue || !m_config->settings.queueMode || error.status != 429)
+        return false;
+    emit chainExhausted(m_chainName, error.retryAfterSeconds);
+    m_queued = true;
+    m_fromQueue = true;
+    const quint64 ticket = m_queue->enqueue(
+        m_chainName, this, [this] { retryFromQueue(); },
+        [this](const ApiError &queueError) {
+            // The queue answered (timeout, full, shutdown): it has already forgotten the request.
+            m_queued = false;
+            m_fromQueue = false;
+            m_queueTicket = 0;
+            ChatSink::Headers headers{
+                {QByteArrayLiteral("X-429chain-Attempts"), QByteArray::number(m_record.attempts.size())}};
+            if (queueError.retryAfterSeconds > 0)
+                headers.append(
+                    {QByteArrayLiteral("Retry-After"), QByteArray::number(queueError.retryAfterSeconds)});
+            if (m_sink)
+                m_sink->sendJson(queueError.status, queueError.toJson(), headers);
+            qCWarning(lcRouter).noquote() << queueError.message;
+            complete(queueError.status, queueError.message);
+        },
+        retryAtHintMs);
+    if (ticket != 0) {
+        m_queueTicket = ticket;
+        qCInfo(lcRouter).noquote() << "chain" << m_chainName << ": exhausted, request queued";
+    }
+    return true;
+}
+
+void ChatExecution::retryFromQueue()
+{
+    if (m_done || !m_queued)
+        return;
+    m_queued = false;
+    // A new walk from the first entry; the attempts so far stay on the one record.
+    m_tried.clear();
+    m_firstClientError = {};
+    m_nextEntry = 0;
+    m_inFlightBound = false;
+    m_waitStarted = false;
+    m_waitOver = false;
+    m_walkStart = m_record.attempts.size();
+    qCDebug(lcRouter).noquote() << "chain" << m_chainName << ": retrying queued request";
+    tryNext();
 }
 
 void ChatExecution::walkAgain()
@@ -413,6 +465,8 @@ void ChatExecution::answerAllFailed()
     } else {
         error.status = 503;
     }
+    if (enqueue(error, earliest > 0 ? earliest : 0))
+        return;
     ChatSink::Headers headers{
         {QByteArrayLiteral("X-429chain-Attempts"), QByteArray::number(m_record.attempts.size())}};
     if (error.retryAfterSeconds > 0)
@@ -428,6 +482,13 @@ void ChatExecution::onClientGone()
 {
     if (m_done)
         return;
+    if (m_fromQueue) {
+        // Waiting or retried: the queue forgets it (and passes the turn on); nothing more goes upstream.
+        if (m_queue)
+            m_queue->cancel(m_queueTicket);
+        m_fromQueue = false;
+        m_queued = false;
+    }
     if (m_call) {
         m_call->abort();
         m_call->deleteLater();
@@ -450,6 +511,12 @@ void ChatExecution::abort(const QString &code, const QString &message)
 {
     if (m_done)
         return;
+    if (m_fromQueue) {
+        if (m_queue)
+            m_queue->cancel(m_queueTicket);
+        m_fromQueue = false;
+        m_queued = false;
+    }
     if (m_waiting) {
         m_waiting = false;
         disconnect(m_waitConnection);
@@ -506,6 +573,12 @@ void ChatExecution::complete(int status, const QString &error)
     if (m_done)
         return;
     m_done = true;
+    if (m_fromQueue) {
+        // A request retried from the queue was answered: the next one in line may go.
+        m_fromQueue = false;
+        if (m_queue)
+            m_queue->drainNext(m_chainName);
+    }
     m_record.status = status;
     if (status >= 400)
         m_record.error = error;

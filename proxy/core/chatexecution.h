@@ -16,6 +16,7 @@
 
 #include <memory>
 
+class RequestQueue;
 class UpstreamPool;
 
 // The waterfall for one client request: walks the chain's entries in order, asks the tracker to admit each
@@ -30,7 +31,8 @@ class ChatExecution : public QObject
 
 public:
     ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request,
-                  ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, QObject *parent = nullptr);
+                  ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, RequestQueue *queue = nullptr,
+                  QObject *parent = nullptr);
     ~ChatExecution() override;
 
     void start();
@@ -82,6 +84,10 @@ private:
     // the request timeout) for one to report, then walk the chain again. False when the wait is over.
     bool waitForInFlight();
     void walkAgain();
+    // Queue mode: hold the request in the queue instead of answering `error` (an exhaustion). True when
+    // the queue took it (or answered it itself).
+    bool enqueue(const ApiError &error, qint64 retryAtHintMs);
+    void retryFromQueue();
 
     std::shared_ptr<const Config> m_config;
     QString m_chainName;
@@ -90,6 +96,10 @@ private:
     RateLimitTracker &m_tracker;
     QPointer<RateLimitTracker> m_trackerAlive; // the engine may go first at shutdown
     UpstreamPool &m_pool;
+    QPointer<RequestQueue> m_queue;
+    quint64 m_queueTicket = 0; // the queue's ticket while queued or retried from the queue
+    bool m_queued = false;     // waiting in the queue (no walk running)
+    bool m_fromQueue = false;  // a queue retry is this request's walk: drainNext when it ends
     qint64 m_estimatedTokens = 0; // prompt estimate + max_tokens: what admission reserves
     quint64 m_ticket = 0;         // the running attempt's reservation
     bool m_observed = false;      // the running attempt's answer went to the tracker

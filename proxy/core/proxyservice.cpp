@@ -38,6 +38,7 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
     , m_startSettings(config.settings)
     , m_clock(clock)
     , m_tracker(clock)
+    , m_queue(clock)
     , m_events(clock, EventLog::kDefaultCapacity, this)
     , m_sweepTimer(this)
     , m_startedAtMs(clock.nowMs())
@@ -67,6 +68,8 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
 
     connect(&m_tracker, &RateLimitTracker::cooldownStarted, this, &ProxyService::onCooldownStarted);
     connect(&m_tracker, &RateLimitTracker::cooldownEnded, this, &ProxyService::onCooldownEnded);
+    connect(&m_tracker, &RateLimitTracker::entryFreed, this, &ProxyService::notifyQueue);
+    connect(&m_tracker, &RateLimitTracker::cooldownEnded, this, &ProxyService::notifyQueue);
     m_sweepTimer.setInterval(kSweepIntervalMs);
     connect(&m_sweepTimer, &QTimer::timeout, &m_tracker, &RateLimitTracker::sweep);
     m_sweepTimer.start();
@@ -94,6 +97,28 @@ void ProxyService::applyToTracker(const Config &config)
     // Settings, provider types and manual limits take effect on the next request; counters are kept.
     m_tracker.setPolicy(policyFor(config.settings, m_tracker.policy()));
     m_tracker.applyConfig(config);
+    RequestQueue::Settings queueSettings;
+    queueSettings.maxWaitMs = config.settings.queueMaxWaitMs;
+    queueSettings.maxSize = config.settings.queueMaxSize;
+    m_queue.setSettings(queueSettings);
+    // A changed config may make a waiting request servable (a new entry, a raised limit).
+    for (const auto &stats : m_queue.stats())
+        m_queue.notifyAvailable(stats.chainName);
+}
+
+void ProxyService::notifyQueue(const QString &provider, const QString &model)
+{
+    const bool anyModel = model.isEmpty() || model.startsWith(QLatin1Char('*'));
+    for (const auto &chain : m_config->chains) {
+        if (m_queue.depth(chain.name) == 0)
+            continue;
+        for (const auto &entry : chain.entries) {
+            if (entry.provider == provider && (anyModel || entry.model == model)) {
+                m_queue.notifyAvailable(chain.name);
+                break;
+            }
+        }
+    }
 }
 
 void ProxyService::startChat(ChatRequest request, ChatSink *sink)
@@ -101,7 +126,7 @@ void ProxyService::startChat(ChatRequest request, ChatSink *sink)
     const ChainConfig *chain = m_config->chainForModel(request.model);
     const QString chainName = chain ? chain->name : m_config->settings.defaultChain;
     auto *execution =
-        new ChatExecution(m_config, chainName, std::move(request), sink, m_tracker, m_pool, this);
+        new ChatExecution(m_config, chainName, std::move(request), sink, m_tracker, m_pool, &m_queue, this);
     ++m_active;
     connect(execution, &ChatExecution::chainExhausted, this, &ProxyService::onChainExhausted);
     connect(execution, &ChatExecution::finished, this, &ProxyService::onRequestFinished);
@@ -110,6 +135,7 @@ void ProxyService::startChat(ChatRequest request, ChatSink *sink)
 
 void ProxyService::abortAll(const QString &reason)
 {
+    m_queue.rejectAll(); // waiting requests end with 503 queue_shutdown
     const QList<ChatExecution *> running = findChildren<ChatExecution *>(Qt::FindDirectChildrenOnly);
     for (ChatExecution *execution : running) {
         if (!execution->isDone())

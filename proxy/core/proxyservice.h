@@ -5,6 +5,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "ratelimittracker.h"
+#include "requestqueue.h"
 #include "requestrecord.h"
 #include "statssource.h"
 #include "upstreampool.h"
@@ -62,6 +63,8 @@ public:
     // Replaces the running config as it is (no validation, nothing written); it is also taken as the file's.
     void setConfig(const Config &config);
     RateLimitTracker &tracker() { return m_tracker; }
+    // Queue mode's waiting requests (settings queueMode, queueMaxWaitMs, queueMaxSize).
+    RequestQueue &queue() { return m_queue; }
     const Clock &clock() const { return m_clock; }
     EventLog &events() { return m_events; }
 
@@ -120,6 +123,8 @@ private:
     void onCooldownStarted(const QString &provider, const QString &model, qint64 untilMs,
                            const QString &reason);
     void onCooldownEnded(const QString &provider, const QString &model);
+    // Wakes the queue of every chain with an entry of `provider` (`model` empty or a pool name: any model).
+    void notifyQueue(const QString &provider, const QString &model);
     void onChainExhausted(const QString &chain, qint64 retryAfterSeconds);
     void onRequestFinished(const RequestRecord &record);
     QString formatTime(qint64 ms) const;
@@ -131,6 +136,7 @@ private:
     const Clock &m_clock;
     RateLimitTracker m_tracker;
     UpstreamPool m_pool;
+    RequestQueue m_queue;
     EventLog m_events;
     QTimer m_sweepTimer;
     int m_active = 0;

@@ -90,11 +90,15 @@ QJsonArray activeEntries(ProxyService &service)
     return out;
 }
 
-// The reference's queue stats: chains with requests waiting. Queue mode is not wired into ProxyService yet,
-// so nothing ever waits.
-QJsonArray queueJson(ProxyService &)
+// The reference's queue stats: chains with requests waiting (queue mode).
+QJsonArray queueJson(ProxyService &service)
 {
-    return {};
+    QJsonArray out;
+    for (const RequestQueue::QueueStats &s : service.queue().stats())
+        out.append(QJsonObject{{QStringLiteral("chainName"), s.chainName},
+                               {QStringLiteral("depth"), s.depth},
+                               {QStringLiteral("oldestItemAgeMs"), s.oldestItemAgeMs}});
+    return out;
 }
 
 void getRateLimits(ProxyService &service, QHttpServerResponder &&responder)
