@@ -1,5 +1,8 @@
 #include "proxyservice.h"
 
+#include "chaintester.h"
+#include "providermodels.h"
+
 #include "chatexecution.h"
 #include "chatsink.h"
 #include "configloader.h"
@@ -75,7 +78,31 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
     m_sweepTimer.start();
 }
 
-ProxyService::~ProxyService() = default;
+ProxyService::~ProxyService()
+{
+    // Running requests and jobs use the tracker, the queue and the upstream pool, which are members and would be
+    // gone before QObject deletes its children: they go first.
+    const QObjectList kids = children();
+    for (QObject *child : kids) {
+        if (child != &m_events && child != &m_sweepTimer)
+            delete child;
+    }
+}
+
+ChainTester *ProxyService::createChainTest(const QString &chainName, const QString &prompt)
+{
+    const ChainConfig *chain = m_config->chain(chainName);
+    return chain ? new ChainTester(m_config, *chain, prompt, m_pool, this) : nullptr;
+}
+
+ProviderModels *ProxyService::createModelFetch(const QString &providerId)
+{
+    const ProviderConfig *provider = m_config->provider(providerId);
+    if (!provider)
+        return nullptr;
+    return new ProviderModels(*provider, provider->timeoutMs.value_or(m_config->settings.requestTimeoutMs), m_pool,
+                              this);
+}
 
 void ProxyService::setConfig(const Config &config)
 {

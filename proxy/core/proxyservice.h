@@ -19,6 +19,8 @@
 #include <memory>
 
 class ChatSink;
+class ChainTester;
+class ProviderModels;
 
 // The outcome of an admin operation. status is HTTP-like (200 done; 400 invalid; 404 unknown; 409 refused;
 // 500 could not be saved); error says why, for the user; message is the success text (it names settings that
@@ -103,6 +105,12 @@ public:
     QByteArray configFileHash() const { return m_fileHash; }
     // Restart-only settings whose values differ between a and b, as "settings.port" etc.
     static QStringList restartSettings(const Settings &a, const Settings &b);
+
+    // Jobs for the UIs on the service's own upstream pool ("test whole chain", "fetch models"). The service owns
+    // them; connect to their finished() signal, read the results, then deleteLater() them. Not started yet.
+    // nullptr when the chain or provider does not exist.
+    ChainTester *createChainTest(const QString &chainName, const QString &prompt);
+    ProviderModels *createModelFetch(const QString &providerId);
 
 signals:
     void requestFinished(const RequestRecord &record);

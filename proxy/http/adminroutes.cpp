@@ -7,7 +7,6 @@
 #include "proxyservice.h"
 #include "responsewriter.h"
 #include "routetable.h"
-#include "upstreampool.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -131,17 +130,13 @@ void putSettings(ProxyService &service, const RouteContext &context, Responder &
                {{QStringLiteral("settings"), ConfigJson::settingsToJson(service.config()->settings)}});
 }
 
-void listModels(ProxyService &service, QObject *jobs, UpstreamPool *pool, const RouteContext &context,
-                Responder &&responder)
+void listModels(ProxyService &service, const RouteContext &context, Responder &&responder)
 {
-    const auto config = service.config();
-    const ProviderConfig *provider = config->provider(context.params.value(QStringLiteral("id")));
-    if (!provider) {
+    ProviderModels *fetch = service.createModelFetch(context.params.value(QStringLiteral("id")));
+    if (!fetch) {
         ApiServer::sendPlainError(std::move(responder), 404, QStringLiteral("Provider not found"));
         return;
     }
-    auto *fetch = new ProviderModels(
-        *provider, provider->timeoutMs.value_or(config->settings.requestTimeoutMs), *pool, jobs);
     auto *writer = new ResponseWriter(std::move(responder), fetch);
     QObject::connect(fetch, &ProviderModels::finished, fetch, [fetch, writer] {
         if (!fetch->ok()) {
@@ -184,21 +179,17 @@ QJsonObject testResultJson(const ChainTester::Result &r)
     return out;
 }
 
-void testChain(ProxyService &service, QObject *jobs, UpstreamPool *pool, const RouteContext &context,
-               Responder &&responder)
+void testChain(ProxyService &service, const RouteContext &context, Responder &&responder)
 {
     const QString name = context.params.value(QStringLiteral("name"));
-    const auto config = service.config();
-    const ChainConfig *chain = config->chain(name);
-    if (!chain) {
+    // As the reference: a body that is not JSON, or has no string prompt, tests with the default prompt.
+    const QJsonObject body = QJsonDocument::fromJson(context.request.body()).object();
+    ChainTester *tester = service.createChainTest(name, body.value(QStringLiteral("prompt")).toString());
+    if (!tester) {
         ApiServer::sendPlainError(std::move(responder), 404,
                                   QStringLiteral("Chain \"%1\" not found").arg(name));
         return;
     }
-    // As the reference: a body that is not JSON, or has no string prompt, tests with the default prompt.
-    const QJsonObject body = QJsonDocument::fromJson(context.request.body()).object();
-    auto *tester =
-        new ChainTester(config, *chain, body.value(QStringLiteral("prompt")).toString(), *pool, jobs);
     auto *writer = new ResponseWriter(std::move(responder), tester);
     QObject::connect(tester, &ChainTester::finished, tester, [tester, writer, name] {
         QJsonArray results;
@@ -222,12 +213,8 @@ void testChain(ProxyService &service, QObject *jobs, UpstreamPool *pool, const R
 
 } // namespace
 
-void registerAdminRoutes(RouteTable &routes, ProxyService &service, QObject *owner)
+void registerAdminRoutes(RouteTable &routes, ProxyService &service)
 {
-    // Children are deleted in creation order: the jobs (and their calls) go before the pool they release
-    // into.
-    auto *jobs = new QObject(owner);
-    auto *pool = new UpstreamPool(1, 4, owner);
 
     routes.add(Method::Get, QStringLiteral("/v1/admin/config"), Access::Admin,
                [&service](const RouteContext &, Responder &&r) {
@@ -242,8 +229,8 @@ void registerAdminRoutes(RouteTable &routes, ProxyService &service, QObject *own
                    sendResult(std::move(r), service.deleteProvider(id), {{QStringLiteral("deleted"), id}});
                });
     routes.add(Method::Get, QStringLiteral("/v1/admin/providers/:id/models"), Access::Admin,
-               [&service, jobs, pool](const RouteContext &c, Responder &&r) {
-                   listModels(service, jobs, pool, c, std::move(r));
+               [&service](const RouteContext &c, Responder &&r) {
+                   listModels(service, c, std::move(r));
                });
 
     routes.add(Method::Put, QStringLiteral("/v1/admin/chains/:name"), Access::Admin,
@@ -270,7 +257,7 @@ void registerAdminRoutes(RouteTable &routes, ProxyService &service, QObject *own
                });
 
     routes.add(Method::Post, QStringLiteral("/v1/test/chain/:name"), Access::ApiKey,
-               [&service, jobs, pool](const RouteContext &c, Responder &&r) {
-                   testChain(service, jobs, pool, c, std::move(r));
+               [&service](const RouteContext &c, Responder &&r) {
+                   testChain(service, c, std::move(r));
                });
 }

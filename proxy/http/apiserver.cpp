@@ -32,7 +32,7 @@ ApiServer::ApiServer(ProxyService &service, QObject *parent)
     addCoreRoutes();
     registerStatsRoutes(m_routes, m_service);
     registerRateLimitRoutes(m_routes, m_service);
-    registerAdminRoutes(m_routes, m_service, this);
+    registerAdminRoutes(m_routes, m_service);
     registerEventRoutes(m_routes, m_service, *this);
     registerMetricsRoute(m_routes, m_service, m_metrics, *this);
     connect(&m_service, &ProxyService::requestFinished, &m_metrics, &Metrics::record);
