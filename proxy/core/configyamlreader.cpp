@@ -1,5 +1,7 @@
 #include "configyamlreader.h"
 
+#include "configkeys.h"
+
 #include <QHash>
 
 #include <yaml-cpp/yaml.h>
@@ -16,43 +18,12 @@ struct Field
 };
 using Fields = QHash<QString, Field>;
 
-const QStringList kTopKeys = {QStringLiteral("version"), QStringLiteral("settings"),
-                              QStringLiteral("providers"), QStringLiteral("chains")};
-const QStringList kSettingsKeys = {
-    QStringLiteral("port"),
-    QStringLiteral("host"),
-    QStringLiteral("apiKeys"),
-    QStringLiteral("adminKeys"),
-    QStringLiteral("defaultChain"),
-    QStringLiteral("logLevel"),
-    QStringLiteral("cooldownDefaultMs"),
-    QStringLiteral("requestTimeoutMs"),
-    QStringLiteral("streamIdleTimeoutMs"),
-    QStringLiteral("dbPath"),
-    QStringLiteral("normalizeResponses"),
-    QStringLiteral("midStreamFailureThreshold"),
-    QStringLiteral("midStreamCooldownMs"),
-    QStringLiteral("midStreamCooldownMaxMs"),
-    QStringLiteral("queueMode"),
-    QStringLiteral("queueMaxWaitMs"),
-    QStringLiteral("queueMaxSize"),
-    QStringLiteral("corsOrigins"),
-    QStringLiteral("maxRequestBytes"),
-    QStringLiteral("logRetentionDays"),
-};
-const QStringList kProviderKeys = {
-    QStringLiteral("id"),      QStringLiteral("name"),       QStringLiteral("type"),
-    QStringLiteral("apiKey"),  QStringLiteral("baseUrl"),    QStringLiteral("timeout"),
-    QStringLiteral("enabled"), QStringLiteral("rateLimits"), QStringLiteral("headers")};
-const QStringList kRateLimitKeys = {QStringLiteral("requestsPerMinute"),
-                                    QStringLiteral("requestsPerHour"),
-                                    QStringLiteral("requestsPerDay"),
-                                    QStringLiteral("tokensPerMinute"),
-                                    QStringLiteral("tokensPerDay"),
-                                    QStringLiteral("concurrentRequests"),
-                                    QStringLiteral("scope")};
-const QStringList kChainKeys = {QStringLiteral("name"), QStringLiteral("entries")};
-const QStringList kEntryKeys = {QStringLiteral("provider"), QStringLiteral("model")};
+const QStringList &kTopKeys = ConfigKeys::top();
+const QStringList &kSettingsKeys = ConfigKeys::settings();
+const QStringList &kProviderKeys = ConfigKeys::provider();
+const QStringList &kRateLimitKeys = ConfigKeys::rateLimits();
+const QStringList &kChainKeys = ConfigKeys::chain();
+const QStringList &kEntryKeys = ConfigKeys::entry();
 
 constexpr qint64 kIntMax = std::numeric_limits<int>::max();
 constexpr qint64 kInt64Max = std::numeric_limits<qint64>::max();

@@ -1,5 +1,7 @@
 #include "configjson.h"
 
+#include "configkeys.h"
+
 #include <QJsonArray>
 #include <QStringList>
 
@@ -8,37 +10,9 @@
 
 namespace {
 
-const QStringList kProviderKeys = {
-    QStringLiteral("id"),      QStringLiteral("name"),       QStringLiteral("type"),
-    QStringLiteral("apiKey"),  QStringLiteral("baseUrl"),    QStringLiteral("timeout"),
-    QStringLiteral("enabled"), QStringLiteral("rateLimits"), QStringLiteral("headers")};
-const QStringList kLimitKeys = {QStringLiteral("requestsPerMinute"),
-                                QStringLiteral("requestsPerHour"),
-                                QStringLiteral("requestsPerDay"),
-                                QStringLiteral("tokensPerMinute"),
-                                QStringLiteral("tokensPerDay"),
-                                QStringLiteral("concurrentRequests"),
-                                QStringLiteral("scope")};
-const QStringList kSettingsKeys = {QStringLiteral("port"),
-                                   QStringLiteral("host"),
-                                   QStringLiteral("apiKeys"),
-                                   QStringLiteral("adminKeys"),
-                                   QStringLiteral("defaultChain"),
-                                   QStringLiteral("logLevel"),
-                                   QStringLiteral("cooldownDefaultMs"),
-                                   QStringLiteral("requestTimeoutMs"),
-                                   QStringLiteral("streamIdleTimeoutMs"),
-                                   QStringLiteral("dbPath"),
-                                   QStringLiteral("normalizeResponses"),
-                                   QStringLiteral("midStreamFailureThreshold"),
-                                   QStringLiteral("midStreamCooldownMs"),
-                                   QStringLiteral("midStreamCooldownMaxMs"),
-                                   QStringLiteral("queueMode"),
-                                   QStringLiteral("queueMaxWaitMs"),
-                                   QStringLiteral("queueMaxSize"),
-                                   QStringLiteral("corsOrigins"),
-                                   QStringLiteral("maxRequestBytes"),
-                                   QStringLiteral("logRetentionDays")};
+const QStringList &kProviderKeys = ConfigKeys::provider();
+const QStringList &kLimitKeys = ConfigKeys::rateLimits();
+const QStringList &kSettingsKeys = ConfigKeys::settings();
 
 QString maskOf(const QString &secret)
 {
