@@ -4,12 +4,12 @@
 #include "clock.h"
 #include "configwatcher.h"
 #include "limiterpersistence.h"
-#include "requeststore.h"
 #include "proxyservice.h"
+#include "requeststore.h"
 
+#include <QElapsedTimer>
 #include <QHostAddress>
 #include <QLoggingCategory>
-#include <QElapsedTimer>
 #include <QTimer>
 
 #include <memory>
@@ -31,9 +31,7 @@ QHostAddress bindAddress(const QString &host)
 }
 } // namespace
 
-Engine::Engine(const Config &config, QObject *parent)
-    : QObject(parent)
-    , m_config(config)
+Engine::Engine(const Config &config, QObject *parent) : QObject(parent), m_config(config)
 {
     m_thread.setObjectName(QStringLiteral("engine"));
 }
@@ -42,7 +40,8 @@ Engine::~Engine()
 {
     if (m_thread.isRunning()) {
         if (m_context)
-            QMetaObject::invokeMethod(m_context, [this] { closeStore(); }, Qt::BlockingQueuedConnection);
+            QMetaObject::invokeMethod(
+                m_context, [this] { closeStore(); }, Qt::BlockingQueuedConnection);
         if (m_context)
             m_context->deleteLater();
         m_thread.quit();
@@ -68,14 +67,15 @@ bool Engine::start(QString *error)
                 new ConfigWatcher(*m_service, m_context); // live reload of the file
             m_server = new ApiServer(*m_service, m_context);
             connect(m_service, &ProxyService::requestFinished, m_context, [](const RequestRecord &r) {
-                qCInfo(lcEngine).noquote() << QStringLiteral("%1 %2 → %3/%4 status %5 in %6 ms, %7 attempt(s), %8 tokens%9")
-                                                  .arg(r.stream ? QStringLiteral("stream") : QStringLiteral("chat"), r.chain,
-                                                       r.provider, r.model)
-                                                  .arg(r.status)
-                                                  .arg(r.latencyMs)
-                                                  .arg(r.attempts.size())
-                                                  .arg(r.totalTokens)
-                                                  .arg(r.tokensEstimated ? QStringLiteral(" (estimated)") : QString());
+                qCInfo(lcEngine).noquote()
+                    << QStringLiteral("%1 %2 → %3/%4 status %5 in %6 ms, %7 attempt(s), %8 tokens%9")
+                           .arg(r.stream ? QStringLiteral("stream") : QStringLiteral("chat"), r.chain,
+                                r.provider, r.model)
+                           .arg(r.status)
+                           .arg(r.latencyMs)
+                           .arg(r.attempts.size())
+                           .arg(r.totalTokens)
+                           .arg(r.tokensEstimated ? QStringLiteral(" (estimated)") : QString());
             });
             ok = m_server->listen(bindAddress(m_config.settings.host), quint16(m_config.settings.port), &err);
             m_port = m_server->port();
@@ -141,7 +141,7 @@ void Engine::shutdown(int graceMs)
             if (*done)
                 return;
             *done = true;
-            closeStore(); // everything recorded so far reaches the disk
+            closeStore();             // everything recorded so far reaches the disk
             m_context->deleteLater(); // service and server go with the thread's last events
             m_context = nullptr;
             m_thread.quit();
@@ -158,7 +158,8 @@ void Engine::shutdown(int graceMs)
                     return;
                 }
                 if (const int active = m_service->activeRequests()) {
-                    qCWarning(lcEngine) << "grace period over with" << active << "request(s) running: ending them";
+                    qCWarning(lcEngine)
+                        << "grace period over with" << active << "request(s) running: ending them";
                     // Each is answered (503 / error event) and recorded before the store closes.
                     m_service->abortAll(QStringLiteral("The proxy is shutting down; the request was ended."));
                 }

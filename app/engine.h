@@ -12,7 +12,8 @@ class ProxyService;
 class SystemClock;
 
 // Runs the proxy (ProxyService + ApiServer) on its own thread with its own event loop, so nothing on the main
-// thread (a window, the demo providers) ever delays a token. Start and shutdown are called from the main thread.
+// thread (a window, the demo providers) ever delays a token. Start and shutdown are called from the main
+// thread.
 class Engine : public QObject
 {
     Q_OBJECT
@@ -24,7 +25,8 @@ public:
     // Starts the thread and listens; blocks until listening succeeded or failed.
     bool start(QString *error);
     quint16 port() const { return m_port; }
-    // Stops accepting, lets running requests finish for up to `graceMs`, then stops the thread; emits stopped().
+    // Stops accepting, lets running requests finish for up to `graceMs`, then stops the thread; emits
+    // stopped().
     void shutdown(int graceMs);
 
 signals:

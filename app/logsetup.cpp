@@ -13,11 +13,16 @@ bool g_json = false;
 const char *levelName(QtMsgType type)
 {
     switch (type) {
-    case QtDebugMsg: return "debug";
-    case QtInfoMsg: return "info";
-    case QtWarningMsg: return "warn";
-    case QtCriticalMsg: return "error";
-    case QtFatalMsg: return "fatal";
+    case QtDebugMsg:
+        return "debug";
+    case QtInfoMsg:
+        return "info";
+    case QtWarningMsg:
+        return "warn";
+    case QtCriticalMsg:
+        return "error";
+    case QtFatalMsg:
+        return "fatal";
     }
     return "info";
 }
@@ -27,15 +32,16 @@ void handler(QtMsgType type, const QMessageLogContext &context, const QString &m
     const QString category = QString::fromLatin1(context.category ? context.category : "default");
     QByteArray line;
     if (g_json) {
-        line = QJsonDocument(QJsonObject{{QStringLiteral("time"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)},
+        line = QJsonDocument(QJsonObject{{QStringLiteral("time"),
+                                          QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)},
                                          {QStringLiteral("level"), QLatin1String(levelName(type))},
                                          {QStringLiteral("category"), category},
                                          {QStringLiteral("msg"), message}})
                    .toJson(QJsonDocument::Compact);
     } else {
-        line = (QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz")) + QLatin1Char(' ')
-                + QString::fromLatin1(levelName(type)).toUpper().leftJustified(5) + QLatin1Char(' ') + category
-                + QLatin1String(": ") + message)
+        line = (QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz")) + QLatin1Char(' ') +
+                QString::fromLatin1(levelName(type)).toUpper().leftJustified(5) + QLatin1Char(' ') +
+                category + QLatin1String(": ") + message)
                    .toUtf8();
     }
     line += '\n';

@@ -1,4 +1,5 @@
-// 429chain: an OpenAI-compatible endpoint on your machine that serves every request from free inference tiers.
+// 429chain: an OpenAI-compatible endpoint on your machine that serves every request from free inference
+// tiers.
 
 #include "configloader.h"
 #include "configpaths.h"
@@ -46,11 +47,12 @@ int writeExampleConfig(const QString &path)
     file.write(ConfigLoader::exampleConfig());
     file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner); // it will hold provider keys
     file.close();
-    print(QStringLiteral("Created %1\n\nNext steps:\n"
-                         "  1. Put your provider keys in it (or export GROQ_API_KEY, OPENROUTER_API_KEY, ...).\n"
-                         "  2. Change settings.apiKeys to a secret of your own.\n"
-                         "  3. Check it:  429chain --check-config -c %1\n"
-                         "  4. Start it:  429chain -c %1")
+    print(QStringLiteral(
+              "Created %1\n\nNext steps:\n"
+              "  1. Put your provider keys in it (or export GROQ_API_KEY, OPENROUTER_API_KEY, ...).\n"
+              "  2. Change settings.apiKeys to a secret of your own.\n"
+              "  3. Check it:  429chain --check-config -c %1\n"
+              "  4. Start it:  429chain -c %1")
               .arg(path));
     return 0;
 }
@@ -68,20 +70,25 @@ int main(int argc, char *argv[])
         "An OpenAI-compatible proxy that waterfalls each request over a chain of free-tier providers."));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption headlessOpt(QStringLiteral("headless"), QStringLiteral("Run without a window or tray icon."));
-    const QCommandLineOption configOpt({QStringLiteral("c"), QStringLiteral("config")},
-                                       QStringLiteral("Config file (default: CONFIG_PATH, else ./config/config.yaml)."),
-                                       QStringLiteral("path"));
+    const QCommandLineOption headlessOpt(QStringLiteral("headless"),
+                                         QStringLiteral("Run without a window or tray icon."));
+    const QCommandLineOption configOpt(
+        {QStringLiteral("c"), QStringLiteral("config")},
+        QStringLiteral("Config file (default: CONFIG_PATH, else ./config/config.yaml)."),
+        QStringLiteral("path"));
     const QCommandLineOption portOpt({QStringLiteral("p"), QStringLiteral("port")},
                                      QStringLiteral("Port to listen on (overrides PORT and settings.port)."),
                                      QStringLiteral("port"));
     const QCommandLineOption hostOpt(QStringLiteral("host"),
                                      QStringLiteral("Address to bind (overrides HOST and settings.host)."),
                                      QStringLiteral("address"));
-    const QCommandLineOption initOpt(QStringLiteral("init"), QStringLiteral("Write a commented example config and exit."));
-    const QCommandLineOption demoOpt(QStringLiteral("demo"),
-                                     QStringLiteral("Serve from simulated providers on this machine (no accounts needed)."));
-    const QCommandLineOption checkOpt(QStringLiteral("check-config"), QStringLiteral("Validate the config and exit."));
+    const QCommandLineOption initOpt(QStringLiteral("init"),
+                                     QStringLiteral("Write a commented example config and exit."));
+    const QCommandLineOption demoOpt(
+        QStringLiteral("demo"),
+        QStringLiteral("Serve from simulated providers on this machine (no accounts needed)."));
+    const QCommandLineOption checkOpt(QStringLiteral("check-config"),
+                                      QStringLiteral("Validate the config and exit."));
     parser.addOptions({headlessOpt, configOpt, portOpt, hostOpt, initOpt, demoOpt, checkOpt});
     parser.process(app);
 
@@ -95,7 +102,9 @@ int main(int argc, char *argv[])
         bool ok = false;
         const int port = parser.value(portOpt).toInt(&ok);
         if (!ok || port < 0 || port > 65535) {
-            print(QStringLiteral("Error: --port must be a number from 0 to 65535, got \"%1\"").arg(parser.value(portOpt)), stderr);
+            print(QStringLiteral("Error: --port must be a number from 0 to 65535, got \"%1\"")
+                      .arg(parser.value(portOpt)),
+                  stderr);
             return 2;
         }
         overrides.port = port;
@@ -158,10 +167,12 @@ int main(int argc, char *argv[])
     if (demo) {
         qCInfo(lcApp).noquote() << "demo mode: simulated providers with small free-tier limits; API key:"
                                 << DemoEnvironment::apiKey();
-        qCInfo(lcApp).noquote() << QStringLiteral("try: curl %1/chat/completions -H 'Authorization: Bearer %2' "
-                                                  "-H 'Content-Type: application/json' "
-                                                  "-d '{\"model\":\"default\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'")
-                                       .arg(baseUrl, DemoEnvironment::apiKey());
+        qCInfo(lcApp).noquote()
+            << QStringLiteral(
+                   "try: curl %1/chat/completions -H 'Authorization: Bearer %2' "
+                   "-H 'Content-Type: application/json' "
+                   "-d '{\"model\":\"default\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'")
+                   .arg(baseUrl, DemoEnvironment::apiKey());
     }
 
     bool stopping = false;

@@ -31,10 +31,12 @@ ApiError ApiError::invalidRequest(const QString &message, const QString &param, 
 
 ApiError ApiError::unauthorized(const QString &message)
 {
-    return ApiError{401, message, QStringLiteral("invalid_request_error"), QStringLiteral("invalid_api_key"), {}, -1};
+    return ApiError{401, message, QStringLiteral("invalid_request_error"), QStringLiteral("invalid_api_key"),
+                    {},  -1};
 }
 
 ApiError ApiError::notFound(const QString &message)
 {
-    return ApiError{404, message, QStringLiteral("invalid_request_error"), QStringLiteral("not_found"), {}, -1};
+    return ApiError{404, message, QStringLiteral("invalid_request_error"), QStringLiteral("not_found"),
+                    {},  -1};
 }

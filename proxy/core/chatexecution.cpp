@@ -19,8 +19,8 @@ Q_LOGGING_CATEGORY(lcRouter, "chain.router")
 using Outcome = AttemptRecord::Outcome;
 
 ChatExecution::ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request,
-                             ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, RequestQueue *queue,
-                             QObject *parent)
+                             ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool,
+                             RequestQueue *queue, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_chainName(std::move(chainName))

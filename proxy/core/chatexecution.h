@@ -31,8 +31,8 @@ class ChatExecution : public QObject
 
 public:
     ChatExecution(std::shared_ptr<const Config> config, QString chainName, ChatRequest request,
-                  ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool, RequestQueue *queue = nullptr,
-                  QObject *parent = nullptr);
+                  ChatSink *sink, RateLimitTracker &tracker, UpstreamPool &pool,
+                  RequestQueue *queue = nullptr, QObject *parent = nullptr);
     ~ChatExecution() override;
 
     void start();
@@ -97,9 +97,9 @@ private:
     QPointer<RateLimitTracker> m_trackerAlive; // the engine may go first at shutdown
     UpstreamPool &m_pool;
     QPointer<RequestQueue> m_queue;
-    quint64 m_queueTicket = 0; // the queue's ticket while queued or retried from the queue
-    bool m_queued = false;     // waiting in the queue (no walk running)
-    bool m_fromQueue = false;  // a queue retry is this request's walk: drainNext when it ends
+    quint64 m_queueTicket = 0;    // the queue's ticket while queued or retried from the queue
+    bool m_queued = false;        // waiting in the queue (no walk running)
+    bool m_fromQueue = false;     // a queue retry is this request's walk: drainNext when it ends
     qint64 m_estimatedTokens = 0; // prompt estimate + max_tokens: what admission reserves
     quint64 m_ticket = 0;         // the running attempt's reservation
     bool m_observed = false;      // the running attempt's answer went to the tracker

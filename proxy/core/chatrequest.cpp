@@ -21,7 +21,8 @@ qint64 contentCharacters(const QJsonValue &content)
 std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *out)
 {
     if (json.trimmed().isEmpty())
-        return ApiError::invalidRequest(QStringLiteral("Request body is empty; expected a JSON chat completion request."));
+        return ApiError::invalidRequest(
+            QStringLiteral("Request body is empty; expected a JSON chat completion request."));
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -41,9 +42,11 @@ std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *
 
     const QJsonValue messages = req.body.value(QLatin1String("messages"));
     if (messages.isUndefined())
-        return ApiError::invalidRequest(QStringLiteral("Missing required parameter: 'messages'."), QStringLiteral("messages"));
+        return ApiError::invalidRequest(QStringLiteral("Missing required parameter: 'messages'."),
+                                        QStringLiteral("messages"));
     if (!messages.isArray() || messages.toArray().isEmpty())
-        return ApiError::invalidRequest(QStringLiteral("'messages' must be a non-empty array."), QStringLiteral("messages"));
+        return ApiError::invalidRequest(QStringLiteral("'messages' must be a non-empty array."),
+                                        QStringLiteral("messages"));
     qint64 chars = 0;
     const QJsonArray list = messages.toArray();
     for (qsizetype i = 0; i < list.size(); ++i) {
@@ -53,8 +56,9 @@ std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *
             return ApiError::invalidRequest(QStringLiteral("'%1' must be an object.").arg(param), param);
         const QJsonObject msg = m.toObject();
         if (!msg.value(QLatin1String("role")).isString()) {
-            return ApiError::invalidRequest(QStringLiteral("'%1.role' is required and must be a string.").arg(param),
-                                            param + QLatin1String(".role"));
+            return ApiError::invalidRequest(
+                QStringLiteral("'%1.role' is required and must be a string.").arg(param),
+                param + QLatin1String(".role"));
         }
         chars += contentCharacters(msg.value(QLatin1String("content")));
     }
@@ -62,11 +66,13 @@ std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *
 
     const QJsonValue stream = req.body.value(QLatin1String("stream"));
     if (!stream.isUndefined() && !stream.isNull() && !stream.isBool())
-        return ApiError::invalidRequest(QStringLiteral("'stream' must be a boolean."), QStringLiteral("stream"));
+        return ApiError::invalidRequest(QStringLiteral("'stream' must be a boolean."),
+                                        QStringLiteral("stream"));
     req.stream = stream.toBool(false);
     const QJsonValue options = req.body.value(QLatin1String("stream_options"));
     if (!options.isUndefined() && !options.isNull() && !options.isObject())
-        return ApiError::invalidRequest(QStringLiteral("'stream_options' must be an object."), QStringLiteral("stream_options"));
+        return ApiError::invalidRequest(QStringLiteral("'stream_options' must be an object."),
+                                        QStringLiteral("stream_options"));
     req.clientWantsUsage = options.toObject().value(QLatin1String("include_usage")).toBool(false);
     *out = std::move(req);
     return std::nullopt;

@@ -7,16 +7,16 @@
 
 #include <optional>
 
-// A client's chat-completion request after validation: the body exactly as sent (fields we do not know are kept
-// and forwarded), plus what routing needs from it.
+// A client's chat-completion request after validation: the body exactly as sent (fields we do not know are
+// kept and forwarded), plus what routing needs from it.
 struct ChatRequest
 {
     QJsonObject body;
-    QString model;                // what the client asked for: a chain name, or anything (→ default chain)
+    QString model; // what the client asked for: a chain name, or anything (→ default chain)
     bool stream = false;
     bool clientWantsUsage = false; // stream_options.include_usage from the client
     qint64 estimatedPromptTokens = 0;
-    QString clientKeyLabel;       // set by the HTTP layer after auth
+    QString clientKeyLabel; // set by the HTTP layer after auth
 
     // Parses and validates a request body; on failure returns the 400 to send.
     static std::optional<ApiError> parse(const QByteArray &json, ChatRequest *out);

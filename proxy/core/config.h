@@ -26,8 +26,8 @@ struct ManualRateLimits
 
     bool isEmpty() const
     {
-        return !requestsPerMinute && !requestsPerHour && !requestsPerDay && !tokensPerMinute && !tokensPerDay
-            && !concurrentRequests;
+        return !requestsPerMinute && !requestsPerHour && !requestsPerDay && !tokensPerMinute &&
+               !tokensPerDay && !concurrentRequests;
     }
 };
 
@@ -35,7 +35,7 @@ struct ProviderConfig
 {
     QString id;
     QString name;
-    QString type;    // one of ProviderKind::knownTypes()
+    QString type; // one of ProviderKind::knownTypes()
     QString apiKey;
     QString baseUrl; // as written; empty means the type's default
     std::optional<qint64> timeoutMs;
@@ -89,8 +89,8 @@ struct Config
     Settings settings;
     QList<ProviderConfig> providers;
     QList<ChainConfig> chains;
-    QString sourcePath;            // file it was loaded from, if any
-    QHash<QString, int> keyLines;  // "settings.defaultChain" -> line, for messages
+    QString sourcePath;           // file it was loaded from, if any
+    QHash<QString, int> keyLines; // "settings.defaultChain" -> line, for messages
 
     const ProviderConfig *provider(const QString &id) const;
     const ChainConfig *chain(const QString &name) const;

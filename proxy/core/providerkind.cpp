@@ -71,7 +71,8 @@ void mergeSystemIntoFirstUser(QJsonObject &body)
                                           {QLatin1String("text"), system}});
                 msg.insert(QLatin1String("content"), parts);
             } else {
-                msg.insert(QLatin1String("content"), QString(system + QLatin1String("\n\n") + content.toString()));
+                msg.insert(QLatin1String("content"),
+                           QString(system + QLatin1String("\n\n") + content.toString()));
             }
             rest.replace(i, msg);
             merged = true;
@@ -79,7 +80,8 @@ void mergeSystemIntoFirstUser(QJsonObject &body)
         }
     }
     if (!merged)
-        rest.prepend(QJsonObject{{QLatin1String("role"), QLatin1String("user")}, {QLatin1String("content"), system}});
+        rest.prepend(
+            QJsonObject{{QLatin1String("role"), QLatin1String("user")}, {QLatin1String("content"), system}});
     body.insert(QLatin1String("messages"), rest);
 }
 

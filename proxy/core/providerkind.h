@@ -11,8 +11,8 @@
 #include <QUrl>
 
 // What differs between provider types: default base URL, extra headers, and the body quirks the reference
-// applies (Cerebras drops penalties; google-ai merges system messages for non-gemini models). One table, used by
-// the config validator, the upstream request builder and the UIs.
+// applies (Cerebras drops penalties; google-ai merges system messages for non-gemini models). One table, used
+// by the config validator, the upstream request builder and the UIs.
 class ProviderKind
 {
 public:
@@ -24,7 +24,8 @@ public:
     static QList<QPair<QByteArray, QByteArray>> extraHeaders(const QString &type);
     // `path` ("/chat/completions", "/models") on the provider's base URL (its own or its type's default).
     static QUrl endpoint(const ProviderConfig &provider, const QString &path);
-    // What every request to the provider carries: its key as a Bearer token, the type's and its own extra headers.
+    // What every request to the provider carries: its key as a Bearer token, the type's and its own extra
+    // headers.
     static QList<QPair<QByteArray, QByteArray>> requestHeaders(const ProviderConfig &provider);
     // Rewrites a client body for this provider and model, in place. `model` is set by the caller.
     static void adaptBody(const QString &type, const QString &model, QJsonObject &body);

@@ -80,8 +80,8 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
 
 ProxyService::~ProxyService()
 {
-    // Running requests and jobs use the tracker, the queue and the upstream pool, which are members and would be
-    // gone before QObject deletes its children: they go first.
+    // Running requests and jobs use the tracker, the queue and the upstream pool, which are members and would
+    // be gone before QObject deletes its children: they go first.
     const QObjectList kids = children();
     for (QObject *child : kids) {
         if (child != &m_events && child != &m_sweepTimer)
@@ -100,8 +100,8 @@ ProviderModels *ProxyService::createModelFetch(const QString &providerId)
     const ProviderConfig *provider = m_config->provider(providerId);
     if (!provider)
         return nullptr;
-    return new ProviderModels(*provider, provider->timeoutMs.value_or(m_config->settings.requestTimeoutMs), m_pool,
-                              this);
+    return new ProviderModels(*provider, provider->timeoutMs.value_or(m_config->settings.requestTimeoutMs),
+                              m_pool, this);
 }
 
 void ProxyService::setConfig(const Config &config)

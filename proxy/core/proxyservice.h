@@ -106,9 +106,9 @@ public:
     // Restart-only settings whose values differ between a and b, as "settings.port" etc.
     static QStringList restartSettings(const Settings &a, const Settings &b);
 
-    // Jobs for the UIs on the service's own upstream pool ("test whole chain", "fetch models"). The service owns
-    // them; connect to their finished() signal, read the results, then deleteLater() them. Not started yet.
-    // nullptr when the chain or provider does not exist.
+    // Jobs for the UIs on the service's own upstream pool ("test whole chain", "fetch models"). The service
+    // owns them; connect to their finished() signal, read the results, then deleteLater() them. Not started
+    // yet. nullptr when the chain or provider does not exist.
     ChainTester *createChainTest(const QString &chainName, const QString &prompt);
     ProviderModels *createModelFetch(const QString &providerId);
 

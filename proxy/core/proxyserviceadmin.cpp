@@ -35,8 +35,8 @@ void forgetChangedProviders(RateLimitTracker &tracker, const Config &before, con
 {
     for (const ProviderConfig &old : before.providers) {
         const ProviderConfig *now = after.provider(old.id);
-        if (!now || now->apiKey != old.apiKey || now->type != old.type || now->baseUrl != old.baseUrl
-            || now->headers != old.headers)
+        if (!now || now->apiKey != old.apiKey || now->type != old.type || now->baseUrl != old.baseUrl ||
+            now->headers != old.headers)
             tracker.reset(old.id, QString());
     }
 }

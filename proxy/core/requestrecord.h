@@ -7,14 +7,23 @@
 // What happened to one client request, attempt by attempt: the log, the stats and the UIs read these.
 struct AttemptRecord
 {
-    enum class Outcome { Success, Skipped, RateLimited, ClientError, ServerError, Timeout, NetworkError, StreamError };
+    enum class Outcome {
+        Success,
+        Skipped,
+        RateLimited,
+        ClientError,
+        ServerError,
+        Timeout,
+        NetworkError,
+        StreamError
+    };
 
     QString provider;
     QString model;
     Outcome outcome = Outcome::Success;
-    int status = 0;        // upstream HTTP status, 0 when none
+    int status = 0; // upstream HTTP status, 0 when none
     qint64 latencyMs = 0;
-    QString reason;        // human-readable, shown in errors and logs
+    QString reason; // human-readable, shown in errors and logs
 
     static QString outcomeName(Outcome outcome);
     QString describe() const; // "groq/llama-3.1-8b-instant (429 rate limited: …)"
@@ -24,10 +33,10 @@ struct RequestRecord
 {
     qint64 startedAtMs = 0;
     QString chain;
-    QString provider;       // who served it (or the last tried)
+    QString provider; // who served it (or the last tried)
     QString model;
     bool stream = false;
-    int status = 0;         // HTTP status the client got (499: the client went away)
+    int status = 0; // HTTP status the client got (499: the client went away)
     qint64 latencyMs = 0;
     qint64 firstTokenMs = -1; // streams: time to the first relayed content
     qint64 promptTokens = 0;

@@ -8,8 +8,8 @@
 #include <optional>
 
 // The read side of the request log: usage totals, the request list with filters and paging, time series.
-// Implemented by chain_storage (RequestStore); the HTTP routes and the GUI read it through ProxyService, from any
-// thread (each thread gets its own database connection).
+// Implemented by chain_storage (RequestStore); the HTTP routes and the GUI read it through ProxyService, from
+// any thread (each thread gets its own database connection).
 struct UsageTotals
 {
     QString key; // provider id or chain name
@@ -28,21 +28,21 @@ struct StatsSummary
     std::optional<qint64> avgLatencyMs; // null on an empty log, as the reference
     qint64 successfulRequests = 0;
     qint64 totalTokens = 0;
-    qint64 requestsToday = 0;           // since 00:00 UTC
+    qint64 requestsToday = 0; // since 00:00 UTC
     qint64 tokensToday = 0;
 };
 
 struct RequestQuery
 {
-    int limit = 50;        // clamped to 1..500
+    int limit = 50; // clamped to 1..500
     int offset = 0;
-    qint64 beforeId = 0;   // > 0: only rows with a smaller id (stable paging while new rows arrive)
+    qint64 beforeId = 0; // > 0: only rows with a smaller id (stable paging while new rows arrive)
     QString chain;
     QString provider;
-    int status = 0;        // exact HTTP status; 0 = any
-    int statusClass = 0;   // 2, 4 or 5 for 2xx/4xx/5xx; 0 = any
-    qint64 sinceMs = 0;    // > 0: started at or after
-    qint64 untilMs = 0;    // > 0: started before
+    int status = 0;      // exact HTTP status; 0 = any
+    int statusClass = 0; // 2, 4 or 5 for 2xx/4xx/5xx; 0 = any
+    qint64 sinceMs = 0;  // > 0: started at or after
+    qint64 untilMs = 0;  // > 0: started before
 };
 
 struct StoredRequest

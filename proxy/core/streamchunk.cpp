@@ -62,9 +62,9 @@ Info inspect(QByteArrayView data, bool normalize)
     for (const auto &c : choices) {
         const QJsonObject choice = c.toObject();
         const QJsonObject delta = choice.value(kDelta).toObject();
-        if (nonEmptyString(delta.value(kContent)) || nonEmptyString(delta.value(kReasoningContent))
-            || nonEmptyString(delta.value(QLatin1String("reasoning"))) || delta.contains(QLatin1String("tool_calls"))
-            || delta.contains(QLatin1String("function_call")))
+        if (nonEmptyString(delta.value(kContent)) || nonEmptyString(delta.value(kReasoningContent)) ||
+            nonEmptyString(delta.value(QLatin1String("reasoning"))) ||
+            delta.contains(QLatin1String("tool_calls")) || delta.contains(QLatin1String("function_call")))
             info.hasContent = true;
         const QJsonValue finish = choice.value(QLatin1String("finish_reason"));
         if (finish.isString()) {

@@ -7,8 +7,8 @@
 
 #include <optional>
 
-// Reads what the router needs from provider JSON: an SSE chunk's content/usage/error, a usage object in any of
-// its places (OpenAI `usage`, Groq `x_groq.usage`), and a readable message from any provider's error body
+// Reads what the router needs from provider JSON: an SSE chunk's content/usage/error, a usage object in any
+// of its places (OpenAI `usage`, Groq `x_groq.usage`), and a readable message from any provider's error body
 // (OpenAI-style `error.message`, Cerebras' flat body, Gemini's array).
 namespace StreamChunk {
 
@@ -28,7 +28,7 @@ struct Info
     bool finished = false;   // a finish_reason was given
     bool usageOnly = false;  // `choices: []` with usage: the include_usage chunk
     std::optional<Usage> usage;
-    QByteArray rewritten;    // set when normalizeReasoning changed the chunk
+    QByteArray rewritten; // set when normalizeReasoning changed the chunk
 };
 
 Info inspect(QByteArrayView data, bool normalize = false);

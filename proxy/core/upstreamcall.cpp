@@ -10,12 +10,11 @@
 Q_LOGGING_CATEGORY(lcUpstream, "chain.upstream")
 
 UpstreamCall::UpstreamCall(UpstreamPool &pool, Request request, QObject *parent)
-    : QObject(parent)
-    , m_pool(pool)
-    , m_request(std::move(request))
+    : QObject(parent), m_pool(pool), m_request(std::move(request))
 {
-    m_hostKey = m_request.url.scheme() + QLatin1String("://") + m_request.url.host() + QLatin1Char(':')
-        + QString::number(m_request.url.port(m_request.url.scheme() == QLatin1String("https") ? 443 : 80));
+    m_hostKey =
+        m_request.url.scheme() + QLatin1String("://") + m_request.url.host() + QLatin1Char(':') +
+        QString::number(m_request.url.port(m_request.url.scheme() == QLatin1String("https") ? 443 : 80));
     m_timer.setSingleShot(true);
     connect(&m_timer, &QTimer::timeout, this, &UpstreamCall::onTimeout);
 }
@@ -33,8 +32,8 @@ void UpstreamCall::start()
     req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
     req.setRawHeader(QByteArrayLiteral("Accept-Encoding"), QByteArrayLiteral("identity"));
     req.setRawHeader(QByteArrayLiteral("User-Agent"), QByteArrayLiteral("429chain/" CHAIN_VERSION));
-    req.setRawHeader(QByteArrayLiteral("Accept"),
-                     m_request.stream ? QByteArrayLiteral("text/event-stream") : QByteArrayLiteral("application/json"));
+    req.setRawHeader(QByteArrayLiteral("Accept"), m_request.stream ? QByteArrayLiteral("text/event-stream")
+                                                                   : QByteArrayLiteral("application/json"));
     for (const auto &h : m_request.headers)
         req.setRawHeader(h.first, h.second);
 
@@ -116,7 +115,8 @@ void UpstreamCall::onReadyRead()
         if (m_body.size() > kMaxBodyBytes) {
             m_done = true;
             cleanup();
-            emit finished(Failure::TooLarge, QStringLiteral("response body larger than %1 bytes").arg(kMaxBodyBytes));
+            emit finished(Failure::TooLarge,
+                          QStringLiteral("response body larger than %1 bytes").arg(kMaxBodyBytes));
         }
         return;
     }
@@ -156,13 +156,14 @@ void UpstreamCall::onFinished()
     if (m_timedOut != Failure::None) {
         failure = m_timedOut;
         error = m_timedOut == Failure::Timeout
-            ? QStringLiteral("timeout_%1ms").arg(m_request.timeoutMs)
-            : QStringLiteral("no data for %1ms").arg(m_request.idleTimeoutMs);
+                    ? QStringLiteral("timeout_%1ms").arg(m_request.timeoutMs)
+                    : QStringLiteral("no data for %1ms").arg(m_request.idleTimeoutMs);
     } else if (m_reply->error() != QNetworkReply::NoError && m_status == 0) {
         failure = Failure::Network;
         error = m_reply->errorString();
-    } else if (m_reply->error() != QNetworkReply::NoError && m_reply->error() >= QNetworkReply::ConnectionRefusedError
-               && m_reply->error() < QNetworkReply::ProxyConnectionRefusedError) {
+    } else if (m_reply->error() != QNetworkReply::NoError &&
+               m_reply->error() >= QNetworkReply::ConnectionRefusedError &&
+               m_reply->error() < QNetworkReply::ProxyConnectionRefusedError) {
         // Connection-level failure after the headers (remote closed in the middle of the body).
         failure = Failure::Network;
         error = m_reply->errorString();

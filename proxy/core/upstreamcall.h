@@ -12,10 +12,10 @@ class QNetworkAccessManager;
 class QNetworkReply;
 class UpstreamPool;
 
-// One HTTP request to a provider. Non-stream: collects the whole body under a total timeout. Stream: a timeout
-// until the response headers, then an idle timeout between arrivals; data is handed out as it comes and reading
-// can be paused (the reply's read buffer is bounded, so a paused call stops reading the socket). Tells a timeout
-// apart from an abort, and never follows redirects or accepts compressed bodies.
+// One HTTP request to a provider. Non-stream: collects the whole body under a total timeout. Stream: a
+// timeout until the response headers, then an idle timeout between arrivals; data is handed out as it comes
+// and reading can be paused (the reply's read buffer is bounded, so a paused call stops reading the socket).
+// Tells a timeout apart from an abort, and never follows redirects or accepts compressed bodies.
 class UpstreamCall : public QObject
 {
     Q_OBJECT

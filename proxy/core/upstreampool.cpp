@@ -3,8 +3,7 @@
 #include <QNetworkAccessManager>
 
 UpstreamPool::UpstreamPool(int initialManagers, int maxManagers, QObject *parent)
-    : QObject(parent)
-    , m_maxManagers(qMax(1, maxManagers))
+    : QObject(parent), m_maxManagers(qMax(1, maxManagers))
 {
     for (int i = 0; i < qMax(1, initialManagers); ++i)
         createManager();

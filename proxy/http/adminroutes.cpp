@@ -229,9 +229,7 @@ void registerAdminRoutes(RouteTable &routes, ProxyService &service)
                    sendResult(std::move(r), service.deleteProvider(id), {{QStringLiteral("deleted"), id}});
                });
     routes.add(Method::Get, QStringLiteral("/v1/admin/providers/:id/models"), Access::Admin,
-               [&service](const RouteContext &c, Responder &&r) {
-                   listModels(service, c, std::move(r));
-               });
+               [&service](const RouteContext &c, Responder &&r) { listModels(service, c, std::move(r)); });
 
     routes.add(Method::Put, QStringLiteral("/v1/admin/chains/:name"), Access::Admin,
                [&service](const RouteContext &c, Responder &&r) { putChain(service, c, std::move(r)); });
@@ -257,7 +255,5 @@ void registerAdminRoutes(RouteTable &routes, ProxyService &service)
                });
 
     routes.add(Method::Post, QStringLiteral("/v1/test/chain/:name"), Access::ApiKey,
-               [&service](const RouteContext &c, Responder &&r) {
-                   testChain(service, c, std::move(r));
-               });
+               [&service](const RouteContext &c, Responder &&r) { testChain(service, c, std::move(r)); });
 }

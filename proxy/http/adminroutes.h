@@ -9,6 +9,6 @@ class RouteTable;
 // /v1/admin/config, PUT/DELETE /v1/admin/providers/:id, PUT/DELETE /v1/admin/chains/:name, POST
 // /v1/test/chain/:name (proxy key). Ours: POST /v1/admin/chains/:name/rename, GET/PUT /v1/admin/settings,
 // POST /v1/admin/reload and GET /v1/admin/providers/:id/models. The rules live in ProxyService's admin
-// operations and jobs (chain tests, model lists); this file only turns JSON into calls (ConfigJson) and results
-// into answers.
+// operations and jobs (chain tests, model lists); this file only turns JSON into calls (ConfigJson) and
+// results into answers.
 void registerAdminRoutes(RouteTable &routes, ProxyService &service);

@@ -18,9 +18,9 @@ class ProxyService;
 class ResponseWriter;
 
 // The HTTP face of the engine: one dispatcher over QHttpServer for the OpenAI-compatible routes and /health,
-// with auth on every /v1/* route, plus the route groups registered from their own files (stats, admin, events,
-// metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the engine thread
-// beside the ProxyService it serves.
+// with auth on every /v1/* route, plus the route groups registered from their own files (stats, admin,
+// events, metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the engine
+// thread beside the ProxyService it serves.
 class ApiServer : public QObject
 {
     Q_OBJECT
@@ -47,16 +47,21 @@ public:
     // Compares `key` with every configured key in time independent of where they differ; returns the index
     // of the matching key, or -1.
     static int matchKey(const QByteArray &key, const QStringList &keys);
-    static bool keyMatches(const QByteArray &key, const QStringList &keys) { return matchKey(key, keys) >= 0; }
+    static bool keyMatches(const QByteArray &key, const QStringList &keys)
+    {
+        return matchKey(key, keys) >= 0;
+    }
 
     // The label of the key that opens `access`, or the 401/403 to send.
-    std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access, QString *label) const;
+    std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access,
+                                      QString *label) const;
 
     RouteTable &routes() { return m_routes; }
     static void sendError(QHttpServerResponder &&responder, const ApiError &error);
     static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
     static void sendObject(QHttpServerResponder &&responder, int status, const QJsonObject &object);
-    // The reference's {"error":"<message>"} body, which its stats and admin routes use instead of OpenAI's shape.
+    // The reference's {"error":"<message>"} body, which its stats and admin routes use instead of OpenAI's
+    // shape.
     static void sendPlainError(QHttpServerResponder &&responder, int status, const QString &message);
 
 signals:

@@ -10,9 +10,7 @@ const char kGuardProperty[] = "chain_connection_guard";
 }
 
 ConnectionGuard::ConnectionGuard(QTcpSocket *socket, const Limits &limits)
-    : QObject(socket)
-    , m_socket(socket)
-    , m_limits(limits)
+    : QObject(socket), m_socket(socket), m_limits(limits)
 {
     socket->setProperty(kGuardProperty, QVariant::fromValue(static_cast<QObject *>(this)));
     connect(socket, &QTcpSocket::readyRead, this, &ConnectionGuard::onReadyRead);
@@ -155,8 +153,9 @@ bool ConnectionGuard::headComplete()
     }
     if (contentLength > m_limits.maxBodyBytes) {
         reject(413, "Payload Too Large",
-               "Request body of " + QByteArray::number(contentLength) + " bytes is larger than the limit of "
-                   + QByteArray::number(m_limits.maxBodyBytes) + " bytes (settings.maxRequestBytes).",
+               "Request body of " + QByteArray::number(contentLength) +
+                   " bytes is larger than the limit of " + QByteArray::number(m_limits.maxBodyBytes) +
+                   " bytes (settings.maxRequestBytes).",
                "request_too_large");
         return false;
     }
@@ -178,11 +177,11 @@ void ConnectionGuard::reject(int status, const QByteArray &reason, const QByteAr
     qCInfo(lcGuard) << "refusing request:" << status << message;
     m_state = State::Rejected;
     m_socket->readAll();
-    const QByteArray body = R"({"error":{"message":")" + message + R"(","type":"invalid_request_error","param":null,"code":")"
-        + code + R"("}})";
-    m_socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason
-                    + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
-                    + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+    const QByteArray body = R"({"error":{"message":")" + message +
+                            R"(","type":"invalid_request_error","param":null,"code":")" + code + R"("}})";
+    m_socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason +
+                    "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                    QByteArray::number(body.size()) + "\r\n\r\n" + body);
     m_socket->disconnectFromHost();
 }
 

@@ -7,10 +7,10 @@
 class QTcpSocket;
 
 // Limits QHttpServer 6.4 does not have. Watches one client connection's bytes before QHttpServer parses them
-// (its readyRead slot is connected first and only peeks), and answers by itself when a request breaks a limit:
-// header block too large or too many fields (431), body over the limit (413), chunked upload (411), malformed
-// head (400). It answers `Expect: 100-continue`, honours `Connection: close` and HTTP/1.0, and closes idle
-// connections. ResponseWriter tells it when a response is complete.
+// (its readyRead slot is connected first and only peeks), and answers by itself when a request breaks a
+// limit: header block too large or too many fields (431), body over the limit (413), chunked upload (411),
+// malformed head (400). It answers `Expect: 100-continue`, honours `Connection: close` and HTTP/1.0, and
+// closes idle connections. ResponseWriter tells it when a response is complete.
 class ConnectionGuard : public QObject
 {
     Q_OBJECT

@@ -3,8 +3,7 @@
 #include <QTcpSocket>
 
 GuardedTcpServer::GuardedTcpServer(const ConnectionGuard::Limits &limits, QObject *parent)
-    : QTcpServer(parent)
-    , m_limits(limits)
+    : QTcpServer(parent), m_limits(limits)
 {
     setListenBacklogSize(1024);
 }

@@ -3,9 +3,7 @@
 #include "connectionguard.h"
 
 ResponseWriter::ResponseWriter(QHttpServerResponder &&responder, QObject *parent)
-    : ChatSink(parent)
-    , m_responder(std::move(responder))
-    , m_socket(m_responder.socket())
+    : ChatSink(parent), m_responder(std::move(responder)), m_socket(m_responder.socket())
 {
     if (m_socket) {
         connect(m_socket, &QTcpSocket::disconnected, this, [this] {
@@ -24,7 +22,10 @@ ResponseWriter::~ResponseWriter()
 {
     // A responder destroyed without an answer leaves the client hanging; every path must answer.
     if (m_state == State::Idle && isConnected())
-        sendWhole(500, QByteArrayLiteral(R"({"error":{"message":"Internal server error","type":"server_error","param":null,"code":null}})"));
+        sendWhole(
+            500,
+            QByteArrayLiteral(
+                R"({"error":{"message":"Internal server error","type":"server_error","param":null,"code":null}})"));
     else if (m_state == State::Streaming && isConnected())
         abortConnection();
 }
@@ -42,12 +43,48 @@ qint64 ResponseWriter::pendingBytes() const
 int ResponseWriter::safeStatus(int status)
 {
     switch (status) {
-    case 100: case 101: case 102:
-    case 200: case 201: case 202: case 203: case 204: case 205: case 206: case 207: case 208: case 226:
-    case 300: case 301: case 302: case 303: case 304: case 305: case 307: case 308:
-    case 421: case 422: case 423: case 424: case 426: case 428: case 429: case 431: case 451:
-    case 500: case 501: case 502: case 503: case 504: case 505: case 506: case 507: case 508:
-    case 510: case 511: case 599:
+    case 100:
+    case 101:
+    case 102:
+    case 200:
+    case 201:
+    case 202:
+    case 203:
+    case 204:
+    case 205:
+    case 206:
+    case 207:
+    case 208:
+    case 226:
+    case 300:
+    case 301:
+    case 302:
+    case 303:
+    case 304:
+    case 305:
+    case 307:
+    case 308:
+    case 421:
+    case 422:
+    case 423:
+    case 424:
+    case 426:
+    case 428:
+    case 429:
+    case 431:
+    case 451:
+    case 500:
+    case 501:
+    case 502:
+    case 503:
+    case 504:
+    case 505:
+    case 506:
+    case 507:
+    case 508:
+    case 510:
+    case 511:
+    case 599:
         return status;
     default:
         break;

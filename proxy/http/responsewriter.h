@@ -12,16 +12,16 @@
 
 #include <optional>
 
-// Answers one HTTP request through Qt 6.4's QHttpServerResponder: a whole response, or a chunked stream written
-// piece by piece. The only class that knows how this Qt version frames chunked bodies (6.8 has its own API), and
-// the one that watches the client socket: it reports a client that went away and a send buffer that drained, so a
-// relay can pause reading upstream while the client is slow. Used by the API routes and the simulated providers.
+// Answers one HTTP request through Qt 6.4's QHttpServerResponder: a whole response, or a chunked stream
+// written piece by piece. The only class that knows how this Qt version frames chunked bodies (6.8 has its
+// own API), and the one that watches the client socket: it reports a client that went away and a send buffer
+// that drained, so a relay can pause reading upstream while the client is slow. Used by the API routes and
+// the simulated providers.
 class ResponseWriter : public ChatSink
 {
     Q_OBJECT
 
 public:
-
     explicit ResponseWriter(QHttpServerResponder &&responder, QObject *parent = nullptr);
     ~ResponseWriter() override;
 
@@ -41,12 +41,16 @@ public:
     void abortConnection();
 
     // ChatSink: how the router answers through this connection.
-    void sendJson(int status, const QByteArray &body, const Headers &headers) override { sendWhole(status, body, headers); }
+    void sendJson(int status, const QByteArray &body, const Headers &headers) override
+    {
+        sendWhole(status, body, headers);
+    }
     void beginEventStream(const Headers &headers) override { beginChunked(200, headers); }
     void writeEvents(const QByteArray &bytes) override { writeChunk(bytes); }
     void endEventStream() override { endChunked(); }
 
-    // QHttpServerResponder only knows the codes of its enum; anything else is mapped to its class's generic code.
+    // QHttpServerResponder only knows the codes of its enum; anything else is mapped to its class's generic
+    // code.
     static int safeStatus(int status);
 
     // Low-water mark under which `drained` is emitted after a write backlog.

@@ -14,7 +14,8 @@ QByteArray RouteContext::headerOf(const QHttpServerRequest &request, const QByte
 
 void RouteTable::add(Method method, const QString &pattern, Access access, Handler handler)
 {
-    m_routes.append(Route{method, pattern.split(QLatin1Char('/'), Qt::SkipEmptyParts), access, std::move(handler)});
+    m_routes.append(
+        Route{method, pattern.split(QLatin1Char('/'), Qt::SkipEmptyParts), access, std::move(handler)});
 }
 
 RouteTable::Match RouteTable::match(Method method, const QString &path) const
@@ -40,7 +41,8 @@ RouteTable::Match RouteTable::match(Method method, const QString &path) const
             result.params = std::move(params);
             return result;
         }
-        result.allowedMethods << QString::fromLatin1(QMetaEnum::fromType<Method>().valueToKey(int(route.method))).toUpper();
+        result.allowedMethods
+            << QString::fromLatin1(QMetaEnum::fromType<Method>().valueToKey(int(route.method))).toUpper();
     }
     return result;
 }

@@ -10,14 +10,14 @@
 
 #include <functional>
 
-// What a route handler gets: the request (valid only during the call: copy what you keep), the path parameters
-// of its pattern, the query, and the label of the key that opened it.
+// What a route handler gets: the request (valid only during the call: copy what you keep), the path
+// parameters of its pattern, the query, and the label of the key that opened it.
 struct RouteContext
 {
     const QHttpServerRequest &request;
     QHash<QString, QString> params; // ":id" in the pattern → params["id"], percent-decoded
     QUrlQuery query;
-    QString keyLabel;               // "key 1", "admin key 2"; empty on public routes
+    QString keyLabel; // "key 1", "admin key 2"; empty on public routes
 
     QByteArray header(const QByteArray &name) const { return headerOf(request, name); }
     // A request header by case-insensitive name; empty when absent.

@@ -4,8 +4,8 @@
 
 #include <QList>
 #include <QObject>
-#include <QTemporaryDir>
 #include <QString>
+#include <QTemporaryDir>
 
 class SimulatedProvider;
 

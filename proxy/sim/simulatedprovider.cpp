@@ -353,8 +353,9 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
 {
     const QJsonObject &body = request.body;
     const bool stream = body.value(QLatin1String("stream")).toBool();
-    const bool includeUsage = m_reportsUsage
-        && body.value(QLatin1String("stream_options")).toObject().value(QLatin1String("include_usage")).toBool();
+    const bool includeUsage =
+        m_reportsUsage &&
+        body.value(QLatin1String("stream_options")).toObject().value(QLatin1String("include_usage")).toBool();
     QString model = body.value(QLatin1String("model")).toString();
     if (model.isEmpty())
         model = m_models.value(0, QStringLiteral("simulated-model"));

@@ -89,8 +89,11 @@ public:
     void setReplies(const QStringList &texts);   // used in turn, one per answer
     void setModels(const QStringList &modelIds); // for GET /v1/models (default: a few per dialect)
     void setChunkDelayMs(int ms);                // between content chunks; non-stream answers wait the sum
-    void setReportsUsage(bool reports) { m_reportsUsage = reports; } // false: no usage anywhere (as some providers)
-    void setFirstTokenDelayMs(int ms);           // before the first content chunk (and before a whole answer)
+    void setReportsUsage(bool reports)
+    {
+        m_reportsUsage = reports;
+    }                                  // false: no usage anywhere (as some providers)
+    void setFirstTokenDelayMs(int ms); // before the first content chunk (and before a whole answer)
     // Fixed-window limiter: beyond `requests` accepted in `windowMs` (the window starts at the first request
     // after the previous one ended), answers RateLimited with the real reset time. Successes then carry the
     // dialect's rate-limit headers. 0 = no limit (and no rate-limit headers).

@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 
 // The 429chain executable as a user runs it: command line, config checks, --init, the demo server, signals,
-// log format and what the binary links. Every case runs the real binary in a fresh temporary directory with an
-// environment free of the variables the app reads (CONFIG_PATH, PORT, HOST, LOG_LEVEL, LOG_FORMAT).
+// log format and what the binary links. Every case runs the real binary in a fresh temporary directory with
+// an environment free of the variables the app reads (CONFIG_PATH, PORT, HOST, LOG_LEVEL, LOG_FORMAT).
 
 namespace {
 
@@ -32,7 +32,7 @@ const QString kBinary = QStringLiteral(CHAIN_BINARY);
 const QString kDemoKey = QStringLiteral("sk-429chain-demo");
 
 // Generous: the machines running the suite are shared and noisy. None of these is a performance claim.
-constexpr int kRunTimeoutMs = 30000;   // a short command (--help, --check-config, --init)
+constexpr int kRunTimeoutMs = 30000;    // a short command (--help, --check-config, --init)
 constexpr int kListenTimeoutMs = 15000; // from start until the "listening on" line
 constexpr int kExitTimeoutMs = 10000;   // from SIGTERM until the process has exited
 constexpr int kRequestTimeoutMs = 30000;
@@ -96,8 +96,9 @@ const QByteArray kValidConfig = QByteArrayLiteral("version: 1\n"
                                                   "        model: llama-3.1-8b-instant\n");
 
 // The second entry of chain "default" names a provider that does not exist: line 15.
-const QByteArray kUnknownProviderConfig = kValidConfig + QByteArrayLiteral("      - provider: nosuchprovider\n"
-                                                                           "        model: some-model\n");
+const QByteArray kUnknownProviderConfig =
+    kValidConfig + QByteArrayLiteral("      - provider: nosuchprovider\n"
+                                     "        model: some-model\n");
 constexpr int kUnknownProviderLine = 15;
 
 // An unterminated quoted scalar on line 4.
@@ -284,23 +285,25 @@ Child *TestApp::run(const QStringList &arguments, const QProcessEnvironment &env
 }
 
 // QTest shortens long failure messages, so the child's command line and whole output go to the log instead.
-#define VERIFY_OR_SHOW(condition, message, child)                                                                     \
-    do {                                                                                                              \
-        if (!(condition))                                                                                             \
-            qWarning().noquote() << (child)->describe();                                                              \
-        QVERIFY2(condition, qPrintable(message));                                                                     \
+#define VERIFY_OR_SHOW(condition, message, child)                                                            \
+    do {                                                                                                     \
+        if (!(condition))                                                                                    \
+            qWarning().noquote() << (child)->describe();                                                     \
+        QVERIFY2(condition, qPrintable(message));                                                            \
     } while (false)
 
 // A command that exited by itself, normally, with `code`.
-#define VERIFY_EXIT(child, code)                                                                                      \
-    VERIFY_OR_SHOW(!(child)->running() && (child)->process->exitStatus() == QProcess::NormalExit &&                   \
-                       (child)->process->exitCode() == (code),                                                       \
+#define VERIFY_EXIT(child, code)                                                                             \
+    VERIFY_OR_SHOW(!(child)->running() && (child)->process->exitStatus() == QProcess::NormalExit &&          \
+                       (child)->process->exitCode() == (code),                                               \
                    QStringLiteral("expected exit code %1").arg(code), child)
 
-#define VERIFY_CONTAINS(text, fragment, child)                                                                        \
-    VERIFY_OR_SHOW((text).contains(fragment), QStringLiteral("expected \"%1\" in the output").arg(fragment), child)
+#define VERIFY_CONTAINS(text, fragment, child)                                                               \
+    VERIFY_OR_SHOW((text).contains(fragment), QStringLiteral("expected \"%1\" in the output").arg(fragment), \
+                   child)
 
-// --- 1. Command line ------------------------------------------------------------------------------------------------
+// --- 1. Command line
+// ------------------------------------------------------------------------------------------------
 
 void TestApp::helpListsEveryOption()
 {
@@ -308,9 +311,10 @@ void TestApp::helpListsEveryOption()
     VERIFY_EXIT(child, 0);
     const QString help = child->outText();
     for (const QString &option :
-         {QStringLiteral("--headless"), QStringLiteral("-c, --config <path>"), QStringLiteral("-p, --port <port>"),
-          QStringLiteral("--host <address>"), QStringLiteral("--init"), QStringLiteral("--demo"),
-          QStringLiteral("--check-config"), QStringLiteral("-h, --help"), QStringLiteral("-v, --version")})
+         {QStringLiteral("--headless"), QStringLiteral("-c, --config <path>"),
+          QStringLiteral("-p, --port <port>"), QStringLiteral("--host <address>"), QStringLiteral("--init"),
+          QStringLiteral("--demo"), QStringLiteral("--check-config"), QStringLiteral("-h, --help"),
+          QStringLiteral("-v, --version")})
         VERIFY_CONTAINS(help, option, child);
 }
 
@@ -324,7 +328,8 @@ void TestApp::versionPrintsVersion()
     QCOMPARE(QStringLiteral(CHAIN_VERSION), QStringLiteral("0.1.0"));
 }
 
-// --- 2. --init ------------------------------------------------------------------------------------------------------
+// --- 2. --init
+// ------------------------------------------------------------------------------------------------------
 
 void TestApp::initWritesExampleConfig()
 {
@@ -366,15 +371,18 @@ void TestApp::initWritesToConfigOption()
     const QString written = path(QStringLiteral("other/path.yaml"));
     VERIFY_OR_SHOW(QFileInfo(written).isFile(), written, init);
     QCOMPARE(octal(permissionBits(written)), QStringLiteral("0600"));
-    QVERIFY2(!QFileInfo::exists(path(QStringLiteral("config/config.yaml"))), "--init -c also wrote the default path");
+    QVERIFY2(!QFileInfo::exists(path(QStringLiteral("config/config.yaml"))),
+             "--init -c also wrote the default path");
     VERIFY_CONTAINS(init->outText(), QStringLiteral("other/path.yaml"), init);
 
-    Child *check = run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("other/path.yaml")});
+    Child *check =
+        run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("other/path.yaml")});
     VERIFY_EXIT(check, 0);
     VERIFY_CONTAINS(check->outText(), QStringLiteral("OK"), check);
 }
 
-// --- 3. --check-config ----------------------------------------------------------------------------------------------
+// --- 3. --check-config
+// ----------------------------------------------------------------------------------------------
 
 void TestApp::checkConfigAcceptsReferenceFixture()
 {
@@ -422,7 +430,8 @@ void TestApp::checkConfigMissingFile()
 void TestApp::checkConfigYamlSyntaxError()
 {
     QVERIFY(writeFile(path(QStringLiteral("broken.yaml")), kSyntaxErrorConfig));
-    Child *check = run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("broken.yaml")});
+    Child *check =
+        run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("broken.yaml")});
     VERIFY_EXIT(check, 1);
     VERIFY_CONTAINS(check->errText(), QStringLiteral("broken.yaml:%1:").arg(kSyntaxErrorLine), check);
 }
@@ -447,20 +456,25 @@ void TestApp::checkConfigOptionBeatsConfigPathEnvironment()
 {
     QVERIFY(writeFile(path(QStringLiteral("good.yaml")), kValidConfig));
     QVERIFY(writeFile(path(QStringLiteral("bad.yaml")), kUnknownProviderConfig));
-    const QProcessEnvironment env = environmentWith(QStringLiteral("CONFIG_PATH"), QStringLiteral("bad.yaml"));
+    const QProcessEnvironment env =
+        environmentWith(QStringLiteral("CONFIG_PATH"), QStringLiteral("bad.yaml"));
 
-    Child *good = run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("good.yaml")}, env);
+    Child *good =
+        run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("good.yaml")}, env);
     VERIFY_EXIT(good, 0);
     VERIFY_CONTAINS(good->outText(), QStringLiteral("good.yaml"), good);
 
     // And the other way round, so neither file decides the outcome by itself.
-    const QProcessEnvironment goodEnv = environmentWith(QStringLiteral("CONFIG_PATH"), QStringLiteral("good.yaml"));
-    Child *bad = run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("bad.yaml")}, goodEnv);
+    const QProcessEnvironment goodEnv =
+        environmentWith(QStringLiteral("CONFIG_PATH"), QStringLiteral("good.yaml"));
+    Child *bad =
+        run({QStringLiteral("--check-config"), QStringLiteral("-c"), QStringLiteral("bad.yaml")}, goodEnv);
     VERIFY_EXIT(bad, 1);
     VERIFY_CONTAINS(bad->errText(), QStringLiteral("bad.yaml"), bad);
 }
 
-// --- 4. Linkage -----------------------------------------------------------------------------------------------------
+// --- 4. Linkage
+// -----------------------------------------------------------------------------------------------------
 
 void TestApp::doesNotLinkWidgets()
 {
@@ -479,15 +493,19 @@ void TestApp::doesNotLinkWidgets()
             needed << line.section(QLatin1Char('['), 1).section(QLatin1Char(']'), 0, 0);
     }
     const QString list = needed.join(QLatin1String(", "));
-    QVERIFY2(!needed.filter(QStringLiteral("Qt6HttpServer")).isEmpty(), qPrintable(QStringLiteral("NEEDED: ") + list));
-    QVERIFY2(needed.filter(QStringLiteral("Widgets")).isEmpty(), qPrintable(QStringLiteral("NEEDED: ") + list));
+    QVERIFY2(!needed.filter(QStringLiteral("Qt6HttpServer")).isEmpty(),
+             qPrintable(QStringLiteral("NEEDED: ") + list));
+    QVERIFY2(needed.filter(QStringLiteral("Widgets")).isEmpty(),
+             qPrintable(QStringLiteral("NEEDED: ") + list));
 }
 
-// --- 5. Demo server -------------------------------------------------------------------------------------------------
+// --- 5. Demo server
+// -------------------------------------------------------------------------------------------------
 
 void TestApp::portZeroIsAccepted()
 {
-    // "-p 0: the OS picks a free port". Checked without listening, so a failure here points at option handling.
+    // "-p 0: the OS picks a free port". Checked without listening, so a failure here points at option
+    // handling.
     Child *check = run({QStringLiteral("--check-config"), QStringLiteral("--demo"), QStringLiteral("-p"),
                         QStringLiteral("0")});
     VERIFY_EXIT(check, 0);
@@ -501,25 +519,33 @@ void TestApp::demoServesRequests()
     const QString root = QStringLiteral("http://127.0.0.1:%1").arg(port);
     const HttpClient::Headers demoAuth{{QByteArrayLiteral("Authorization"), "Bearer " + kDemoKey.toUtf8()}};
 
-    const HttpClient::Response health = HttpClient::get(root + QStringLiteral("/health"), {}, kRequestTimeoutMs);
-    QVERIFY2(health.status == 200, qPrintable(health.error + QLatin1Char(' ') + QString::fromUtf8(health.body)));
+    const HttpClient::Response health =
+        HttpClient::get(root + QStringLiteral("/health"), {}, kRequestTimeoutMs);
+    QVERIFY2(health.status == 200,
+             qPrintable(health.error + QLatin1Char(' ') + QString::fromUtf8(health.body)));
     QCOMPARE(health.json().value(QLatin1String("status")).toString(), QStringLiteral("ok"));
 
-    const HttpClient::Response chat = HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
-                                                       HttpClient::chatBody(QStringLiteral("default"), false),
-                                                       demoAuth, kRequestTimeoutMs);
+    const HttpClient::Response chat =
+        HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
+                         HttpClient::chatBody(QStringLiteral("default"), false), demoAuth, kRequestTimeoutMs);
     QVERIFY2(chat.status == 200, qPrintable(chat.error + QLatin1Char(' ') + QString::fromUtf8(chat.body)));
     const QJsonArray choices = chat.json().value(QLatin1String("choices")).toArray();
     QVERIFY2(!choices.isEmpty(), chat.body.constData());
-    QVERIFY(!choices.first().toObject().value(QLatin1String("message")).toObject()
-                 .value(QLatin1String("content")).toString().isEmpty());
+    QVERIFY(!choices.first()
+                 .toObject()
+                 .value(QLatin1String("message"))
+                 .toObject()
+                 .value(QLatin1String("content"))
+                 .toString()
+                 .isEmpty());
     QVERIFY2(!chat.header(QByteArrayLiteral("X-429chain-Provider")).isEmpty(), chat.body.constData());
 
-    const HttpClient::Response wrongKey =
-        HttpClient::post(root + QStringLiteral("/v1/chat/completions"), HttpClient::chatBody(QStringLiteral("default"), false),
-                         {{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer sk-not-the-demo-key")}},
-                         kRequestTimeoutMs);
-    QVERIFY2(wrongKey.status == 401, qPrintable(wrongKey.error + QLatin1Char(' ') + QString::fromUtf8(wrongKey.body)));
+    const HttpClient::Response wrongKey = HttpClient::post(
+        root + QStringLiteral("/v1/chat/completions"), HttpClient::chatBody(QStringLiteral("default"), false),
+        {{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer sk-not-the-demo-key")}},
+        kRequestTimeoutMs);
+    QVERIFY2(wrongKey.status == 401,
+             qPrintable(wrongKey.error + QLatin1Char(' ') + QString::fromUtf8(wrongKey.body)));
 
     VERIFY_OR_SHOW(proxy->running(), QStringLiteral("the proxy exited by itself"), proxy);
     proxy->process->terminate();
@@ -527,7 +553,8 @@ void TestApp::demoServesRequests()
     VERIFY_EXIT(proxy, 0);
 }
 
-// --- 6. Graceful shutdown -------------------------------------------------------------------------------------------
+// --- 6. Graceful shutdown
+// -------------------------------------------------------------------------------------------
 
 void TestApp::shutdownLetsRunningStreamFinish()
 {
@@ -552,11 +579,13 @@ void TestApp::shutdownLetsRunningStreamFinish()
         }
     });
 
-    [[maybe_unused]] const bool finished = QTest::qWaitFor([&] { return reply->isFinished(); }, kRequestTimeoutMs);
+    [[maybe_unused]] const bool finished =
+        QTest::qWaitFor([&] { return reply->isFinished(); }, kRequestTimeoutMs);
     VERIFY_OR_SHOW(reply->isFinished(), QStringLiteral("the stream did not end"), proxy);
     body += reply->readAll();
     QVERIFY2(signalled, "no bytes of the stream arrived");
-    // The demo streams a word every few tens of ms, so the signal lands mid-stream; otherwise this proves nothing.
+    // The demo streams a word every few tens of ms, so the signal lands mid-stream; otherwise this proves
+    // nothing.
     QVERIFY2(!bodyWhenSignalled.contains("[DONE]"), "the whole stream arrived before SIGTERM could be sent");
     if (!body.contains("data: [DONE]") || reply->error() != QNetworkReply::NoError)
         qWarning().noquote() << "last bytes of the stream:" << body.right(400);
@@ -568,7 +597,8 @@ void TestApp::shutdownLetsRunningStreamFinish()
     VERIFY_EXIT(proxy, 0);
 }
 
-// --- 7. Bad port values ---------------------------------------------------------------------------------------------
+// --- 7. Bad port values
+// ---------------------------------------------------------------------------------------------
 
 void TestApp::badPortEnvironment_data()
 {
@@ -604,7 +634,8 @@ void TestApp::badPortOption()
     VERIFY_CONTAINS(err, QStringLiteral("abc"), child);
 }
 
-// --- 8. JSON logs ---------------------------------------------------------------------------------------------------
+// --- 8. JSON logs
+// ---------------------------------------------------------------------------------------------------
 
 void TestApp::jsonLogFormat()
 {
@@ -629,7 +660,8 @@ void TestApp::jsonLogFormat()
         const QJsonObject object = doc.object();
         for (const char *key : {"time", "level", "category", "msg"}) {
             QVERIFY2(object.value(QLatin1String(key)).isString(),
-                     qPrintable(QStringLiteral("no string \"%1\" in ").arg(QLatin1String(key)) + QString::fromUtf8(line)));
+                     qPrintable(QStringLiteral("no string \"%1\" in ").arg(QLatin1String(key)) +
+                                QString::fromUtf8(line)));
         }
         QVERIFY2(!object.value(QLatin1String("time")).toString().isEmpty(), line.constData());
         if (object.value(QLatin1String("msg")).toString().contains(QLatin1String("listening on"))) {
@@ -643,8 +675,8 @@ void TestApp::jsonLogFormat()
     QVERIFY(sawListening);
 }
 
-
-// --- 9. The request log survives a restart; an edited config is applied live ------------------------------------
+// --- 9. The request log survives a restart; an edited config is applied live
+// ------------------------------------
 
 void TestApp::restartKeepsRequestLogAndReloadsEdits()
 {
@@ -661,29 +693,36 @@ void TestApp::restartKeepsRequestLogAndReloadsEdits()
                                                 "    name: Simulated\n"
                                                 "    type: generic-openai\n"
                                                 "    apiKey: \"\"\n"
-                                                "    baseUrl: \"")
-        + upstream.baseUrl().toUtf8()
-        + QByteArrayLiteral("\"\n"
-                            "chains:\n"
-                            "  - name: default\n"
-                            "    entries:\n"
-                            "      - provider: sim\n"
-                            "        model: m1\n");
+                                                "    baseUrl: \"") +
+                              upstream.baseUrl().toUtf8() +
+                              QByteArrayLiteral("\"\n"
+                                                "chains:\n"
+                                                "  - name: default\n"
+                                                "    entries:\n"
+                                                "      - provider: sim\n"
+                                                "        model: m1\n");
     QVERIFY(writeFile(configPath, config));
-    const HttpClient::Headers auth{{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
+    const HttpClient::Headers auth{
+        {QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
 
     for (int run = 1; run <= 2; ++run) {
         Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
         const quint16 port = proxy->waitForListening();
         VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
         const QString root = QStringLiteral("http://127.0.0.1:%1").arg(port);
-        const auto chat = HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
-                                           HttpClient::chatBody(QStringLiteral("default"), false), auth, kRequestTimeoutMs);
+        const auto chat =
+            HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
+                             HttpClient::chatBody(QStringLiteral("default"), false), auth, kRequestTimeoutMs);
         QCOMPARE(chat.status, 200);
-        const auto summary = HttpClient::get(root + QStringLiteral("/v1/stats/summary"), auth, kRequestTimeoutMs);
+        const auto summary =
+            HttpClient::get(root + QStringLiteral("/v1/stats/summary"), auth, kRequestTimeoutMs);
         QCOMPARE(summary.status, 200);
         // The request just served may still be on its way to the disk; the earlier run's must be there.
-        const qint64 total = summary.json().value(QLatin1String("summary")).toObject().value(QLatin1String("totalRequests")).toInteger();
+        const qint64 total = summary.json()
+                                 .value(QLatin1String("summary"))
+                                 .toObject()
+                                 .value(QLatin1String("totalRequests"))
+                                 .toInteger();
         QVERIFY2(total >= run - 1 && total <= run, summary.body.constData());
 
         if (run == 2) {
@@ -693,10 +732,9 @@ void TestApp::restartKeepsRequestLogAndReloadsEdits()
                                                                      "      - provider: sim\n"
                                                                      "        model: m2\n")));
             QTRY_VERIFY_WITH_TIMEOUT(HttpClient::post(root + QStringLiteral("/v1/chat/completions"),
-                                                      HttpClient::chatBody(QStringLiteral("added"), false), auth,
-                                                      kRequestTimeoutMs)
-                                             .header("X-429chain-Provider")
-                                         == "sim/m2",
+                                                      HttpClient::chatBody(QStringLiteral("added"), false),
+                                                      auth, kRequestTimeoutMs)
+                                             .header("X-429chain-Provider") == "sim/m2",
                                      15000);
         }
         proxy->process->terminate();
@@ -707,14 +745,17 @@ void TestApp::restartKeepsRequestLogAndReloadsEdits()
     Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
     const quint16 port = proxy->waitForListening();
     VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
-    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port), auth, kRequestTimeoutMs);
+    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port),
+                                          auth, kRequestTimeoutMs);
     QCOMPARE(requests.status, 200);
-    QVERIFY2(requests.json().value(QLatin1String("requests")).toArray().size() >= 3, requests.body.constData());
+    QVERIFY2(requests.json().value(QLatin1String("requests")).toArray().size() >= 3,
+             requests.body.constData());
     proxy->process->terminate();
     QVERIFY(proxy->waitForExit());
 }
 
-// A request still running when the grace period ends is answered (503 shutting_down) and on disk after a restart.
+// A request still running when the grace period ends is answered (503 shutting_down) and on disk after a
+// restart.
 void TestApp::shutdownEndsHangingRequestAndRecordsIt()
 {
     SimulatedProvider upstream;
@@ -731,16 +772,17 @@ void TestApp::shutdownEndsHangingRequestAndRecordsIt()
                                                 "    name: Simulated\n"
                                                 "    type: generic-openai\n"
                                                 "    apiKey: \"\"\n"
-                                                "    baseUrl: \"")
-        + upstream.baseUrl().toUtf8()
-        + QByteArrayLiteral("\"\n"
-                            "chains:\n"
-                            "  - name: default\n"
-                            "    entries:\n"
-                            "      - provider: sim\n"
-                            "        model: m1\n");
+                                                "    baseUrl: \"") +
+                              upstream.baseUrl().toUtf8() +
+                              QByteArrayLiteral("\"\n"
+                                                "chains:\n"
+                                                "  - name: default\n"
+                                                "    entries:\n"
+                                                "      - provider: sim\n"
+                                                "        model: m1\n");
     QVERIFY(writeFile(configPath, config));
-    const HttpClient::Headers auth{{QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
+    const HttpClient::Headers auth{
+        {QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer test-key")}};
 
     Child *proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
     quint16 port = proxy->waitForListening();
@@ -756,11 +798,13 @@ void TestApp::shutdownEndsHangingRequestAndRecordsIt()
     QElapsedTimer sinceSignal;
     sinceSignal.start();
     proxy->process->terminate();
-    [[maybe_unused]] const bool finished = QTest::qWaitFor([&] { return reply->isFinished(); }, kRequestTimeoutMs);
+    [[maybe_unused]] const bool finished =
+        QTest::qWaitFor([&] { return reply->isFinished(); }, kRequestTimeoutMs);
     VERIFY_OR_SHOW(reply->isFinished(), QStringLiteral("no answer after SIGTERM"), proxy);
     QVERIFY2(sinceSignal.elapsed() < 5000 + 2000 + 1000, qPrintable(QString::number(sinceSignal.elapsed())));
     QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 503);
-    const QJsonObject error = QJsonDocument::fromJson(reply->readAll()).object().value(QLatin1String("error")).toObject();
+    const QJsonObject error =
+        QJsonDocument::fromJson(reply->readAll()).object().value(QLatin1String("error")).toObject();
     QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("shutting_down"));
     reply->deleteLater();
     VERIFY_OR_SHOW(proxy->waitForExit(), QStringLiteral("did not exit after SIGTERM"), proxy);
@@ -769,7 +813,8 @@ void TestApp::shutdownEndsHangingRequestAndRecordsIt()
     proxy = start({QStringLiteral("-c"), configPath, QStringLiteral("-p"), QStringLiteral("0")});
     port = proxy->waitForListening();
     VERIFY_OR_SHOW(port != 0, QStringLiteral("no \"listening on\" line"), proxy);
-    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port), auth, kRequestTimeoutMs);
+    const auto requests = HttpClient::get(QStringLiteral("http://127.0.0.1:%1/v1/stats/requests").arg(port),
+                                          auth, kRequestTimeoutMs);
     QCOMPARE(requests.status, 200);
     const QJsonArray rows = requests.json().value(QLatin1String("requests")).toArray();
     QVERIFY2(rows.size() == 1, requests.body.constData());

@@ -29,13 +29,20 @@ private slots:
         QVERIFY(h.start());
 
         const QJsonObject extra{{QStringLiteral("temperature"), 0.25}, {QStringLiteral("seed"), 7}};
-        const auto r = HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false, QStringLiteral("Hi"), extra));
+        const auto r = HttpClient::post(
+            chat(h), HttpClient::chatBody(QStringLiteral("default"), false, QStringLiteral("Hi"), extra));
         QCOMPARE(r.status, 200);
         QCOMPARE(r.header("X-429chain-Provider"), QByteArray("a/model-a"));
         QCOMPARE(r.header("X-429chain-Attempts"), QByteArray("1"));
         const QJsonObject body = r.json();
-        QCOMPARE(body.value(QLatin1String("choices")).toArray().first().toObject().value(QLatin1String("message"))
-                     .toObject().value(QLatin1String("content")).toString(),
+        QCOMPARE(body.value(QLatin1String("choices"))
+                     .toArray()
+                     .first()
+                     .toObject()
+                     .value(QLatin1String("message"))
+                     .toObject()
+                     .value(QLatin1String("content"))
+                     .toString(),
                  QStringLiteral("Hello there"));
         // The upstream got the entry's model, its own key, and the client's other fields untouched.
         const auto up = a.lastRequest();
@@ -61,7 +68,10 @@ private slots:
         h.addProvider(QStringLiteral("a"), &a);
         h.addChain(QStringLiteral("default"), {QStringLiteral("a/m")});
         QVERIFY(h.start());
-        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false, QStringLiteral("abcd"))).status, 200);
+        QCOMPARE(HttpClient::post(
+                     chat(h), HttpClient::chatBody(QStringLiteral("default"), false, QStringLiteral("abcd")))
+                     .status,
+                 200);
         QTRY_COMPARE(h.records.size(), 1);
         QVERIFY(h.records.first().tokensEstimated);
         QCOMPARE(h.records.first().completionTokens, 4);
@@ -78,9 +88,11 @@ private slots:
         h.addChain(QStringLiteral("default"), {QStringLiteral("a/ma")});
         h.addChain(QStringLiteral("other"), {QStringLiteral("b/mb")});
         QVERIFY(h.start());
-        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("gpt-4o"), false)).header("X-429chain-Provider"),
+        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("gpt-4o"), false))
+                     .header("X-429chain-Provider"),
                  QByteArray("a/ma"));
-        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("other"), false)).header("X-429chain-Provider"),
+        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("other"), false))
+                     .header("X-429chain-Provider"),
                  QByteArray("b/mb"));
     }
 
@@ -127,7 +139,8 @@ private slots:
         h.addProvider(QStringLiteral("hanging"), &hanging);
         h.addProvider(QStringLiteral("good"), &good);
         h.config().providers[1].timeoutMs = 1000;
-        h.addChain(QStringLiteral("default"), {QStringLiteral("broken/m"), QStringLiteral("hanging/m"), QStringLiteral("good/m")});
+        h.addChain(QStringLiteral("default"),
+                   {QStringLiteral("broken/m"), QStringLiteral("hanging/m"), QStringLiteral("good/m")});
         QVERIFY(h.start());
 
         const auto r = HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false));
@@ -178,7 +191,8 @@ private slots:
         const QJsonObject error = r.json().value(QLatin1String("error")).toObject();
         QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("all_providers_exhausted"));
         const QString message = error.value(QLatin1String("message")).toString();
-        QVERIFY2(message.contains(QLatin1String("a/ma")) && message.contains(QLatin1String("b/mb")), qPrintable(message));
+        QVERIFY2(message.contains(QLatin1String("a/ma")) && message.contains(QLatin1String("b/mb")),
+                 qPrintable(message));
         QVERIFY(error.contains(QLatin1String("type")) && error.contains(QLatin1String("param")));
         // Nothing was served: the record claims no tokens, neither measured nor estimated.
         QTRY_COMPARE(h.records.size(), 1);
@@ -217,7 +231,8 @@ private slots:
 
     void clientErrorFromEveryEntryComesBack()
     {
-        const QByteArray body = R"({"error":{"message":"Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})";
+        const QByteArray body =
+            R"({"error":{"message":"Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})";
         SimulatedProvider a, b;
         QVERIFY(a.listen() && b.listen());
         a.setDefaultStep(Step::status(400, body));
@@ -247,7 +262,8 @@ private slots:
         h.addProvider(QStringLiteral("b"), &b);
         h.addChain(QStringLiteral("default"), {QStringLiteral("a/m"), QStringLiteral("b/m")});
         QVERIFY(h.start());
-        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false)).header("X-429chain-Provider"),
+        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false))
+                     .header("X-429chain-Provider"),
                  QByteArray("b/m"));
         HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("default"), false));
         QCOMPARE(a.requestCount(), 1);
@@ -271,8 +287,12 @@ private slots:
 
         const QJsonObject extra{{QStringLiteral("presence_penalty"), 0.5},
                                 {QStringLiteral("frequency_penalty"), 0.5},
-                                {QStringLiteral("response_format"), QJsonObject{{QStringLiteral("type"), QStringLiteral("json_object")}}}};
-        QCOMPARE(HttpClient::post(chat(h), HttpClient::chatBody(QStringLiteral("c"), false, QStringLiteral("x"), extra)).status, 200);
+                                {QStringLiteral("response_format"),
+                                 QJsonObject{{QStringLiteral("type"), QStringLiteral("json_object")}}}};
+        QCOMPARE(HttpClient::post(
+                     chat(h), HttpClient::chatBody(QStringLiteral("c"), false, QStringLiteral("x"), extra))
+                     .status,
+                 200);
         QVERIFY(!cerebras.lastRequest().body.contains(QLatin1String("presence_penalty")));
         QVERIFY(!cerebras.lastRequest().body.contains(QLatin1String("frequency_penalty")));
         QVERIFY(cerebras.lastRequest().body.contains(QLatin1String("response_format")));
@@ -283,15 +303,18 @@ private slots:
 
         QJsonObject withSystem = extra;
         withSystem.insert(QStringLiteral("messages"),
-                          QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("system")}, {QStringLiteral("content"), QStringLiteral("Be brief.")}},
-                                     QJsonObject{{QStringLiteral("role"), QStringLiteral("user")}, {QStringLiteral("content"), QStringLiteral("Hi")}}});
+                          QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("system")},
+                                                 {QStringLiteral("content"), QStringLiteral("Be brief.")}},
+                                     QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                                 {QStringLiteral("content"), QStringLiteral("Hi")}}});
         withSystem.insert(QStringLiteral("model"), QStringLiteral("g"));
         QCOMPARE(HttpClient::post(chat(h), QJsonDocument(withSystem).toJson()).status, 200);
         const QJsonObject sent = google.lastRequest().body;
         QVERIFY(!sent.contains(QLatin1String("response_format")));
         const QJsonArray messages = sent.value(QLatin1String("messages")).toArray();
         QCOMPARE(messages.size(), 1);
-        QCOMPARE(messages.first().toObject().value(QLatin1String("content")).toString(), QStringLiteral("Be brief.\n\nHi"));
+        QCOMPARE(messages.first().toObject().value(QLatin1String("content")).toString(),
+                 QStringLiteral("Be brief.\n\nHi"));
     }
 
     void googleMergeKeepsMultimodalParts()
@@ -302,7 +325,8 @@ private slots:
         h.addProvider(QStringLiteral("g"), &google, QStringLiteral("google-ai"));
         h.addChain(QStringLiteral("g"), {QStringLiteral("g/gemma-3-27b-it")});
         QVERIFY(h.start());
-        const QByteArray body = R"({"model":"g","messages":[{"role":"system","content":[{"type":"text","text":"Be brief."}]},
+        const QByteArray body =
+            R"({"model":"g","messages":[{"role":"system","content":[{"type":"text","text":"Be brief."}]},
             {"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
         QCOMPARE(HttpClient::post(chat(h), body).status, 200);
         const QJsonArray messages = google.lastRequest().body.value(QLatin1String("messages")).toArray();
@@ -310,7 +334,8 @@ private slots:
         const QJsonArray parts = messages.first().toObject().value(QLatin1String("content")).toArray();
         QCOMPARE(parts.size(), 3);
         QCOMPARE(parts.at(0).toObject().value(QLatin1String("text")).toString(), QStringLiteral("Be brief."));
-        QCOMPARE(parts.at(1).toObject().value(QLatin1String("text")).toString(), QStringLiteral("What is this?"));
+        QCOMPARE(parts.at(1).toObject().value(QLatin1String("text")).toString(),
+                 QStringLiteral("What is this?"));
         QCOMPARE(parts.at(2).toObject().value(QLatin1String("type")).toString(), QStringLiteral("image_url"));
     }
 
@@ -328,7 +353,8 @@ private slots:
         QStringList ids;
         for (const auto &m : r.json().value(QLatin1String("data")).toArray())
             ids << m.toObject().value(QLatin1String("id")).toString();
-        QCOMPARE(ids, (QStringList{QStringLiteral("default"), QStringLiteral("fast"), QStringLiteral("m1"), QStringLiteral("m2")}));
+        QCOMPARE(ids, (QStringList{QStringLiteral("default"), QStringLiteral("fast"), QStringLiteral("m1"),
+                                   QStringLiteral("m2")}));
     }
 };
 

@@ -91,7 +91,8 @@ private slots:
                 .object();
         const QJsonArray queue = limits.value(QLatin1String("queue")).toArray();
         QCOMPARE(queue.size(), 1);
-        QCOMPARE(queue.at(0).toObject().value(QLatin1String("chainName")).toString(), QStringLiteral("default"));
+        QCOMPARE(queue.at(0).toObject().value(QLatin1String("chainName")).toString(),
+                 QStringLiteral("default"));
         QCOMPARE(queue.at(0).toObject().value(QLatin1String("depth")).toInt(), 1);
 
         h.clock().advance(120'000); // the cooldown is over
@@ -119,7 +120,8 @@ private slots:
         std::unique_ptr<QNetworkReply> first(startPost(nam, h));
         QTRY_COMPARE_WITH_TIMEOUT(depth(h), 1, 10'000);
 
-        const auto second = HttpClient::post(chatUrl(h), HttpClient::chatBody(QStringLiteral("default"), false));
+        const auto second =
+            HttpClient::post(chatUrl(h), HttpClient::chatBody(QStringLiteral("default"), false));
         QCOMPARE(second.status, 503);
         QCOMPARE(errorCode(second.body), QStringLiteral("queue_full"));
         QCOMPARE(sim.requestCount(), 1); // the second never went upstream
@@ -141,8 +143,8 @@ private slots:
         QVERIFY(h.start());
         sim.enqueue(Step::rateLimited(60));
 
-        const auto r = HttpClient::post(chatUrl(h), HttpClient::chatBody(QStringLiteral("default"), false), {},
-                                        30'000);
+        const auto r =
+            HttpClient::post(chatUrl(h), HttpClient::chatBody(QStringLiteral("default"), false), {}, 30'000);
         QCOMPARE(r.status, 503);
         QCOMPARE(errorCode(r.body), QStringLiteral("queue_timeout"));
         QTRY_COMPARE_WITH_TIMEOUT(h.records.size(), 1, 10'000);

@@ -34,10 +34,14 @@ private slots:
     {
         QTest::addColumn<QString>("method");
         QTest::addColumn<QString>("path");
-        QTest::newRow("chat") << "POST" << "/v1/chat/completions";
-        QTest::newRow("models") << "GET" << "/v1/models";
-        QTest::newRow("unknown v1 route") << "GET" << "/v1/nothing-here";
-        QTest::newRow("v1 root") << "GET" << "/v1";
+        QTest::newRow("chat") << "POST"
+                              << "/v1/chat/completions";
+        QTest::newRow("models") << "GET"
+                                << "/v1/models";
+        QTest::newRow("unknown v1 route") << "GET"
+                                          << "/v1/nothing-here";
+        QTest::newRow("v1 root") << "GET"
+                                 << "/v1";
     }
 
     void authRequiredOnEveryV1Route()
@@ -48,18 +52,23 @@ private slots:
         const HttpClient::Headers wrongKey{{"Authorization", "Bearer wrong"}};
         const HttpClient::Headers prefixKey{{"Authorization", "Bearer test-ke"}};
         for (const auto &headers : {noKey, wrongKey, prefixKey}) {
-            const auto r = method == QLatin1String("POST")
-                ? HttpClient::post(url(path), HttpClient::chatBody(QStringLiteral("default"), false), headers)
-                : HttpClient::get(url(path), headers);
+            const auto r =
+                method == QLatin1String("POST")
+                    ? HttpClient::post(url(path), HttpClient::chatBody(QStringLiteral("default"), false),
+                                       headers)
+                    : HttpClient::get(url(path), headers);
             QCOMPARE(r.status, 401);
-            QCOMPARE(r.json().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
-                     QStringLiteral("invalid_api_key"));
+            QCOMPARE(
+                r.json().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
+                QStringLiteral("invalid_api_key"));
         }
     }
 
     void acceptsBearerAndXApiKey()
     {
-        QCOMPARE(HttpClient::get(url(QStringLiteral("/v1/models")), {{"Authorization", "Bearer second-key"}}).status, 200);
+        QCOMPARE(HttpClient::get(url(QStringLiteral("/v1/models")), {{"Authorization", "Bearer second-key"}})
+                     .status,
+                 200);
         QCOMPARE(HttpClient::get(url(QStringLiteral("/v1/models")), {{"x-api-key", "test-key"}}).status, 200);
     }
 
@@ -82,11 +91,17 @@ private slots:
         QTest::newRow("empty") << QByteArray("") << QString();
         QTest::newRow("array") << QByteArray("[1,2]") << QString();
         QTest::newRow("no messages") << QByteArray(R"({"model":"default"})") << QStringLiteral("messages");
-        QTest::newRow("messages not array") << QByteArray(R"({"messages":"hi"})") << QStringLiteral("messages");
+        QTest::newRow("messages not array")
+            << QByteArray(R"({"messages":"hi"})") << QStringLiteral("messages");
         QTest::newRow("empty messages") << QByteArray(R"({"messages":[]})") << QStringLiteral("messages");
-        QTest::newRow("message without role") << QByteArray(R"({"messages":[{"content":"x"}]})") << QStringLiteral("messages[0].role");
-        QTest::newRow("stream not bool") << QByteArray(R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})") << QStringLiteral("stream");
-        QTest::newRow("model not string") << QByteArray(R"({"model":5,"messages":[{"role":"user","content":"x"}]})") << QStringLiteral("model");
+        QTest::newRow("message without role")
+            << QByteArray(R"({"messages":[{"content":"x"}]})") << QStringLiteral("messages[0].role");
+        QTest::newRow("stream not bool")
+            << QByteArray(R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})")
+            << QStringLiteral("stream");
+        QTest::newRow("model not string")
+            << QByteArray(R"({"model":5,"messages":[{"role":"user","content":"x"}]})")
+            << QStringLiteral("model");
     }
 
     void badBodiesAre400()
@@ -106,7 +121,8 @@ private slots:
 
     void oversizedBodyIs413()
     {
-        const QByteArray big = HttpClient::chatBody(QStringLiteral("default"), false, QString(8000, QLatin1Char('x')));
+        const QByteArray big =
+            HttpClient::chatBody(QStringLiteral("default"), false, QString(8000, QLatin1Char('x')));
         const auto r = HttpClient::post(url(QStringLiteral("/v1/chat/completions")), big);
         QCOMPARE(r.status, 413);
         QCOMPARE(r.json().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
@@ -115,8 +131,9 @@ private slots:
 
     void oversizedBodyRefusedBeforeItIsSentWithExpect()
     {
-        const QByteArray head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
-                                "Content-Type: application/json\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n\r\n";
+        const QByteArray head =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+            "Content-Type: application/json\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n\r\n";
         const QByteArray answer = HttpClient::raw(m_harness->port(), head);
         QVERIFY2(answer.startsWith("HTTP/1.1 413"), answer.constData());
     }
@@ -124,9 +141,11 @@ private slots:
     void expectContinueIsAnswered()
     {
         const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), false);
-        const QByteArray head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
-                                "Content-Type: application/json\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: "
-            + QByteArray::number(body.size()) + "\r\n\r\n";
+        const QByteArray head =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+            "Content-Type: application/json\r\nConnection: close\r\nExpect: "
+            "100-continue\r\nContent-Length: " +
+            QByteArray::number(body.size()) + "\r\n\r\n";
         // Send only the head; the body follows once 100 Continue arrives.
         QTcpSocket socket;
         QByteArray received;
@@ -142,12 +161,14 @@ private slots:
         QTimer::singleShot(10000, &loop, &QEventLoop::quit);
         socket.connectToHost(QHostAddress::LocalHost, m_harness->port());
         loop.exec();
-        QVERIFY2(received.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), received.left(200).constData());
+        QVERIFY2(received.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"),
+                 received.left(200).constData());
     }
 
     void hugeHeaderIs431()
     {
-        const QByteArray head = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n";
+        const QByteArray head =
+            "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n";
         QVERIFY(HttpClient::raw(m_harness->port(), head).startsWith("HTTP/1.1 431"));
     }
 
@@ -162,7 +183,8 @@ private slots:
     void chunkedUploadIs411AndGarbageIs400()
     {
         QVERIFY(HttpClient::raw(m_harness->port(),
-                                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+                                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
                     .startsWith("HTTP/1.1 411"));
         QVERIFY(HttpClient::raw(m_harness->port(), "HELLO THERE\r\n\r\n").startsWith("HTTP/1.1 400"));
     }
@@ -170,7 +192,8 @@ private slots:
     void connectionCloseAndHttp10AreHonoured()
     {
         // raw() returns when the server closes: a hang here would time out with an empty result.
-        const QByteArray a = HttpClient::raw(m_harness->port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 8000);
+        const QByteArray a = HttpClient::raw(
+            m_harness->port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 8000);
         QVERIFY2(a.startsWith("HTTP/1.1 200") && a.contains("Connection: close"), a.constData());
         const QByteArray b = HttpClient::raw(m_harness->port(), "GET /health HTTP/1.0\r\n\r\n", 8000);
         QVERIFY2(b.contains(" 200 ") && b.contains("\"status\":\"ok\""), b.constData());
@@ -201,21 +224,25 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(silent.state(), QAbstractSocket::UnconnectedState, 10000);
         // A half-sent request head (slowloris) is closed the same way.
         QTcpSocket slow;
-        connect(&slow, &QTcpSocket::connected, this, [&] { slow.write("GET /health HTTP/1.1\r\nHost: x\r\n"); });
+        connect(&slow, &QTcpSocket::connected, this,
+                [&] { slow.write("GET /health HTTP/1.1\r\nHost: x\r\n"); });
         slow.connectToHost(QHostAddress::LocalHost, h.port());
         QTRY_COMPARE_WITH_TIMEOUT(slow.state(), QAbstractSocket::UnconnectedState, 10000);
     }
 
     void pathParametersAreDecodedOnce()
     {
-        m_harness->server().routes().add(RouteTable::Method::Get, QStringLiteral("/v1/echo/:name"), RouteTable::Access::ApiKey,
-                                         [](const RouteContext &c, QHttpServerResponder &&r) {
-                                             ApiServer::sendJson(std::move(r), 200, c.params.value(QStringLiteral("name")).toUtf8());
-                                         });
+        m_harness->server().routes().add(
+            RouteTable::Method::Get, QStringLiteral("/v1/echo/:name"), RouteTable::Access::ApiKey,
+            [](const RouteContext &c, QHttpServerResponder &&r) {
+                ApiServer::sendJson(std::move(r), 200, c.params.value(QStringLiteral("name")).toUtf8());
+            });
         // QNetworkAccessManager would normalize the URL: send the bytes as a client may.
         const auto echo = [this](const QByteArray &path) {
-            const QByteArray answer = HttpClient::raw(m_harness->port(), "GET " + path + " HTTP/1.1\r\nHost: x\r\n"
-                                                                          "Authorization: Bearer test-key\r\nConnection: close\r\n\r\n");
+            const QByteArray answer = HttpClient::raw(
+                m_harness->port(), "GET " + path +
+                                       " HTTP/1.1\r\nHost: x\r\n"
+                                       "Authorization: Bearer test-key\r\nConnection: close\r\n\r\n");
             return answer.mid(answer.indexOf("\r\n\r\n") + 4);
         };
         QCOMPARE(echo("/v1/echo/a%2Fb"), QByteArray("a/b"));

@@ -29,8 +29,7 @@ private:
         SimulatedProvider a;
         SimulatedProvider b;
         ProxyHarness h;
-        Pair(SimulatedProvider::Dialect dialect = SimulatedProvider::Dialect::OpenAI)
-            : a(dialect)
+        Pair(SimulatedProvider::Dialect dialect = SimulatedProvider::Dialect::OpenAI) : a(dialect)
         {
             a.listen();
             b.listen();
@@ -46,7 +45,8 @@ private:
     {
         for (const auto &e : r.events) {
             const QJsonObject o = QJsonDocument::fromJson(e.data).object();
-            if (o.value(QLatin1String("usage")).isObject() && o.value(QLatin1String("choices")).toArray().isEmpty())
+            if (o.value(QLatin1String("usage")).isObject() &&
+                o.value(QLatin1String("choices")).toArray().isEmpty())
                 return true;
         }
         return false;
@@ -67,7 +67,10 @@ private slots:
         // Upstream was asked for usage so tokens are counted.
         const QJsonObject sent = p.a.lastRequest().body;
         QVERIFY(sent.value(QLatin1String("stream")).toBool());
-        QVERIFY(sent.value(QLatin1String("stream_options")).toObject().value(QLatin1String("include_usage")).toBool());
+        QVERIFY(sent.value(QLatin1String("stream_options"))
+                    .toObject()
+                    .value(QLatin1String("include_usage"))
+                    .toBool());
         QTRY_COMPARE(p.h.records.size(), 1);
         const auto &rec = p.h.records.first();
         QCOMPARE(rec.status, 200);
@@ -83,7 +86,8 @@ private slots:
         p.a.setReportsUsage(false);
         p.a.setReply(QStringLiteral("twelve chars and then some more")); // 31 characters
         QVERIFY(p.h.start());
-        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true, QStringLiteral("abcdefgh")));
+        const auto r = HttpClient::stream(
+            chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true, QStringLiteral("abcdefgh")));
         QVERIFY(r.sawDone());
         QTRY_COMPARE(p.h.records.size(), 1);
         const auto &rec = p.h.records.first();
@@ -97,8 +101,10 @@ private slots:
     {
         Pair p;
         QVERIFY(p.h.start());
-        const QJsonObject extra{{QStringLiteral("stream_options"), QJsonObject{{QStringLiteral("include_usage"), true}}}};
-        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true, QStringLiteral("Hi"), extra));
+        const QJsonObject extra{
+            {QStringLiteral("stream_options"), QJsonObject{{QStringLiteral("include_usage"), true}}}};
+        const auto r = HttpClient::stream(
+            chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true, QStringLiteral("Hi"), extra));
         QVERIFY(r.sawDone());
         QVERIFY(hasUsageChunk(r));
     }
@@ -176,7 +182,8 @@ private slots:
         QVERIFY(!r.events.isEmpty());
         const auto &last = r.events.last();
         QCOMPARE(last.event, QByteArray("error"));
-        const QJsonObject error = QJsonDocument::fromJson(last.data).object().value(QLatin1String("error")).toObject();
+        const QJsonObject error =
+            QJsonDocument::fromJson(last.data).object().value(QLatin1String("error")).toObject();
         QCOMPARE(error.value(QLatin1String("code")).toString(), QStringLiteral("stream_error"));
         QCOMPARE(p.b.requestCount(), 0);
         // No usage came: the record's tokens are an estimate, flagged, and add up.
@@ -215,10 +222,10 @@ private slots:
         QVERIFY(p.h.start());
         p.h.server().setDraining(true);
         const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), false);
-        const QByteArray raw = HttpClient::raw(p.h.port(),
-                                               "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
-                                               "Content-Type: application/json\r\nContent-Length: "
-                                                   + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+        const QByteArray raw = HttpClient::raw(
+            p.h.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+                        "Content-Type: application/json\r\nContent-Length: " +
+                            QByteArray::number(body.size()) + "\r\n\r\n" + body);
         QVERIFY2(raw.startsWith("HTTP/1.1 503"), raw.constData());
         QVERIFY2(raw.toLower().contains("connection: close"), raw.constData());
         QVERIFY2(raw.contains("shutting_down"), raw.constData());
@@ -231,8 +238,9 @@ private slots:
         Pair p;
         QTcpServer raw;
         QVERIFY(raw.listen(QHostAddress::LocalHost));
-        QByteArray chunk = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-                           "\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
+        QByteArray chunk =
+            "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+            "\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
         QByteArray body;
         while (body.size() < ChatExecution::kMaxPendingBytes + 64 * 1024)
             body += chunk;
@@ -245,7 +253,8 @@ private slots:
                         return;
                     s->setProperty("answered", true);
                     s->readAll();
-                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: "
+                             "no-cache\r\n\r\n");
                     s->write(body); // and the stream stays open
                 });
             }
@@ -282,7 +291,12 @@ private slots:
         const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
         QCOMPARE(r.status, 429);
         QCOMPARE(r.header("Retry-After"), QByteArray("30"));
-        QCOMPARE(QJsonDocument::fromJson(r.body).object().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
+        QCOMPARE(QJsonDocument::fromJson(r.body)
+                     .object()
+                     .value(QLatin1String("error"))
+                     .toObject()
+                     .value(QLatin1String("code"))
+                     .toString(),
                  QStringLiteral("all_providers_exhausted"));
     }
 
@@ -321,11 +335,12 @@ private slots:
 
         const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), true);
         QTcpSocket client;
-        client.setReadBufferSize(64 * 1024); // a client that reads nothing: the kernel buffers fill, then stop
+        client.setReadBufferSize(64 *
+                                 1024); // a client that reads nothing: the kernel buffers fill, then stop
         connect(&client, &QTcpSocket::connected, this, [&] {
             client.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
-                         "Content-Type: application/json\r\nContent-Length: "
-                         + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+                         "Content-Type: application/json\r\nContent-Length: " +
+                         QByteArray::number(body.size()) + "\r\n\r\n" + body);
         });
         client.connectToHost(QHostAddress::LocalHost, h.port());
         QTRY_VERIFY_WITH_TIMEOUT(h.server().pendingOutputBytes() > 0, 10000);
@@ -361,7 +376,8 @@ private slots:
         QVERIFY(h.start());
 
         constexpr int kStreams = 50;
-        // Enough client managers that the client side does not serialize either (6 connections per host each).
+        // Enough client managers that the client side does not serialize either (6 connections per host
+        // each).
         QList<QNetworkAccessManager *> managers;
         for (int i = 0; i < 10; ++i)
             managers << new QNetworkAccessManager(this);
@@ -371,7 +387,8 @@ private slots:
             QNetworkRequest req{QUrl(chat(h))};
             req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
             req.setRawHeader("Authorization", "Bearer test-key");
-            QNetworkReply *reply = managers.at(i % managers.size())->post(req, HttpClient::chatBody(QStringLiteral("default"), true));
+            QNetworkReply *reply = managers.at(i % managers.size())
+                                       ->post(req, HttpClient::chatBody(QStringLiteral("default"), true));
             auto *body = new QByteArray;
             connect(reply, &QNetworkReply::readyRead, this, [reply, body] { *body += reply->readAll(); });
             connect(reply, &QNetworkReply::finished, this, [&, reply, body] {

@@ -24,7 +24,8 @@ QNetworkRequest makeRequest(const QString &url, const HttpClient::Headers &heade
     bool hasAuth = false;
     for (const auto &h : headers) {
         req.setRawHeader(h.first, h.second);
-        if (h.first.compare("Authorization", Qt::CaseInsensitive) == 0 || h.first.compare("x-api-key", Qt::CaseInsensitive) == 0)
+        if (h.first.compare("Authorization", Qt::CaseInsensitive) == 0 ||
+            h.first.compare("x-api-key", Qt::CaseInsensitive) == 0)
             hasAuth = true;
     }
     if (!hasAuth)
@@ -88,12 +89,17 @@ QString HttpClient::StreamResponse::text() const
     for (const auto &e : events) {
         const QJsonObject obj = QJsonDocument::fromJson(e.data).object();
         for (const auto &c : obj.value(QLatin1String("choices")).toArray())
-            out += c.toObject().value(QLatin1String("delta")).toObject().value(QLatin1String("content")).toString();
+            out += c.toObject()
+                       .value(QLatin1String("delta"))
+                       .toObject()
+                       .value(QLatin1String("content"))
+                       .toString();
     }
     return out;
 }
 
-HttpClient::Response HttpClient::post(const QString &url, const QByteArray &body, Headers headers, int timeoutMs)
+HttpClient::Response HttpClient::post(const QString &url, const QByteArray &body, Headers headers,
+                                      int timeoutMs)
 {
     return run(manager().post(makeRequest(url, headers), body), timeoutMs);
 }
@@ -103,7 +109,8 @@ HttpClient::Response HttpClient::get(const QString &url, Headers headers, int ti
     return run(manager().get(makeRequest(url, headers)), timeoutMs);
 }
 
-HttpClient::StreamResponse HttpClient::stream(const QString &url, const QByteArray &body, Headers headers, int timeoutMs)
+HttpClient::StreamResponse HttpClient::stream(const QString &url, const QByteArray &body, Headers headers,
+                                              int timeoutMs)
 {
     StreamResponse r;
     QElapsedTimer clock;
@@ -157,12 +164,14 @@ QByteArray HttpClient::raw(quint16 port, const QByteArray &bytes, int timeoutMs)
     return out;
 }
 
-QByteArray HttpClient::chatBody(const QString &model, bool stream, const QString &prompt, const QJsonObject &extra)
+QByteArray HttpClient::chatBody(const QString &model, bool stream, const QString &prompt,
+                                const QJsonObject &extra)
 {
     QJsonObject body = extra;
     body.insert(QLatin1String("model"), model);
     body.insert(QLatin1String("messages"),
-                QJsonArray{QJsonObject{{QLatin1String("role"), QLatin1String("user")}, {QLatin1String("content"), prompt}}});
+                QJsonArray{QJsonObject{{QLatin1String("role"), QLatin1String("user")},
+                                       {QLatin1String("content"), prompt}}});
     if (stream)
         body.insert(QLatin1String("stream"), true);
     return QJsonDocument(body).toJson(QJsonDocument::Compact);

@@ -40,11 +40,15 @@ public:
     };
 
     // Authorization: Bearer test-key unless `headers` has its own.
-    static Response post(const QString &url, const QByteArray &body, Headers headers = {}, int timeoutMs = 20000);
+    static Response post(const QString &url, const QByteArray &body, Headers headers = {},
+                         int timeoutMs = 20000);
     static Response get(const QString &url, Headers headers = {}, int timeoutMs = 20000);
-    static StreamResponse stream(const QString &url, const QByteArray &body, Headers headers = {}, int timeoutMs = 30000);
-    // Sends `bytes` on a fresh connection and returns all bytes received until the server closes or the timeout.
+    static StreamResponse stream(const QString &url, const QByteArray &body, Headers headers = {},
+                                 int timeoutMs = 30000);
+    // Sends `bytes` on a fresh connection and returns all bytes received until the server closes or the
+    // timeout.
     static QByteArray raw(quint16 port, const QByteArray &bytes, int timeoutMs = 5000);
-    static QByteArray chatBody(const QString &model, bool stream, const QString &prompt = QStringLiteral("Hello"),
+    static QByteArray chatBody(const QString &model, bool stream,
+                               const QString &prompt = QStringLiteral("Hello"),
                                const QJsonObject &extra = {});
 };

@@ -12,8 +12,8 @@
 
 #include <memory>
 
-// A running proxy for integration tests: ProxyService + ApiServer on 127.0.0.1, port 0, with a manual clock, over
-// a config built from simulated providers. Every request it finished is kept in `records`.
+// A running proxy for integration tests: ProxyService + ApiServer on 127.0.0.1, port 0, with a manual clock,
+// over a config built from simulated providers. Every request it finished is kept in `records`.
 class ProxyHarness : public QObject
 {
     Q_OBJECT
