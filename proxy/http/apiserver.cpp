@@ -8,6 +8,7 @@
 #include "proxyservice.h"
 #include "ratelimitroutes.h"
 #include "responsewriter.h"
+#include "staticroutes.h"
 #include "statsroutes.h"
 
 #include <QDateTime>
@@ -35,6 +36,7 @@ ApiServer::ApiServer(ProxyService &service, QObject *parent)
     registerAdminRoutes(m_routes, m_service);
     registerEventRoutes(m_routes, m_service, *this);
     registerMetricsRoute(m_routes, m_service, m_metrics, *this);
+    registerStaticRoutes(m_routes);
     connect(&m_service, &ProxyService::requestFinished, &m_metrics, &Metrics::record);
     m_server.setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         dispatch(request, std::move(responder));
@@ -224,6 +226,12 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         sendError(std::move(responder),
                   ApiError{405, QStringLiteral("Method not allowed; use %1 %2.").arg(match.allowedMethods.join(QLatin1String(", ")), path),
                            QStringLiteral("invalid_request_error"), QStringLiteral("method_not_allowed"), {}, -1});
+        return;
+    }
+    // The web UI's client-side routes (/providers, /log, …) get its page, as "/" does.
+    const RouteTable::Match app = m_routes.match(request.method(), QStringLiteral("/"));
+    if (!apiPath && app.route) {
+        app.route->handler(RouteContext{request, {}, QUrlQuery(request.url()), label}, std::move(responder));
         return;
     }
     const QString method =

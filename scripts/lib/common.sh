@@ -23,6 +23,21 @@ ensure_packages() {
     fi
 }
 
+# What the web UI's browser tests and scripts/screenshots need: Debian's chromium, Node.js with npm (a Node.js
+# that is already installed, e.g. one with its own npm, is kept), and playwright-core from package-lock.json.
+# playwright-core never downloads a browser here: the tests drive /usr/bin/chromium.
+ensure_webui_tools() {
+    ensure_packages chromium
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        ensure_packages nodejs npm
+    fi
+    if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ] ||
+        [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+        echo "==> npm ci (playwright-core)"
+        (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 # configure_and_build BUILD_DIR BUILD_TYPE [extra cmake args...]
 configure_and_build() {
     local dir="$1" type="$2"
