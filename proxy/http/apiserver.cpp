@@ -26,9 +26,7 @@ QByteArray json(const QJsonObject &obj)
 }
 } // namespace
 
-ApiServer::ApiServer(ProxyService &service, QObject *parent)
-    : QObject(parent)
-    , m_service(service)
+ApiServer::ApiServer(ProxyService &service, QObject *parent) : QObject(parent), m_service(service)
 {
     addCoreRoutes();
     registerStatsRoutes(m_routes, m_service);
@@ -55,7 +53,10 @@ bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error
     auto *tcp = new GuardedTcpServer(limits, this);
     if (!tcp->listen(address, port)) {
         if (error)
-            *error = QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(tcp->errorString());
+            *error = QStringLiteral("cannot listen on %1:%2: %3")
+                         .arg(address.toString())
+                         .arg(port)
+                         .arg(tcp->errorString());
         delete tcp;
         return false;
     }
@@ -134,8 +135,13 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, 
             return std::nullopt;
         }
         if (matchKey(key, settings.apiKeys) >= 0) {
-            return ApiError{403, QStringLiteral("This key may use the proxy but not the admin API (settings.adminKeys)."),
-                            QStringLiteral("invalid_request_error"), QStringLiteral("admin_key_required"), {}, -1};
+            return ApiError{
+                403,
+                QStringLiteral("This key may use the proxy but not the admin API (settings.adminKeys)."),
+                QStringLiteral("invalid_request_error"),
+                QStringLiteral("admin_key_required"),
+                {},
+                -1};
         }
         return ApiError::unauthorized(QStringLiteral("Invalid API key provided."));
     }
@@ -193,8 +199,12 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
 {
     if (m_draining) {
         QPointer<QTcpSocket> socket = responder.socket();
-        const ApiError error{503, QStringLiteral("The proxy is shutting down; retry on its next start."),
-                             QStringLiteral("server_error"), QStringLiteral("shutting_down"), {}, -1};
+        const ApiError error{503,
+                             QStringLiteral("The proxy is shutting down; retry on its next start."),
+                             QStringLiteral("server_error"),
+                             QStringLiteral("shutting_down"),
+                             {},
+                             -1};
         ResponseWriter::Headers headers;
         if (!ConnectionGuard::closeAfterResponse(socket))
             headers.append({QByteArrayLiteral("Connection"), QByteArrayLiteral("close")});
@@ -210,7 +220,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     const RouteTable::Match match = m_routes.match(request.method(), path);
     // Every /v1/* path needs a key, even one that does not exist: no route is revealed to a stranger.
     const RouteTable::Access access = match.route ? match.route->access
-        : apiPath                                 ? RouteTable::Access::ApiKey
+                                      : apiPath   ? RouteTable::Access::ApiKey
                                                   : RouteTable::Access::Public;
     QString label;
     if (const auto error = checkAuth(request, access, &label)) {
@@ -224,8 +234,13 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     }
     if (!match.allowedMethods.isEmpty()) {
         sendError(std::move(responder),
-                  ApiError{405, QStringLiteral("Method not allowed; use %1 %2.").arg(match.allowedMethods.join(QLatin1String(", ")), path),
-                           QStringLiteral("invalid_request_error"), QStringLiteral("method_not_allowed"), {}, -1});
+                  ApiError{405,
+                           QStringLiteral("Method not allowed; use %1 %2.")
+                               .arg(match.allowedMethods.join(QLatin1String(", ")), path),
+                           QStringLiteral("invalid_request_error"),
+                           QStringLiteral("method_not_allowed"),
+                           {},
+                           -1});
         return;
     }
     // The web UI's client-side routes (/providers, /log, …) get its page, as "/" does.
@@ -235,8 +250,10 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         return;
     }
     const QString method =
-        QString::fromLatin1(QMetaEnum::fromType<RouteTable::Method>().valueToKey(int(request.method()))).toUpper();
-    sendError(std::move(responder), ApiError::notFound(QStringLiteral("Unknown route: %1 %2").arg(method, path)));
+        QString::fromLatin1(QMetaEnum::fromType<RouteTable::Method>().valueToKey(int(request.method())))
+            .toUpper();
+    sendError(std::move(responder),
+              ApiError::notFound(QStringLiteral("Unknown route: %1 %2").arg(method, path)));
 }
 
 void ApiServer::handleChat(const RouteContext &context, QHttpServerResponder &&responder)
