@@ -4,7 +4,7 @@
 
 import { api, describe, withQuery } from './api.js';
 import { tokensChart } from './chart.js';
-import { fill, fmtAgo, fmtCountdown, fmtInt, fmtMs, fmtTime, h, notice, statusBadge } from './dom.js';
+import { fill, fmtAgo, fmtCountdown, fmtInt, fmtMs, fmtTime, h, notice, statusBadge, toast } from './dom.js';
 import { recentEvents, subscribe } from './live.js';
 
 export const title = 'Dashboard';
@@ -71,14 +71,16 @@ function limitDetails(item) {
 
 const STATUS_BADGE = { available: 'ok', tracking: 'accent', exhausted: 'warn' };
 
-function renderLimits(body, data, fromEvents, now) {
+// `onReset(item)` forgets what the limiter knows about an entry (offered when the server has the route).
+function renderLimits(body, data, fromEvents, now, onReset) {
   const items = [...(data.ratelimits || [])].sort((a, b) =>
     (b.status === 'exhausted') - (a.status === 'exhausted') || String(a.provider).localeCompare(String(b.provider)));
   const active = data.activeEntries || [];
   const queue = (data.queue || []).filter((q) => q && q.depth);
   const cooling = items.filter((i) => i.status === 'exhausted' && i.cooldownUntil && i.cooldownUntil > now);
   fill(body,
-    active.length ? h('ul', { class: 'chips', 'aria-label': 'Next entry per chain' }, active.map((a) =>
+    active.length ? h('p', { class: 'hint', id: 'next-entries' }, 'Each chain tries first:') : null,
+    active.length ? h('ul', { class: 'chips', 'aria-labelledby': 'next-entries' }, active.map((a) =>
       h('li', { class: 'chip' }, h('b', {}, a.chain), ` → ${a.provider} / ${a.model}`))) : null,
     queue.length ? h('p', { class: 'notice info' }, queue.map((q) =>
       `${q.chainName}: ${fmtInt(q.depth)} waiting (oldest ${fmtMs(q.oldestItemAgeMs)})`).join(' · ')) : null,
@@ -95,6 +97,8 @@ function renderLimits(body, data, fromEvents, now) {
         h('span', { class: `badge ${STATUS_BADGE[item.status] || ''}` }, item.status === 'exhausted' ? 'cooling down' : item.status),
         exhausted ? h('span', { class: 'countdown', 'data-until': item.cooldownUntil, title: `until ${fmtTime(item.cooldownUntil)}` },
           fmtCountdown(item.cooldownUntil - now)) : null,
+        exhausted && onReset ? h('button', { type: 'button', class: 'small ghost', title: 'Forget what 429chain knows about this entry\'s limits and try it again',
+          'aria-label': `Reset the limits of ${item.provider} / ${item.model}`, onclick: () => onReset(item) }, 'Reset') : null,
         item.reason || details ? h('div', { class: 'reason', title: item.reason || null }, [details, item.reason].filter(Boolean).join(' · ')) : null);
     })) : null,
     fromEvents ? h('p', { class: 'hint' },
@@ -219,7 +223,7 @@ export function mount(root) {
     if (hasRateLimitRoute) {
       try {
         const data = await api.get('/v1/ratelimits');
-        if (!stopped) renderLimits(limits.body, data, false, now);
+        if (!stopped) renderLimits(limits.body, data, false, now, resetLimits);
         return;
       } catch (e) {
         if (e.status !== 404) throw e;
@@ -227,6 +231,16 @@ export function mount(root) {
       }
     }
     if (!stopped) renderLimits(limits.body, { ratelimits: cooldownsFromEvents(recentEvents(), now) }, true, now);
+  }
+
+  async function resetLimits(item) {
+    try {
+      await api.post('/v1/admin/ratelimits/reset', { provider: item.provider, model: item.model });
+      toast(`${item.provider} / ${item.model} will be tried again`);
+      await loadLimits();
+    } catch (e) {
+      toast(describe(e), 'error');
+    }
   }
 
   async function loadChart() {

@@ -21,6 +21,9 @@ export async function startServer(binary = process.env.CHAIN_BINARY) {
     env: { ...process.env, TMPDIR: dir, LOG_FORMAT: 'pretty' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never left behind, even when the test run is cut short.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
   let log = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`429chain did not start in 20 s:\n${log}`)), 20000);
@@ -46,6 +49,7 @@ export async function startServer(binary = process.env.CHAIN_BINARY) {
     url: `http://127.0.0.1:${port}`,
     log: () => log,
     async stop() {
+      process.removeListener('exit', killChild);
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');

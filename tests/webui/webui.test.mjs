@@ -246,6 +246,10 @@ test('a cooldown shows a countdown on the dashboard', async () => {
   assert.ok(first > 0, `countdown ${first}`);
   await waitFor(async () => seconds(await countdown.textContent()) < first, first > 120 ? 65000 : 5000);
   assert.match(await page.locator('li.limit[data-provider="groq-demo"] .badge').textContent(), /cooling down/);
+
+  // Reset forgets the cooldown: the countdown goes.
+  await page.getByRole('button', { name: 'Reset the limits of groq-demo / llama-3.1-8b-instant' }).click();
+  await countdown.waitFor({ state: 'detached' });
 });
 
 test('log filters narrow the rows; details and CSV export work', async () => {
