@@ -354,11 +354,7 @@ void ChatExecution::failAttempt(Outcome outcome, int status, const QString &reas
     qCInfo(lcRouter).noquote() << "chain" << m_chainName << ':'
                                << m_entry->provider + QLatin1Char('/') + m_entry->model << "failed:" << reason
                                << "-> waterfalling";
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
+    dropCall();
     tryNext();
 }
 
@@ -389,10 +385,7 @@ void ChatExecution::succeedWhole(const QByteArray &body)
                          .value(QLatin1String("content"))
                          .toString()
                          .size();
-        m_record.promptTokens = m_request.estimatedPromptTokens;
-        m_record.completionTokens = ChatRequest::estimateTokens(chars);
-        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-        m_record.tokensEstimated = true;
+        recordEstimatedTokens(chars);
     }
     endAttempt(m_record.totalTokens);
     QByteArray out = body;
@@ -478,6 +471,23 @@ void ChatExecution::answerAllFailed()
     complete(error.status, error.message);
 }
 
+void ChatExecution::recordEstimatedTokens(qint64 completionChars)
+{
+    m_record.promptTokens = m_request.estimatedPromptTokens;
+    m_record.completionTokens = ChatRequest::estimateTokens(completionChars);
+    m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
+    m_record.tokensEstimated = true;
+}
+
+void ChatExecution::dropCall()
+{
+    if (!m_call)
+        return;
+    m_call->abort();
+    m_call->deleteLater();
+    m_call = nullptr;
+}
+
 void ChatExecution::onClientGone()
 {
     if (m_done)
@@ -490,17 +500,12 @@ void ChatExecution::onClientGone()
         m_queued = false;
     }
     if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
+        dropCall();
         if (m_entry)
             recordAttempt(Outcome::StreamError, 0, QStringLiteral("client disconnected"));
     }
     if (m_committed && m_record.totalTokens == 0) {
-        m_record.promptTokens = m_request.estimatedPromptTokens;
-        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
-        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-        m_record.tokensEstimated = true;
+        recordEstimatedTokens(m_contentChars);
     }
     endAttempt(streamedTokens()); // the prompt (and what was streamed) may have been counted upstream
     qCInfo(lcRouter).noquote() << "chain" << m_chainName << ": client went away, upstream call aborted";
@@ -523,21 +528,14 @@ void ChatExecution::abort(const QString &code, const QString &message)
     }
     m_waitDeadline.stop();
     const bool calling = m_call != nullptr;
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
+    dropCall();
     if (m_committed) {
         ApiError error{503, message, QStringLiteral("server_error"), code, {}, -1};
         writeToClient(error.toSseEvent());
         if (m_sink)
             m_sink->endEventStream();
         if (m_record.totalTokens == 0) {
-            m_record.promptTokens = m_request.estimatedPromptTokens;
-            m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
-            m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-            m_record.tokensEstimated = true;
+            recordEstimatedTokens(m_contentChars);
         }
     } else {
         ApiError error{503, message, QStringLiteral("server_error"), code, {}, -1};

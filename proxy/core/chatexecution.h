@@ -68,6 +68,10 @@ private:
     void finishStream();
     void answerAllFailed();
     void onClientGone();
+    // No usage came: the prompt estimate and `completionChars` of answer text, flagged as estimated.
+    void recordEstimatedTokens(qint64 completionChars);
+    // Stops and forgets the running upstream call, if any.
+    void dropCall();
     void complete(int status, const QString &error = QString());
     void recordAttempt(AttemptRecord::Outcome outcome, int status, const QString &reason);
     ChatSink::Headers successHeaders(qsizetype attempts) const;

@@ -161,17 +161,10 @@ void ChatExecution::finishStream()
     recordAttempt(Outcome::Success, 200, QStringLiteral("ok"));
     m_tracker.recordSuccess(m_entry->provider, m_entry->model);
     if (m_record.totalTokens == 0) {
-        m_record.promptTokens = m_request.estimatedPromptTokens;
-        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
-        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-        m_record.tokensEstimated = true;
+        recordEstimatedTokens(m_contentChars);
     }
     endAttempt(m_record.totalTokens);
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
+    dropCall();
     complete(200);
 }
 
@@ -186,17 +179,10 @@ void ChatExecution::failAfterCommit(const QString &code, const QString &message)
     m_tracker.recordMidStreamFailure(m_entry->provider, m_entry->model, message);
     if (m_record.totalTokens == 0) {
         // No usage came before the failure: what was read and streamed, estimated.
-        m_record.promptTokens = m_request.estimatedPromptTokens;
-        m_record.completionTokens = ChatRequest::estimateTokens(m_contentChars);
-        m_record.totalTokens = m_record.promptTokens + m_record.completionTokens;
-        m_record.tokensEstimated = true;
+        recordEstimatedTokens(m_contentChars);
     }
     endAttempt(streamedTokens());
-    if (m_call) {
-        m_call->abort();
-        m_call->deleteLater();
-        m_call = nullptr;
-    }
+    dropCall();
     qCWarning(lcRouter).noquote() << "chain" << m_chainName << "stream failed after commit:" << message;
     complete(code == QLatin1String("stream_idle_timeout") ? 504 : 502, message);
 }
