@@ -1,0 +1,555 @@
+#include "settingspage.h"
+
+#include "configvalidator.h"
+#include "servicebridge.h"
+#include "statusbanner.h"
+
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QGuiApplication>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <limits>
+
+namespace {
+
+constexpr int kIntMax = std::numeric_limits<int>::max();
+
+int clampToInt(qint64 value)
+{
+    return int(qBound(qint64(std::numeric_limits<int>::min()), value, qint64(kIntMax)));
+}
+
+QLabel *hint(const QString &text, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    label->setWordWrap(true);
+    label->setForegroundRole(QPalette::PlaceholderText);
+    return label;
+}
+
+QFormLayout *formIn(QGroupBox *box)
+{
+    auto *form = new QFormLayout(box);
+    form->setContentsMargins(12, 12, 12, 12);
+    form->setSpacing(8);
+    form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
+    return form;
+}
+
+} // namespace
+
+SettingsPage::SettingsPage(ServiceBridge *bridge, QWidget *parent)
+    : QWidget(parent), m_bridge(bridge), m_banner(new StatusBanner(this))
+{
+    setObjectName(QStringLiteral("settingsPage"));
+    m_banner->setObjectName(QStringLiteral("settingsBanner"));
+
+    auto *title = new QLabel(tr("Settings"), this);
+    QFont titleFont = title->font();
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.4);
+    titleFont.setBold(true);
+    title->setFont(titleFont);
+
+    auto *content = new QWidget(this);
+    auto *contentLayout = new QVBoxLayout(content);
+    contentLayout->setContentsMargins(0, 0, 12, 0);
+    contentLayout->setSpacing(14);
+    contentLayout->addWidget(buildKeys());
+    contentLayout->addWidget(buildRouting());
+    contentLayout->addWidget(buildQueue());
+    contentLayout->addWidget(buildServer());
+    contentLayout->addStretch(1);
+    auto *scroll = new QScrollArea(this);
+    scroll->setObjectName(QStringLiteral("settingsScroll"));
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(content);
+
+    m_apply = new QPushButton(tr("&Apply"), this);
+    m_apply->setObjectName(QStringLiteral("applySettings"));
+    m_apply->setAccessibleName(tr("Apply the settings"));
+    m_apply->setDefault(true);
+    m_revert = new QPushButton(tr("Re&vert"), this);
+    m_revert->setObjectName(QStringLiteral("revertSettings"));
+    m_revert->setAccessibleName(tr("Revert to the saved settings"));
+    connect(m_apply, &QPushButton::clicked, this, &SettingsPage::apply);
+    connect(m_revert, &QPushButton::clicked, this, &SettingsPage::revert);
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(hint(tr("Settings are saved to the config file and applied at once, except those marked "
+                           "\"after restart\"."),
+                        this),
+                   1);
+    bar->addWidget(m_revert);
+    bar->addWidget(m_apply);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(24, 20, 24, 16);
+    layout->setSpacing(12);
+    layout->addWidget(title);
+    layout->addWidget(m_banner);
+    layout->addWidget(scroll, 1);
+    layout->addLayout(bar);
+
+    connect(m_bridge, &ServiceBridge::configChanged, this, [this] {
+        refreshKeys();
+        if (hasUnappliedChanges())
+            refreshChains(); // keep the user's edits
+        else
+            loadForm();
+    });
+    loadForm();
+}
+
+QSpinBox *SettingsPage::spin(const QString &objectName, const QString &accessibleName, int minimum,
+                             int maximum, const QString &suffix)
+{
+    auto *box = new QSpinBox(this);
+    box->setObjectName(objectName);
+    box->setAccessibleName(accessibleName);
+    box->setRange(minimum, maximum);
+    box->setSuffix(suffix);
+    box->setGroupSeparatorShown(true);
+    box->setMaximumWidth(220);
+    connect(box, &QSpinBox::valueChanged, this, &SettingsPage::updateState);
+    return box;
+}
+
+QWidget *SettingsPage::buildKeys()
+{
+    auto *box = new QGroupBox(tr("API keys"), this);
+    auto *layout = new QVBoxLayout(box);
+    layout->setContentsMargins(12, 12, 12, 12);
+    layout->setSpacing(8);
+    layout->addWidget(
+        hint(tr("Clients send one of these as their Bearer token. Keys are stored in the config "
+                "file; the list shows them masked."),
+             box));
+
+    m_newKeyBox = new QFrame(box);
+    m_newKeyBox->setObjectName(QStringLiteral("newKeyBox"));
+    m_newKeyBox->setFrameShape(QFrame::StyledPanel);
+    m_newKey = new QLineEdit(m_newKeyBox);
+    m_newKey->setObjectName(QStringLiteral("newKey"));
+    m_newKey->setAccessibleName(tr("The new API key"));
+    m_newKey->setReadOnly(true);
+    auto *copyNew = new QPushButton(tr("Copy"), m_newKeyBox);
+    copyNew->setObjectName(QStringLiteral("copyNewKey"));
+    copyNew->setAccessibleName(tr("Copy the new API key"));
+    connect(copyNew, &QPushButton::clicked, this, [this] {
+        QGuiApplication::clipboard()->setText(m_newKey->text());
+        m_banner->showMessage(StatusBanner::Kind::Info, tr("The new key is on the clipboard."));
+    });
+    auto *newLayout = new QVBoxLayout(m_newKeyBox);
+    newLayout->addWidget(
+        new QLabel(tr("New key added. Copy it now: it is shown here only once."), m_newKeyBox));
+    auto *newRow = new QHBoxLayout;
+    newRow->addWidget(m_newKey, 1);
+    newRow->addWidget(copyNew);
+    newLayout->addLayout(newRow);
+    m_newKeyBox->hide();
+    layout->addWidget(m_newKeyBox);
+
+    m_keys = new QListWidget(box);
+    m_keys->setObjectName(QStringLiteral("apiKeyList"));
+    m_keys->setAccessibleName(tr("API keys, masked"));
+    m_keys->setMaximumHeight(120);
+    connect(m_keys, &QListWidget::itemSelectionChanged, this, &SettingsPage::updateState);
+    layout->addWidget(m_keys);
+
+    m_generate = new QPushButton(tr("&Generate key"), box);
+    m_generate->setObjectName(QStringLiteral("generateKey"));
+    m_copyKey = new QPushButton(tr("&Copy key"), box);
+    m_copyKey->setObjectName(QStringLiteral("copyKey"));
+    m_copyKey->setAccessibleName(tr("Copy the selected API key"));
+    m_revoke = new QPushButton(tr("&Revoke…"), box);
+    m_revoke->setObjectName(QStringLiteral("revokeKey"));
+    m_revoke->setAccessibleName(tr("Revoke the selected API key"));
+    connect(m_generate, &QPushButton::clicked, this, &SettingsPage::generate);
+    connect(m_copyKey, &QPushButton::clicked, this, &SettingsPage::copySelectedKey);
+    connect(m_revoke, &QPushButton::clicked, this, &SettingsPage::revokeSelectedKey);
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_generate);
+    buttons->addWidget(m_copyKey);
+    buttons->addWidget(m_revoke);
+    buttons->addStretch(1);
+    layout->addLayout(buttons);
+
+    m_adminBox = new QGroupBox(tr("Admin keys"), box);
+    m_adminBox->setObjectName(QStringLiteral("adminKeysBox"));
+    auto *adminLayout = new QVBoxLayout(m_adminBox);
+    adminLayout->addWidget(
+        hint(tr("Only these keys open the admin API (settings.adminKeys); edit them in the "
+                "config file."),
+             m_adminBox));
+    m_adminKeys = new QListWidget(m_adminBox);
+    m_adminKeys->setObjectName(QStringLiteral("adminKeyList"));
+    m_adminKeys->setAccessibleName(tr("Admin keys, masked"));
+    m_adminKeys->setMaximumHeight(80);
+    adminLayout->addWidget(m_adminKeys);
+    auto *copyAdmin = new QPushButton(tr("Copy admin key"), m_adminBox);
+    copyAdmin->setObjectName(QStringLiteral("copyAdminKey"));
+    connect(copyAdmin, &QPushButton::clicked, this, [this] {
+        const QStringList keys = m_bridge->fileConfig()->settings.adminKeys;
+        const int row = m_adminKeys->currentRow();
+        if (row < 0 || row >= keys.size())
+            return;
+        QGuiApplication::clipboard()->setText(keys.at(row));
+        m_banner->showMessage(StatusBanner::Kind::Info, tr("Admin key %1 is on the clipboard.").arg(row + 1));
+    });
+    adminLayout->addWidget(copyAdmin, 0, Qt::AlignLeft);
+    layout->addWidget(m_adminBox);
+    return box;
+}
+
+QWidget *SettingsPage::buildRouting()
+{
+    auto *box = new QGroupBox(tr("Routing"), this);
+    auto *form = formIn(box);
+    m_defaultChain = new QComboBox(box);
+    m_defaultChain->setObjectName(QStringLiteral("defaultChain"));
+    m_defaultChain->setAccessibleName(tr("Default chain"));
+    m_defaultChain->setToolTip(tr("Used when a client asks for a model that is not a chain name."));
+    connect(m_defaultChain, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("De&fault chain:"), m_defaultChain);
+    m_cooldownDefault =
+        spin(QStringLiteral("cooldownDefaultMs"), tr("Default cooldown"), 0, kIntMax, tr(" ms"));
+    m_cooldownDefault->setSingleStep(1000);
+    m_cooldownDefault->setToolTip(tr("After a 429 that does not say how long to wait."));
+    form->addRow(tr("Default &cooldown:"), m_cooldownDefault);
+    m_requestTimeout = spin(QStringLiteral("requestTimeoutMs"), tr("Request timeout"), 0, kIntMax, tr(" ms"));
+    m_requestTimeout->setSingleStep(1000);
+    m_requestTimeout->setToolTip(tr("Per attempt, unless the provider sets its own."));
+    form->addRow(tr("Request &timeout:"), m_requestTimeout);
+    m_streamIdleTimeout =
+        spin(QStringLiteral("streamIdleTimeoutMs"), tr("Stream idle timeout"), 0, kIntMax, tr(" ms"));
+    m_streamIdleTimeout->setSingleStep(1000);
+    m_streamIdleTimeout->setToolTip(tr("Silence before a stream counts as failed."));
+    form->addRow(tr("Stream &idle timeout:"), m_streamIdleTimeout);
+    m_normalize = new QCheckBox(tr("&Normalize responses (move reasoning into reasoning_content)"), box);
+    m_normalize->setObjectName(QStringLiteral("normalizeResponses"));
+    connect(m_normalize, &QCheckBox::toggled, this, &SettingsPage::updateState);
+    form->addRow(QString(), m_normalize);
+    m_midStreamThreshold = spin(QStringLiteral("midStreamFailureThreshold"),
+                                tr("Mid-stream failures before a cooldown"), 0, 1000, QString());
+    form->addRow(tr("Mid-stream failures before a cooldown:"), m_midStreamThreshold);
+    m_midStreamCooldown =
+        spin(QStringLiteral("midStreamCooldownMs"), tr("First mid-stream cooldown"), 0, kIntMax, tr(" ms"));
+    m_midStreamCooldown->setSingleStep(1000);
+    form->addRow(tr("First mid-stream cooldown:"), m_midStreamCooldown);
+    m_midStreamCooldownMax = spin(QStringLiteral("midStreamCooldownMaxMs"), tr("Longest mid-stream cooldown"),
+                                  0, kIntMax, tr(" ms"));
+    m_midStreamCooldownMax->setSingleStep(1000);
+    form->addRow(tr("Longest mid-stream cooldown:"), m_midStreamCooldownMax);
+    return box;
+}
+
+QWidget *SettingsPage::buildQueue()
+{
+    auto *box = new QGroupBox(tr("Queue mode"), this);
+    auto *form = formIn(box);
+    m_queueMode =
+        new QCheckBox(tr("&Queue requests while their chain is exhausted (instead of answering 429)"), box);
+    m_queueMode->setObjectName(QStringLiteral("queueMode"));
+    connect(m_queueMode, &QCheckBox::toggled, this, &SettingsPage::updateState);
+    form->addRow(m_queueMode);
+    m_queueMaxWait =
+        spin(QStringLiteral("queueMaxWaitMs"), tr("Longest wait in the queue"), 0, kIntMax, tr(" ms"));
+    m_queueMaxWait->setSingleStep(1000);
+    form->addRow(tr("Longest &wait:"), m_queueMaxWait);
+    m_queueMaxSize = spin(QStringLiteral("queueMaxSize"), tr("Queue size per chain"), 0, 1000000, QString());
+    form->addRow(tr("Queue si&ze per chain:"), m_queueMaxSize);
+    return box;
+}
+
+QWidget *SettingsPage::buildServer()
+{
+    auto *box = new QGroupBox(tr("Server and request log"), this);
+    auto *form = formIn(box);
+    m_running = hint(QString(), box);
+    m_running->setObjectName(QStringLiteral("runningAddress"));
+    form->addRow(m_running);
+    m_host = new QLineEdit(box);
+    m_host->setObjectName(QStringLiteral("bindAddress"));
+    m_host->setAccessibleName(tr("Bind address"));
+    m_host->setToolTip(tr("127.0.0.1 keeps the proxy on this computer; 0.0.0.0 opens it to the network."));
+    m_host->setMaximumWidth(320);
+    connect(m_host, &QLineEdit::textChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("&Bind address (after restart):"), m_host);
+    m_port = spin(QStringLiteral("port"), tr("Port"), 0, 65535, QString());
+    m_port->setGroupSeparatorShown(false);
+    form->addRow(tr("&Port (after restart):"), m_port);
+    m_logLevel = new QComboBox(box);
+    m_logLevel->setObjectName(QStringLiteral("logLevel"));
+    m_logLevel->setAccessibleName(tr("Log level"));
+    m_logLevel->addItems(ConfigValidator::logLevels());
+    connect(m_logLevel, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("&Log level (after restart):"), m_logLevel);
+    m_dbPath = new QLineEdit(box);
+    m_dbPath->setObjectName(QStringLiteral("dbPath"));
+    m_dbPath->setAccessibleName(tr("Request log database"));
+    connect(m_dbPath, &QLineEdit::textChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("Request log &database (after restart):"), m_dbPath);
+    m_logRetentionDays =
+        spin(QStringLiteral("logRetentionDays"), tr("Keep the request log"), 0, 36500, tr(" days"));
+    form->addRow(tr("&Keep the request log (after restart):"), m_logRetentionDays);
+    m_maxRequestBytes =
+        spin(QStringLiteral("maxRequestBytes"), tr("Largest request body"), 0, kIntMax, tr(" bytes"));
+    form->addRow(tr("Largest request &body (after restart):"), m_maxRequestBytes);
+    m_corsOrigins = new QPlainTextEdit(box);
+    m_corsOrigins->setObjectName(QStringLiteral("corsOrigins"));
+    m_corsOrigins->setAccessibleName(tr("CORS origins, one per line"));
+    m_corsOrigins->setPlaceholderText(tr("None: browsers on other sites cannot call the proxy"));
+    m_corsOrigins->setTabChangesFocus(true);
+    m_corsOrigins->setMaximumHeight(70);
+    connect(m_corsOrigins, &QPlainTextEdit::textChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("CORS &origins (one per line):"), m_corsOrigins);
+    return box;
+}
+
+void SettingsPage::loadForm()
+{
+    const std::shared_ptr<const Config> file = m_bridge->fileConfig();
+    const Settings &s = file->settings;
+    m_loading = true;
+    m_host->setText(s.host);
+    m_port->setValue(s.port);
+    const int level = m_logLevel->findText(s.logLevel);
+    if (level < 0)
+        m_logLevel->addItem(s.logLevel);
+    m_logLevel->setCurrentIndex(m_logLevel->findText(s.logLevel));
+    m_dbPath->setText(s.dbPath);
+    m_logRetentionDays->setValue(s.logRetentionDays);
+    m_maxRequestBytes->setValue(clampToInt(s.maxRequestBytes));
+    m_corsOrigins->setPlainText(s.corsOrigins.join(QLatin1Char('\n')));
+    m_cooldownDefault->setValue(clampToInt(s.cooldownDefaultMs));
+    m_requestTimeout->setValue(clampToInt(s.requestTimeoutMs));
+    m_streamIdleTimeout->setValue(clampToInt(s.streamIdleTimeoutMs));
+    m_normalize->setChecked(s.normalizeResponses);
+    m_midStreamThreshold->setValue(s.midStreamFailureThreshold);
+    m_midStreamCooldown->setValue(clampToInt(s.midStreamCooldownMs));
+    m_midStreamCooldownMax->setValue(clampToInt(s.midStreamCooldownMaxMs));
+    m_queueMode->setChecked(s.queueMode);
+    m_queueMaxWait->setValue(clampToInt(s.queueMaxWaitMs));
+    m_queueMaxSize->setValue(s.queueMaxSize);
+    refreshChains();
+    m_defaultChain->setCurrentIndex(m_defaultChain->findData(s.defaultChain));
+    m_loading = false;
+    refreshKeys();
+    updateState();
+}
+
+void SettingsPage::refreshChains()
+{
+    const std::shared_ptr<const Config> file = m_bridge->fileConfig();
+    const QString keep = m_defaultChain->currentIndex() >= 0 ? m_defaultChain->currentData().toString()
+                                                             : file->settings.defaultChain;
+    const bool wasLoading = m_loading;
+    m_loading = true;
+    m_defaultChain->clear();
+    for (const ChainConfig &chain : file->chains)
+        m_defaultChain->addItem(chain.name, chain.name);
+    if (m_defaultChain->findData(keep) < 0 && !keep.isEmpty())
+        m_defaultChain->addItem(tr("%1 (no such chain)").arg(keep), keep);
+    m_defaultChain->setCurrentIndex(m_defaultChain->findData(keep));
+    m_loading = wasLoading;
+}
+
+void SettingsPage::refreshKeys()
+{
+    const std::shared_ptr<const Config> file = m_bridge->fileConfig();
+    const int keepRow = m_keys->currentRow();
+    m_keys->clear();
+    for (int i = 0; i < file->settings.apiKeys.size(); ++i)
+        m_keys->addItem(tr("Key %1:  %2").arg(i + 1).arg(maskKey(file->settings.apiKeys.at(i))));
+    if (m_keys->count() > 0)
+        m_keys->setCurrentRow(qBound(0, keepRow, m_keys->count() - 1));
+    m_adminKeys->clear();
+    for (int i = 0; i < file->settings.adminKeys.size(); ++i)
+        m_adminKeys->addItem(tr("Admin key %1:  %2").arg(i + 1).arg(maskKey(file->settings.adminKeys.at(i))));
+    if (m_adminKeys->count() > 0)
+        m_adminKeys->setCurrentRow(0);
+    m_adminBox->setVisible(!file->settings.adminKeys.isEmpty());
+
+    const Settings &running = m_bridge->config()->settings;
+    m_running->setText(tr("Running on %1:%2 now. Settings marked \"after restart\" are saved to the file and "
+                          "used from the next start.")
+                           .arg(running.host)
+                           .arg(running.port));
+}
+
+Settings SettingsPage::formSettings() const
+{
+    // Starts from the file's settings: what this form does not show (keys, newer settings) stays as it is.
+    Settings s = m_bridge->fileConfig()->settings;
+    s.host = m_host->text().trimmed();
+    s.port = m_port->value();
+    s.logLevel = m_logLevel->currentText();
+    s.dbPath = m_dbPath->text().trimmed();
+    s.logRetentionDays = m_logRetentionDays->value();
+    s.maxRequestBytes = m_maxRequestBytes->value();
+    s.corsOrigins.clear();
+    for (const QString &line : m_corsOrigins->toPlainText().split(QLatin1Char('\n'))) {
+        if (!line.trimmed().isEmpty())
+            s.corsOrigins << line.trimmed();
+    }
+    if (m_defaultChain->currentIndex() >= 0)
+        s.defaultChain = m_defaultChain->currentData().toString();
+    s.cooldownDefaultMs = m_cooldownDefault->value();
+    s.requestTimeoutMs = m_requestTimeout->value();
+    s.streamIdleTimeoutMs = m_streamIdleTimeout->value();
+    s.normalizeResponses = m_normalize->isChecked();
+    s.midStreamFailureThreshold = m_midStreamThreshold->value();
+    s.midStreamCooldownMs = m_midStreamCooldown->value();
+    s.midStreamCooldownMaxMs = m_midStreamCooldownMax->value();
+    s.queueMode = m_queueMode->isChecked();
+    s.queueMaxWaitMs = m_queueMaxWait->value();
+    s.queueMaxSize = m_queueMaxSize->value();
+    return s;
+}
+
+bool SettingsPage::hasUnappliedChanges() const
+{
+    const Settings form = formSettings();
+    const Settings &file = m_bridge->fileConfig()->settings;
+    return form.host != file.host || form.port != file.port || form.logLevel != file.logLevel ||
+           form.dbPath != file.dbPath || form.logRetentionDays != file.logRetentionDays ||
+           form.maxRequestBytes != file.maxRequestBytes || form.corsOrigins != file.corsOrigins ||
+           form.defaultChain != file.defaultChain || form.cooldownDefaultMs != file.cooldownDefaultMs ||
+           form.requestTimeoutMs != file.requestTimeoutMs ||
+           form.streamIdleTimeoutMs != file.streamIdleTimeoutMs ||
+           form.normalizeResponses != file.normalizeResponses ||
+           form.midStreamFailureThreshold != file.midStreamFailureThreshold ||
+           form.midStreamCooldownMs != file.midStreamCooldownMs ||
+           form.midStreamCooldownMaxMs != file.midStreamCooldownMaxMs || form.queueMode != file.queueMode ||
+           form.queueMaxWaitMs != file.queueMaxWaitMs || form.queueMaxSize != file.queueMaxSize;
+}
+
+void SettingsPage::updateState()
+{
+    if (m_loading)
+        return;
+    const bool dirty = hasUnappliedChanges();
+    m_apply->setEnabled(dirty);
+    m_revert->setEnabled(dirty);
+    m_queueMaxWait->setEnabled(m_queueMode->isChecked());
+    m_queueMaxSize->setEnabled(m_queueMode->isChecked());
+    const bool key = m_keys->currentRow() >= 0;
+    m_copyKey->setEnabled(key);
+    m_revoke->setEnabled(key);
+}
+
+void SettingsPage::apply()
+{
+    m_apply->setEnabled(false);
+    m_bridge->updateSettings(formSettings(), this, [this](const AdminResult &result) {
+        if (!result.ok()) {
+            // The core refused: nothing changed; the form keeps the values so they can be corrected.
+            m_banner->showMessage(StatusBanner::Kind::Error, tr("Settings not saved: %1").arg(result.error));
+            updateState();
+            return;
+        }
+        m_banner->showMessage(StatusBanner::Kind::Success, result.message);
+        loadForm();
+    });
+}
+
+void SettingsPage::revert()
+{
+    loadForm();
+    m_banner->showMessage(StatusBanner::Kind::Info, tr("The form shows the saved settings again."));
+}
+
+QString SettingsPage::maskKey(const QString &key)
+{
+    if (key.size() < 16)
+        return QString(8, QChar(0x2022));
+    return key.left(8) + QString(6, QChar(0x2022)) + key.right(4);
+}
+
+QString SettingsPage::generateKey()
+{
+    QByteArray bytes(24, Qt::Uninitialized);
+    // QRandomGenerator::system() reads the operating system's cryptographically secure source.
+    QRandomGenerator::system()->generate(reinterpret_cast<quint32 *>(bytes.data()),
+                                         reinterpret_cast<quint32 *>(bytes.data() + bytes.size()));
+    return QStringLiteral("sk-429chain-") +
+           QString::fromLatin1(
+               bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+void SettingsPage::saveKeys(const QStringList &keys, const QString &what, const QString &newKey)
+{
+    // Only the keys change; the form's unapplied edits stay in the form.
+    Settings settings = m_bridge->fileConfig()->settings;
+    settings.apiKeys = keys;
+    m_generate->setEnabled(false);
+    m_bridge->updateSettings(settings, this, [this, what, newKey](const AdminResult &result) {
+        m_generate->setEnabled(true);
+        if (!result.ok()) {
+            m_banner->showMessage(StatusBanner::Kind::Error, result.error);
+            return;
+        }
+        refreshKeys();
+        m_newKeyBox->setVisible(!newKey.isEmpty());
+        m_newKey->setText(newKey);
+        if (!newKey.isEmpty()) {
+            m_keys->setCurrentRow(m_keys->count() - 1);
+            m_newKey->selectAll();
+            m_newKey->setFocus();
+        }
+        m_banner->showMessage(StatusBanner::Kind::Success, what);
+        updateState();
+    });
+}
+
+void SettingsPage::generate()
+{
+    const QString key = generateKey();
+    QStringList keys = m_bridge->fileConfig()->settings.apiKeys;
+    keys << key;
+    saveKeys(keys, tr("Key %1 added.").arg(keys.size()), key);
+}
+
+void SettingsPage::copySelectedKey()
+{
+    const QStringList keys = m_bridge->fileConfig()->settings.apiKeys;
+    const int row = m_keys->currentRow();
+    if (row < 0 || row >= keys.size())
+        return;
+    QGuiApplication::clipboard()->setText(keys.at(row));
+    m_banner->showMessage(StatusBanner::Kind::Info, tr("Key %1 is on the clipboard.").arg(row + 1));
+}
+
+void SettingsPage::revokeSelectedKey()
+{
+    QStringList keys = m_bridge->fileConfig()->settings.apiKeys;
+    const int row = m_keys->currentRow();
+    if (row < 0 || row >= keys.size())
+        return;
+    QMessageBox box(QMessageBox::Warning, tr("Revoke key"),
+                    tr("Revoke key %1 (%2)?").arg(row + 1).arg(maskKey(keys.at(row))),
+                    QMessageBox::Yes | QMessageBox::Cancel, this);
+    box.setObjectName(QStringLiteral("confirmRevokeKey"));
+    box.setInformativeText(tr("Every client using this key gets 401 from now on."));
+    box.button(QMessageBox::Yes)->setText(tr("Revoke"));
+    box.setDefaultButton(QMessageBox::Cancel);
+    if (box.exec() != QMessageBox::Yes)
+        return;
+    keys.removeAt(row);
+    m_newKeyBox->hide();
+    saveKeys(keys, tr("Key %1 revoked.").arg(row + 1), QString());
+}

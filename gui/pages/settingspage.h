@@ -1,0 +1,97 @@
+#pragma once
+
+#include "config.h"
+
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QFrame;
+class QGroupBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+class ServiceBridge;
+class StatusBanner;
+
+// The Settings page: the proxy's API keys (masked; generate a random key shown once with Copy, copy, revoke
+// after asking), admin keys when the config has them, and the settings form (server, routing, mid-stream
+// failures, queue mode, request log). The form edits the file's settings (fileConfig()) and Apply sends them
+// whole through ServiceBridge::updateSettings: the core validates them (its message is shown when it refuses,
+// and nothing changes) and says which ones only take effect after a restart. Revert goes back to the file.
+class SettingsPage : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit SettingsPage(ServiceBridge *bridge, QWidget *parent = nullptr);
+
+    bool hasUnappliedChanges() const;
+    // "sk-429ch…wxyz" (or dots only for a short key): how a stored key is listed.
+    static QString maskKey(const QString &key);
+    // A new random API key: "sk-429chain-" + 32 URL-safe base64 characters from the system's secure
+    // generator.
+    static QString generateKey();
+
+public slots:
+    void apply();
+    void revert();
+
+private:
+    QWidget *buildKeys();
+    QWidget *buildServer();
+    QWidget *buildRouting();
+    QWidget *buildQueue();
+    void loadForm();
+    void refreshKeys();
+    void refreshChains();
+    void updateState();
+    Settings formSettings() const;
+    void saveKeys(const QStringList &keys, const QString &what, const QString &newKey);
+    void generate();
+    void copySelectedKey();
+    void revokeSelectedKey();
+    QSpinBox *spin(const QString &objectName, const QString &accessibleName, int minimum, int maximum,
+                   const QString &suffix);
+
+    ServiceBridge *m_bridge;
+    StatusBanner *m_banner;
+    bool m_loading = false;
+
+    QListWidget *m_keys;
+    QPushButton *m_generate;
+    QPushButton *m_copyKey;
+    QPushButton *m_revoke;
+    QFrame *m_newKeyBox;
+    QLineEdit *m_newKey;
+    QGroupBox *m_adminBox;
+    QListWidget *m_adminKeys;
+
+    QLineEdit *m_host;
+    QSpinBox *m_port;
+    QLabel *m_running;
+    QComboBox *m_logLevel;
+    QLineEdit *m_dbPath;
+    QSpinBox *m_maxRequestBytes;
+    QSpinBox *m_logRetentionDays;
+    QPlainTextEdit *m_corsOrigins;
+
+    QComboBox *m_defaultChain;
+    QSpinBox *m_cooldownDefault;
+    QSpinBox *m_requestTimeout;
+    QSpinBox *m_streamIdleTimeout;
+    QCheckBox *m_normalize;
+    QSpinBox *m_midStreamThreshold;
+    QSpinBox *m_midStreamCooldown;
+    QSpinBox *m_midStreamCooldownMax;
+
+    QCheckBox *m_queueMode;
+    QSpinBox *m_queueMaxWait;
+    QSpinBox *m_queueMaxSize;
+
+    QPushButton *m_apply;
+    QPushButton *m_revert;
+};
