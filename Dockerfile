@@ -5,13 +5,14 @@
 # Proven without a Docker engine by scripts/check-docker (buildah on a debootstrap base).
 
 FROM debian:bookworm AS build
+# qt6-websockets-dev: Qt6HttpServer's CMake config needs it, and Debian 12's qt6-httpserver-dev does not depend on it.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        build-essential cmake ninja-build qt6-base-dev qt6-httpserver-dev libyaml-cpp-dev \
+        build-essential cmake ninja-build qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libyaml-cpp-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWITH_GUI=OFF -DBUILD_TESTING=OFF \
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWITH_GUI=OFF -DBUILD_TESTING=OFF -DCHAIN_BENCH=OFF \
     && cmake --build /build --target 429chain \
     && strip /build/app/429chain
 
