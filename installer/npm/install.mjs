@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// npm install hook of the 429chain package: builds the native 429chain binary (headless: server and web UI, no
+// tray) from the packaged sources with CMake, into dist/429chain beside this package. When a build tool or a Qt
+// development package is missing, it stops before compiling and prints the exact apt-get line to run.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const buildDir = path.join(root, 'build');
+const dist = path.join(root, 'dist');
+
+// Debian 12 / Ubuntu packages for the headless build (what scripts/lib/common.sh installs, minus the tray's).
+// qt6-websockets-dev: Qt6HttpServer's CMake config needs it, and Debian 12's qt6-httpserver-dev does not pull it in.
+const packages = ['build-essential', 'cmake', 'qt6-base-dev', 'qt6-httpserver-dev', 'qt6-websockets-dev',
+    'libqt6sql6-sqlite', 'libyaml-cpp-dev'];
+const aptLine = (names) => `sudo apt-get install ${names.join(' ')}`;
+
+function say(text) {
+    process.stderr.write(`429chain: ${text}\n`);
+}
+
+function has(command) {
+    return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function stop(text) {
+    say(text);
+    process.exit(1);
+}
+
+if (fs.existsSync(path.join(root, '.git'))) {
+    say('a development checkout: not building here (scripts/run builds and starts it).');
+    process.exit(0);
+}
+if (process.platform !== 'linux')
+    stop(`building on ${process.platform} is not supported by this package yet; see installer/README.md.`);
+
+if (has('dpkg-query')) {
+    const missing = packages.filter((name) => {
+        const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+        return r.status !== 0 || !r.stdout.includes('install ok installed');
+    });
+    if (missing.length > 0)
+        stop(`cannot build yet: missing ${missing.join(', ')}. Install them, then reinstall 429chain:\n\n` +
+            `    ${aptLine(missing)}\n`);
+} else if (!has('cmake') || !has('c++')) {
+    stop('cannot build: needs CMake 3.21+, a C++17 compiler, Qt 6.4+ (Core, Network, HttpServer, Sql with the ' +
+        `SQLite driver) and yaml-cpp. On Debian or Ubuntu:\n\n    ${aptLine(packages)}\n`);
+}
+
+function run(args, what) {
+    const r = spawnSync('cmake', args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0)
+        stop(`${what} failed (see above). The packages it needs, on Debian or Ubuntu:\n\n    ${aptLine(packages)}\n`);
+}
+
+const jobs = Number(process.env.CHAIN429_JOBS) || (os.availableParallelism?.() ?? os.cpus().length);
+say(`building from source with CMake (${jobs} jobs; a few minutes)...`);
+const generator = has('ninja') ? ['-G', 'Ninja'] : [];
+run(['-S', root, '-B', buildDir, ...generator, '-DCMAKE_BUILD_TYPE=Release', '-DWITH_GUI=OFF',
+    '-DBUILD_TESTING=OFF', '-DCHAIN_BENCH=OFF', '-Wno-dev'], 'configuring');
+run(['--build', buildDir, '--target', '429chain', '--parallel', String(jobs)], 'building');
+
+fs.mkdirSync(dist, { recursive: true });
+fs.copyFileSync(path.join(buildDir, 'app', '429chain'), path.join(dist, '429chain'));
+fs.chmodSync(path.join(dist, '429chain'), 0o755);
+fs.rmSync(buildDir, { recursive: true, force: true });
+say(`built ${path.join(dist, '429chain')}`);
