@@ -44,8 +44,8 @@ if (has('dpkg-query')) {
         return r.status !== 0 || !r.stdout.includes('install ok installed');
     });
     if (missing.length > 0)
-        stop(`cannot build yet: missing ${missing.join(', ')}. Install them, then reinstall 429chain:\n\n` +
-            `    ${aptLine(missing)}\n`);
+        stop(`cannot build yet: missing ${missing.join(', ')}. Install ${missing.length === 1 ? 'it' : 'them'}, ` +
+            `then run the same npm install again:\n\n    ${aptLine(missing)}\n`);
 } else if (!has('cmake') || !has('c++')) {
     stop('cannot build: needs CMake 3.21+, a C++17 compiler, Qt 6.4+ (Core, Network, HttpServer, Sql with the ' +
         `SQLite driver) and yaml-cpp. On Debian or Ubuntu:\n\n    ${aptLine(packages)}\n`);
