@@ -79,6 +79,9 @@ struct Settings
     qint64 queueMaxWaitMs = 300000;
     int queueMaxSize = 100;
     QStringList corsOrigins;
+    // Host header values (besides loopback names and the address listened on) the server answers to: the
+    // DNS-rebinding defence. ".example.com" also matches its subdomains; "*" turns the check off.
+    QStringList allowedHosts;
     qint64 maxRequestBytes = 10 * 1024 * 1024;
     int logRetentionDays = 30;
 };

@@ -33,6 +33,7 @@ inline const QStringList &settings()
                                   QStringLiteral("queueMaxWaitMs"),
                                   QStringLiteral("queueMaxSize"),
                                   QStringLiteral("corsOrigins"),
+                                  QStringLiteral("allowedHosts"),
                                   QStringLiteral("maxRequestBytes"),
                                   QStringLiteral("logRetentionDays")};
     return keys;

@@ -60,5 +60,12 @@ QStringList ConfigPaths::applyOverrides(Config &config, const CommandLineOverrid
         else
             errors << tr("--host: \"%1\" is not an IP address or \"localhost\"").arg(cli.host);
     }
+    // The bind rule, again after HOST and --host: an address other machines reach is never served without
+    // keys.
+    if (!ConfigValidator::isLoopbackHost(config.settings.host) && config.settings.apiKeys.isEmpty()) {
+        errors << tr("refusing to listen on %1 without settings.apiKeys: anyone on the network could use "
+                     "your providers; add a key or bind 127.0.0.1")
+                      .arg(config.settings.host);
+    }
     return errors;
 }

@@ -108,6 +108,23 @@ void checkSettings(IssueCollector &out, const Config &config)
                     ConfigValidator::tr("%1 is neither \"*\" nor an http(s) origin").arg(quoted(origin)));
         }
     }
+    for (int i = 0; i < s.allowedHosts.size(); ++i) {
+        const QString &host = s.allowedHosts.at(i);
+        if (host != QLatin1String("*") && !ConfigValidator::isValidHostPattern(host)) {
+            out.add(
+                QStringLiteral("settings.allowedHosts[%1]").arg(i),
+                ConfigValidator::tr("%1 is not a host name (\"api.example.com\", \".example.com\" for its "
+                                    "subdomains too), an IP address or \"*\"")
+                    .arg(quoted(host)));
+        }
+    }
+    if (!s.host.isEmpty() && ConfigValidator::isValidHost(s.host) &&
+        !ConfigValidator::isLoopbackHost(s.host) && s.apiKeys.isEmpty()) {
+        out.add(QStringLiteral("settings.host"),
+                ConfigValidator::tr("%1 is reachable from other machines; it needs settings.apiKeys "
+                                    "(refusing to serve without keys)")
+                    .arg(quoted(s.host)));
+    }
     out.checkRange(QStringLiteral("settings.maxRequestBytes"), s.maxRequestBytes, 1024);
     out.checkRange(QStringLiteral("settings.logRetentionDays"), s.logRetentionDays, 1);
 }
@@ -281,6 +298,36 @@ bool ConfigValidator::isValidHost(const QString &host)
         return true;
     QHostAddress address;
     return address.setAddress(host);
+}
+
+bool ConfigValidator::isLoopbackHost(const QString &host)
+{
+    if (host == QLatin1String("localhost"))
+        return true;
+    const QHostAddress address(host);
+    return !address.isNull() && address.isLoopback();
+}
+
+bool ConfigValidator::isValidHostPattern(const QString &pattern)
+{
+    QString name = pattern.startsWith(QLatin1Char('.')) ? pattern.mid(1) : pattern;
+    if (name.startsWith(QLatin1Char('[')) && name.endsWith(QLatin1Char(']')))
+        return !pattern.startsWith(QLatin1Char('.')) && !QHostAddress(name.mid(1, name.size() - 2)).isNull();
+    if (!QHostAddress(name).isNull())
+        return !pattern.startsWith(QLatin1Char('.'));
+    if (name.isEmpty() || name.size() > 253)
+        return false;
+    for (const QString &label : name.split(QLatin1Char('.'))) {
+        if (label.isEmpty() || label.size() > 63 || label.startsWith(QLatin1Char('-')) ||
+            label.endsWith(QLatin1Char('-')))
+            return false;
+        for (const QChar c : label) {
+            if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != QLatin1Char('-') &&
+                c != QLatin1Char('_'))
+                return false;
+        }
+    }
+    return true;
 }
 
 bool ConfigValidator::isValidHttpUrl(const QString &url)

@@ -33,6 +33,11 @@ public:
     static bool isValidLogLevel(const QString &level);
     // An IPv4/IPv6 address or "localhost".
     static bool isValidHost(const QString &host);
+    // "localhost" or a loopback address (127.0.0.0/8, ::1).
+    static bool isLoopbackHost(const QString &host);
+    // An entry of settings.allowedHosts: a host name, ".domain" (the domain and its subdomains) or an IP
+    // address (IPv6 with or without brackets); no port, no scheme.
+    static bool isValidHostPattern(const QString &pattern);
     // An absolute http:// or https:// URL with a host.
     static bool isValidHttpUrl(const QString &url);
 };

@@ -202,6 +202,8 @@ void Emitter::settings(const Settings &s)
     putNumber("queueMaxSize", s.queueMaxSize);
     if (!s.corsOrigins.isEmpty())
         putList("corsOrigins", s.corsOrigins);
+    if (!s.allowedHosts.isEmpty())
+        putList("allowedHosts", s.allowedHosts);
     if (s.maxRequestBytes != defaults.maxRequestBytes)
         putNumber("maxRequestBytes", s.maxRequestBytes);
     if (s.logRetentionDays != defaults.logRetentionDays)

@@ -347,6 +347,7 @@ void Reader::readSettings(const YAML::Node &node)
     assign(s.queueMaxWaitMs, integer(*f, QStringLiteral("queueMaxWaitMs"), path, kInt64Max));
     assign(s.queueMaxSize, integer(*f, QStringLiteral("queueMaxSize"), path, kIntMax));
     s.corsOrigins = stringList(*f, QStringLiteral("corsOrigins"), path).value_or(QStringList());
+    s.allowedHosts = stringList(*f, QStringLiteral("allowedHosts"), path).value_or(QStringList());
     assign(s.maxRequestBytes, integer(*f, QStringLiteral("maxRequestBytes"), path, kInt64Max));
     assign(s.logRetentionDays, integer(*f, QStringLiteral("logRetentionDays"), path, kIntMax));
 }

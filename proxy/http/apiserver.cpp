@@ -48,6 +48,15 @@ ApiServer::~ApiServer()
 
 bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error)
 {
+    // The bind rule: an address other machines reach is never served without keys.
+    if (!address.isLoopback() && m_service.config()->settings.apiKeys.isEmpty()) {
+        if (error)
+            *error =
+                QStringLiteral("refusing to listen on %1 without settings.apiKeys: anyone on the network "
+                               "could use your providers; add a key or bind 127.0.0.1")
+                    .arg(address.toString());
+        return false;
+    }
     ConnectionGuard::Limits limits = m_limits;
     limits.maxBodyBytes = m_service.config()->settings.maxRequestBytes;
     auto *tcp = new GuardedTcpServer(limits, this);
@@ -195,8 +204,122 @@ void ApiServer::addCoreRoutes()
                  [this](const RouteContext &, QHttpServerResponder &&r) { handleModels(std::move(r)); });
 }
 
+bool ApiServer::hostAllowed(const QByteArray &hostHeader, const Settings &settings)
+{
+    QByteArray host = hostHeader.trimmed().toLower();
+    if (host.isEmpty())
+        return true; // HTTP/1.0 without Host: no browser sends that, so no rebinding either
+    if (host.startsWith('[')) {
+        const qsizetype close = host.indexOf(']');
+        if (close < 0)
+            return false;
+        host = host.mid(1, close - 1);
+    } else if (host.count(':') == 1) {
+        host.truncate(host.indexOf(':'));
+    }
+    if (host.endsWith('.'))
+        host.chop(1);
+    const QString name = QString::fromLatin1(host);
+    // An address typed as such cannot be rebound; only names can.
+    if (!QHostAddress(name).isNull())
+        return true;
+    if (name == QLatin1String("localhost") || name.endsWith(QLatin1String(".localhost")) ||
+        name.compare(settings.host, Qt::CaseInsensitive) == 0)
+        return true;
+    for (const QString &allowed : settings.allowedHosts) {
+        if (allowed == QLatin1String("*"))
+            return true;
+        const QString pattern = allowed.toLower();
+        if (pattern.startsWith(QLatin1Char('.'))) {
+            if (name == pattern.mid(1) || name.endsWith(pattern))
+                return true;
+        } else if (name == pattern ||
+                   (pattern.startsWith(QLatin1Char('[')) && pattern.mid(1).chopped(1) == name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ApiServer::originAllowed(const QByteArray &origin, const Settings &settings)
+{
+    if (origin.isEmpty() || origin == "null")
+        return false;
+    QString normalized = QString::fromLatin1(origin).toLower();
+    while (normalized.endsWith(QLatin1Char('/')))
+        normalized.chop(1);
+    for (const QString &allowed : settings.corsOrigins) {
+        QString candidate = allowed.toLower();
+        while (candidate.endsWith(QLatin1Char('/')))
+            candidate.chop(1);
+        if (candidate == QLatin1String("*") || candidate == normalized)
+            return true;
+    }
+    return false;
+}
+
+bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder)
+{
+    const auto config = m_service.config();
+    const Settings &settings = config->settings;
+    QTcpSocket *socket = responder.socket();
+    if (!hostAllowed(RouteContext::headerOf(request, QByteArrayLiteral("Host")), settings)) {
+        sendError(std::move(responder),
+                  ApiError{403,
+                           QStringLiteral("This server does not answer to the host name in the Host header; "
+                                          "add it to settings.allowedHosts if it is yours."),
+                           QStringLiteral("invalid_request_error"),
+                           QStringLiteral("host_not_allowed"),
+                           {},
+                           -1});
+        return false;
+    }
+    const QByteArray origin = RouteContext::headerOf(request, QByteArrayLiteral("Origin"));
+    const bool corsAllowed = originAllowed(origin, settings);
+    ConnectionGuard::Headers cors;
+    if (corsAllowed) {
+        cors.append({QByteArrayLiteral("Access-Control-Allow-Origin"), origin});
+        cors.append({QByteArrayLiteral("Vary"), QByteArrayLiteral("Origin")});
+        cors.append({QByteArrayLiteral("Access-Control-Expose-Headers"),
+                     QByteArrayLiteral("X-429chain-Provider, X-429chain-Attempts, Retry-After")});
+    }
+    ConnectionGuard::setResponseHeaders(socket, cors);
+    const QByteArray preflightMethod =
+        RouteContext::headerOf(request, QByteArrayLiteral("Access-Control-Request-Method"));
+    if (request.method() != QHttpServerRequest::Method::Options || origin.isEmpty() ||
+        preflightMethod.isEmpty())
+        return true;
+    // A CORS preflight: answered here, without a key (browsers send none), and only for configured origins.
+    if (!corsAllowed) {
+        sendError(std::move(responder),
+                  ApiError{403,
+                           QStringLiteral("Cross-origin requests from this origin are not allowed; add it to "
+                                          "settings.corsOrigins to allow them."),
+                           QStringLiteral("invalid_request_error"),
+                           QStringLiteral("origin_not_allowed"),
+                           {},
+                           -1});
+        return false;
+    }
+    ResponseWriter writer(std::move(responder));
+    writer.sendWhole(204, QByteArray(),
+                     {{QByteArrayLiteral("Access-Control-Allow-Methods"),
+                       QByteArrayLiteral("GET, POST, PUT, DELETE, OPTIONS")},
+                      {QByteArrayLiteral("Access-Control-Allow-Headers"),
+                       QByteArrayLiteral("Authorization, Content-Type, X-Api-Key, Accept")},
+                      {QByteArrayLiteral("Access-Control-Max-Age"), QByteArrayLiteral("600")}},
+                     QByteArrayLiteral("text/plain"));
+    return false;
+}
+
 void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder)
 {
+    // Answers go out in request order: one pipelined behind an answer still being sent is dropped unanswered
+    // and its connection closes after that answer (a client may retry it on a new connection).
+    if (!ConnectionGuard::beginResponse(responder.socket()))
+        return;
+    if (!applySecurityRules(request, responder))
+        return;
     if (m_draining) {
         QPointer<QTcpSocket> socket = responder.socket();
         const ApiError error{503,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apierror.h"
+#include "config.h"
 #include "connectionguard.h"
 #include "metrics.h"
 #include "routetable.h"
@@ -56,6 +57,12 @@ public:
     std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access,
                                       QString *label) const;
 
+    // The DNS-rebinding defence: a Host header naming an IP address, a loopback name (localhost,
+    // *.localhost), settings.host or an entry of settings.allowedHosts. An absent Host passes.
+    static bool hostAllowed(const QByteArray &hostHeader, const Settings &settings);
+    // An Origin listed in settings.corsOrigins ("*" allows every origin).
+    static bool originAllowed(const QByteArray &origin, const Settings &settings);
+
     RouteTable &routes() { return m_routes; }
     static void sendError(QHttpServerResponder &&responder, const ApiError &error);
     static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
@@ -70,6 +77,8 @@ signals:
 
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    // Host check, CORS headers and preflight; false when the request has been answered (or refused) here.
+    bool applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder);
     void addCoreRoutes();
     void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);

@@ -284,6 +284,7 @@ QJsonObject ConfigJson::settingsToJson(const Settings &s)
                        {QStringLiteral("queueMaxWaitMs"), s.queueMaxWaitMs},
                        {QStringLiteral("queueMaxSize"), s.queueMaxSize},
                        {QStringLiteral("corsOrigins"), QJsonArray::fromStringList(s.corsOrigins)},
+                       {QStringLiteral("allowedHosts"), QJsonArray::fromStringList(s.allowedHosts)},
                        {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
                        {QStringLiteral("logRetentionDays"), s.logRetentionDays}};
 }
@@ -403,6 +404,7 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     r.number(QStringLiteral("queueMaxSize"), s.queueMaxSize);
     // Origins are not secret: masked values have no meaning there.
     r.keyList(QStringLiteral("corsOrigins"), s.corsOrigins, {});
+    r.keyList(QStringLiteral("allowedHosts"), s.allowedHosts, {});
     r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
     r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
     if (!r.ok())

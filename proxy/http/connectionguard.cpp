@@ -7,10 +7,19 @@ Q_LOGGING_CATEGORY(lcGuard, "chain.http")
 
 namespace {
 const char kGuardProperty[] = "chain_connection_guard";
+
+RequestScanner::Limits scannerLimits(const ConnectionGuard::Limits &limits)
+{
+    RequestScanner::Limits out;
+    out.maxBodyBytes = limits.maxBodyBytes;
+    out.maxHeaderBytes = limits.maxHeaderBytes;
+    out.maxHeaderFields = limits.maxHeaderFields;
+    return out;
 }
+} // namespace
 
 ConnectionGuard::ConnectionGuard(QTcpSocket *socket, const Limits &limits)
-    : QObject(socket), m_socket(socket), m_limits(limits)
+    : QObject(socket), m_socket(socket), m_limits(limits), m_scanner(scannerLimits(limits))
 {
     socket->setProperty(kGuardProperty, QVariant::fromValue(static_cast<QObject *>(this)));
     connect(socket, &QTcpSocket::readyRead, this, &ConnectionGuard::onReadyRead);
@@ -19,6 +28,9 @@ ConnectionGuard::ConnectionGuard(QTcpSocket *socket, const Limits &limits)
     m_idle.setInterval(m_limits.idleTimeoutMs);
     connect(&m_idle, &QTimer::timeout, this, &ConnectionGuard::onIdleTimeout);
     m_idle.start();
+    m_readTimer.setSingleShot(true);
+    m_readTimer.setInterval(m_limits.requestReadTimeoutMs);
+    connect(&m_readTimer, &QTimer::timeout, this, &ConnectionGuard::onReadTimeout);
 }
 
 ConnectionGuard *ConnectionGuard::of(QTcpSocket *socket)
@@ -40,149 +52,101 @@ void ConnectionGuard::responseFinished(QTcpSocket *socket)
     if (!guard)
         return;
     guard->m_inFlight = qMax(0, guard->m_inFlight - 1);
+    guard->m_answering = qMax(0, guard->m_answering - 1);
     guard->m_idle.start();
     if (guard->m_closeAfter && guard->m_inFlight == 0)
         socket->disconnectFromHost();
 }
 
+bool ConnectionGuard::beginResponse(QTcpSocket *socket)
+{
+    auto *guard = of(socket);
+    if (!guard)
+        return true;
+    if (guard->m_answering == 0) {
+        ++guard->m_answering;
+        return true;
+    }
+    qCInfo(lcGuard) << "refusing a pipelined request while an earlier answer is still being sent";
+    guard->m_inFlight = qMax(0, guard->m_inFlight - 1);
+    guard->m_closeAfter = true;
+    return false;
+}
+
+void ConnectionGuard::setResponseHeaders(QTcpSocket *socket, const Headers &headers)
+{
+    if (auto *guard = of(socket))
+        guard->m_responseHeaders = headers;
+}
+
+ConnectionGuard::Headers ConnectionGuard::responseHeaders(QTcpSocket *socket)
+{
+    const auto *guard = of(socket);
+    return guard ? guard->m_responseHeaders : Headers();
+}
+
 void ConnectionGuard::onReadyRead()
 {
     m_idle.start();
-    if (m_state == State::Rejected) {
+    if (m_scanner.rejected()) {
         m_socket->readAll(); // nothing more reaches QHttpServer
         return;
     }
     const QByteArray fresh = m_socket->peek(m_socket->bytesAvailable());
-    consume(fresh.constData(), fresh.size());
-}
-
-void ConnectionGuard::consume(const char *data, qint64 size)
-{
-    qint64 pos = 0;
-    while (pos < size && m_state != State::Rejected) {
-        if (m_state == State::Body) {
-            const qint64 take = qMin(m_bodyRemaining, size - pos);
-            m_bodyRemaining -= take;
-            pos += take;
-            if (m_bodyRemaining == 0) {
-                ++m_inFlight;
-                m_state = State::Head;
-            }
-            continue;
-        }
-        // Head: take bytes up to the end of the header block.
-        const char *start = data + pos;
-        const qint64 avail = size - pos;
-        const qint64 before = m_head.size();
-        m_head.append(start, qMin<qint64>(avail, m_limits.maxHeaderBytes + 4 - before));
-        qsizetype end = m_head.indexOf("\r\n\r\n");
-        qsizetype termLen = 4;
-        if (end < 0) {
-            end = m_head.indexOf("\n\n");
-            termLen = 2;
-        }
-        if (end < 0) {
-            if (m_head.size() > m_limits.maxHeaderBytes)
-                reject(431, "Request Header Fields Too Large", "Request headers are larger than the limit.",
-                       "request_header_fields_too_large");
-            return; // wait for more
-        }
-        const qint64 headLen = end + termLen;
-        pos += headLen - before;
-        m_head.truncate(end);
-        if (!headComplete())
+    const bool wasMidRequest = m_scanner.midRequest();
+    for (const auto &event : m_scanner.feed(fresh.constData(), fresh.size())) {
+        switch (event.kind) {
+        case RequestScanner::Event::Kind::HeadComplete:
+            if (!event.keepAlive)
+                m_closeAfter = true;
+            if (event.expectContinue && event.contentLength > 0)
+                m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+            break;
+        case RequestScanner::Event::Kind::RequestComplete:
+            ++m_inFlight;
+            m_readTimer.stop();
+            break;
+        case RequestScanner::Event::Kind::Rejected:
+            reject(event.status, event.reason, event.message, event.code);
             return;
-        m_head.clear();
-    }
-}
-
-bool ConnectionGuard::headComplete()
-{
-    // Leading empty lines between requests are allowed by RFC 9112.
-    while (m_head.startsWith("\r\n") || m_head.startsWith('\n'))
-        m_head.remove(0, m_head.startsWith("\r\n") ? 2 : 1);
-    if (m_head.size() > m_limits.maxHeaderBytes) {
-        reject(431, "Request Header Fields Too Large", "Request headers are larger than the limit.",
-               "request_header_fields_too_large");
-        return false;
-    }
-    const QList<QByteArray> lines = m_head.split('\n');
-    const QList<QByteArray> requestLine = lines.value(0).trimmed().split(' ');
-    if (requestLine.size() != 3 || !requestLine.at(2).startsWith("HTTP/1.")) {
-        reject(400, "Bad Request", "Malformed HTTP request line.", "bad_request");
-        return false;
-    }
-    if (lines.size() - 1 > m_limits.maxHeaderFields) {
-        reject(431, "Request Header Fields Too Large", "Too many request header fields.",
-               "request_header_fields_too_large");
-        return false;
-    }
-    const bool http10 = requestLine.at(2) == "HTTP/1.0";
-    qint64 contentLength = 0;
-    bool expectContinue = false;
-    bool keepAlive = !http10;
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const QByteArray &line = lines.at(i);
-        const qsizetype colon = line.indexOf(':');
-        if (colon <= 0) {
-            reject(400, "Bad Request", "Malformed HTTP header line.", "bad_request");
-            return false;
-        }
-        const QByteArray name = line.left(colon).trimmed().toLower();
-        const QByteArray value = line.mid(colon + 1).trimmed();
-        if (name == "content-length") {
-            bool ok = false;
-            contentLength = value.toLongLong(&ok);
-            if (!ok || contentLength < 0) {
-                reject(400, "Bad Request", "Invalid Content-Length header.", "bad_request");
-                return false;
-            }
-        } else if (name == "transfer-encoding") {
-            reject(411, "Length Required", "Chunked request bodies are not accepted; send a Content-Length.",
-                   "length_required");
-            return false;
-        } else if (name == "expect") {
-            expectContinue = value.toLower() == "100-continue";
-        } else if (name == "connection") {
-            const QByteArray v = value.toLower();
-            if (v.contains("close"))
-                keepAlive = false;
-            else if (v.contains("keep-alive"))
-                keepAlive = true;
         }
     }
-    if (contentLength > m_limits.maxBodyBytes) {
-        reject(413, "Payload Too Large",
-               "Request body of " + QByteArray::number(contentLength) +
-                   " bytes is larger than the limit of " + QByteArray::number(m_limits.maxBodyBytes) +
-                   " bytes (settings.maxRequestBytes).",
-               "request_too_large");
-        return false;
-    }
-    if (!keepAlive)
-        m_closeAfter = true;
-    if (expectContinue && contentLength > 0)
-        m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
-    m_bodyRemaining = contentLength;
-    if (contentLength == 0)
-        ++m_inFlight;
-    else
-        m_state = State::Body;
-    return true;
+    // The read timer runs from the first byte of a request until its last; trickling bytes do not reset it.
+    if (!m_scanner.midRequest())
+        m_readTimer.stop();
+    else if (!wasMidRequest || !m_readTimer.isActive())
+        m_readTimer.start();
 }
 
 void ConnectionGuard::reject(int status, const QByteArray &reason, const QByteArray &message,
                              const QByteArray &code)
 {
     qCInfo(lcGuard) << "refusing request:" << status << message;
-    m_state = State::Rejected;
+    m_readTimer.stop();
     m_socket->readAll();
+    if (m_answering > 0) {
+        // An answer is on its way: an error written now would land inside it. Close after it instead.
+        m_inFlight = m_answering;
+        m_closeAfter = true;
+        return;
+    }
     const QByteArray body = R"({"error":{"message":")" + message +
                             R"(","type":"invalid_request_error","param":null,"code":")" + code + R"("}})";
     m_socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason +
                     "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                     QByteArray::number(body.size()) + "\r\n\r\n" + body);
     m_socket->disconnectFromHost();
+}
+
+void ConnectionGuard::onReadTimeout()
+{
+    if (m_scanner.rejected() || !m_scanner.midRequest())
+        return;
+    m_scanner.abandon(); // nothing more reaches QHttpServer
+    reject(408, "Request Timeout",
+           "The request was not received within " + QByteArray::number(m_limits.requestReadTimeoutMs) +
+               " ms.",
+           "request_timeout");
 }
 
 void ConnectionGuard::onIdleTimeout()

@@ -104,6 +104,8 @@ void ResponseWriter::writeHead(int status, const Headers &headers, const QByteAr
     m_responder.writeHeader(QByteArrayLiteral("Content-Type"), contentType);
     for (const auto &h : headers)
         m_responder.writeHeader(h.first, h.second);
+    for (const auto &h : ConnectionGuard::responseHeaders(m_socket)) // CORS, set by the API server
+        m_responder.writeHeader(h.first, h.second);
     if (ConnectionGuard::closeAfterResponse(m_socket))
         m_responder.writeHeader(QByteArrayLiteral("Connection"), QByteArrayLiteral("close"));
 }

@@ -44,9 +44,9 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
                                 QStringLiteral("queueMode"),
                                 QStringLiteral("queueMaxWaitMs"),
                                 QStringLiteral("queueMaxSize")};
-const QStringList kSettingsOurs{QStringLiteral("host"), QStringLiteral("adminKeys"),
-                                QStringLiteral("corsOrigins"), QStringLiteral("maxRequestBytes"),
-                                QStringLiteral("logRetentionDays")};
+const QStringList kSettingsOurs{
+    QStringLiteral("host"),         QStringLiteral("adminKeys"),       QStringLiteral("corsOrigins"),
+    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"), QStringLiteral("logRetentionDays")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
                               QStringLiteral("status"),   QStringLiteral("latencyMs"),
                               QStringLiteral("response"), QStringLiteral("tokens"),

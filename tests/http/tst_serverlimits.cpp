@@ -132,7 +132,7 @@ private slots:
     void oversizedBodyRefusedBeforeItIsSentWithExpect()
     {
         const QByteArray head =
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
             "Content-Type: application/json\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n\r\n";
         const QByteArray answer = HttpClient::raw(m_harness->port(), head);
         QVERIFY2(answer.startsWith("HTTP/1.1 413"), answer.constData());
@@ -142,7 +142,7 @@ private slots:
     {
         const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), false);
         const QByteArray head =
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer test-key\r\n"
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
             "Content-Type: application/json\r\nConnection: close\r\nExpect: "
             "100-continue\r\nContent-Length: " +
             QByteArray::number(body.size()) + "\r\n\r\n";
@@ -168,13 +168,13 @@ private slots:
     void hugeHeaderIs431()
     {
         const QByteArray head =
-            "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n";
+            "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + QByteArray(100 * 1024, 'a') + "\r\n\r\n";
         QVERIFY(HttpClient::raw(m_harness->port(), head).startsWith("HTTP/1.1 431"));
     }
 
     void tooManyHeaderFieldsIs431()
     {
-        QByteArray head = "GET /health HTTP/1.1\r\nHost: x\r\n";
+        QByteArray head = "GET /health HTTP/1.1\r\nHost: localhost\r\n";
         for (int i = 0; i < 150; ++i)
             head += "X-H" + QByteArray::number(i) + ": v\r\n";
         QVERIFY(HttpClient::raw(m_harness->port(), head + "\r\n").startsWith("HTTP/1.1 431"));
@@ -183,7 +183,7 @@ private slots:
     void chunkedUploadIs411AndGarbageIs400()
     {
         QVERIFY(HttpClient::raw(m_harness->port(),
-                                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: "
                                 "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
                     .startsWith("HTTP/1.1 411"));
         QVERIFY(HttpClient::raw(m_harness->port(), "HELLO THERE\r\n\r\n").startsWith("HTTP/1.1 400"));
@@ -193,7 +193,7 @@ private slots:
     {
         // raw() returns when the server closes: a hang here would time out with an empty result.
         const QByteArray a = HttpClient::raw(
-            m_harness->port(), "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 8000);
+            m_harness->port(), "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 8000);
         QVERIFY2(a.startsWith("HTTP/1.1 200") && a.contains("Connection: close"), a.constData());
         const QByteArray b = HttpClient::raw(m_harness->port(), "GET /health HTTP/1.0\r\n\r\n", 8000);
         QVERIFY2(b.contains(" 200 ") && b.contains("\"status\":\"ok\""), b.constData());
@@ -225,7 +225,7 @@ private slots:
         // A half-sent request head (slowloris) is closed the same way.
         QTcpSocket slow;
         connect(&slow, &QTcpSocket::connected, this,
-                [&] { slow.write("GET /health HTTP/1.1\r\nHost: x\r\n"); });
+                [&] { slow.write("GET /health HTTP/1.1\r\nHost: localhost\r\n"); });
         slow.connectToHost(QHostAddress::LocalHost, h.port());
         QTRY_COMPARE_WITH_TIMEOUT(slow.state(), QAbstractSocket::UnconnectedState, 10000);
     }
@@ -241,7 +241,7 @@ private slots:
         const auto echo = [this](const QByteArray &path) {
             const QByteArray answer = HttpClient::raw(
                 m_harness->port(), "GET " + path +
-                                       " HTTP/1.1\r\nHost: x\r\n"
+                                       " HTTP/1.1\r\nHost: localhost\r\n"
                                        "Authorization: Bearer test-key\r\nConnection: close\r\n\r\n");
             return answer.mid(answer.indexOf("\r\n\r\n") + 4);
         };
