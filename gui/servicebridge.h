@@ -16,12 +16,13 @@
 #include <memory>
 
 class GuiChat;
+struct ChatLink;
 
-// The GUI's only way to the engine. ProxyService lives on the engine thread and the request log's connections are
-// per thread, so every widget talks to this GUI-thread object instead: it keeps snapshots (config, limiter status)
-// that widgets read without locking, runs admin operations on the engine thread, runs stats queries on a worker
-// thread of its own, and re-emits the service's signals on the GUI thread. A blocked GUI thread never delays the
-// engine: nothing here makes the engine wait for the GUI.
+// The GUI's only way to the engine. ProxyService lives on the engine thread and the request log's connections
+// are per thread, so every widget talks to this GUI-thread object instead: it keeps snapshots (config,
+// limiter status) that widgets read without locking, runs admin operations on the engine thread, runs stats
+// queries on a worker thread of its own, and re-emits the service's signals on the GUI thread. A blocked GUI
+// thread never delays the engine: nothing here makes the engine wait for the GUI.
 //
 // Every asynchronous call takes a `context`: `done` runs on the GUI thread, and not at all if `context` was
 // destroyed meanwhile (a closed dialog).
@@ -56,10 +57,13 @@ public:
     QList<RateLimitTracker::PairStatus> limits() const;
     // "http://127.0.0.1:3429/v1" for the running host and port (loopback shown for 0.0.0.0).
     QString baseUrl() const;
+    // The port the server really listens on, when it differs from settings.port (port 0); for baseUrl().
+    void setListenPort(quint16 port);
     bool hasStats() const;
 
     // Admin operations, on the engine thread (ProxyService's rules: validated, saved, applied live).
-    void upsertProvider(const ProviderConfig &provider, bool keepExistingKey, QObject *context, ResultFn done);
+    void upsertProvider(const ProviderConfig &provider, bool keepExistingKey, QObject *context,
+                        ResultFn done);
     void deleteProvider(const QString &id, QObject *context, ResultFn done);
     void upsertChain(const ChainConfig &chain, QObject *context, ResultFn done);
     void deleteChain(const QString &name, QObject *context, ResultFn done);
@@ -70,11 +74,12 @@ public:
 
     // A query of the request log on the bridge's stats thread; `done` gets its result on the GUI thread.
     // Without a request log `done` is not called.
-    template <class R>
+    template<class R>
     void queryStats(std::function<R(StatsSource &)> query, QObject *context, std::function<void(R)> done);
 
     // "Fetch models" and "test whole chain", run on the engine's upstream pool.
-    void fetchModels(const QString &providerId, QObject *context, std::function<void(const ModelList &)> done);
+    void fetchModels(const QString &providerId, QObject *context,
+                     std::function<void(const ModelList &)> done);
     void testChain(const QString &chain, const QString &prompt, QObject *context,
                    std::function<void(const ChainTestResult &)> done);
 
@@ -98,7 +103,8 @@ signals:
 private:
     void runOnEngine(std::function<void()> work);
     void runOnStats(std::function<void()> work);
-    // Thread-safe: runs `work` on the GUI thread unless `context` (never null when the call was made) is gone.
+    // Thread-safe: runs `work` on the GUI thread unless `context` (never null when the call was made) is
+    // gone.
     void deliver(QPointer<QObject> context, std::function<void()> work);
     StatsSource *statsSourceForWorker() const; // the request log, used only on the stats thread
 
@@ -106,8 +112,8 @@ private:
     std::unique_ptr<Private> d;
 };
 
-// One chat sent by the test prompt page. Signals arrive on the GUI thread in this order: zero or more textDelta,
-// then exactly one finished (also after stop()).
+// One chat sent by the test prompt page. Signals arrive on the GUI thread in this order: zero or more
+// textDelta, then exactly one finished (also after stop()).
 class GuiChat : public QObject
 {
     Q_OBJECT
@@ -120,17 +126,21 @@ public:
 signals:
     void textDelta(const QString &text);      // content as it streams in
     void reasoningDelta(const QString &text); // reasoning_content, where a model sends it
-    // The whole outcome: record.provider/model served it (status < 400), record.attempts say why earlier entries
-    // were skipped, record.firstTokenMs/latencyMs/tokens as logged. errorMessage is the client-visible error, if any.
+    // The whole outcome: record.provider/model served it (status < 400), record.attempts say why earlier
+    // entries were skipped, record.firstTokenMs/latencyMs/tokens as logged. errorMessage is the
+    // client-visible error, if any.
     void finished(const RequestRecord &record, const QString &errorMessage);
 
 protected:
     explicit GuiChat(QObject *parent = nullptr);
     friend class ServiceBridge;
+
+private:
+    std::shared_ptr<ChatLink> m_link; // to the sink on the engine thread
 };
 
 // queryStats is a template: its body stays here.
-template <class R>
+template<class R>
 void ServiceBridge::queryStats(std::function<R(StatsSource &)> query, QObject *context,
                                std::function<void(R)> done)
 {

@@ -583,6 +583,8 @@ void ChatExecution::complete(int status, const QString &error)
     else
         m_record.error.clear();
     m_record.latencyMs = m_requestTimer.elapsed();
+    if (m_sink)
+        m_sink->requestFinished(m_record);
     emit finished(m_record);
     deleteLater();
 }

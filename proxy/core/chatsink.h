@@ -1,5 +1,7 @@
 #pragma once
 
+#include "requestrecord.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QObject>
@@ -22,6 +24,10 @@ public:
     virtual void beginEventStream(const Headers &headers) = 0;
     virtual void writeEvents(const QByteArray &bytes) = 0;
     virtual void endEventStream() = 0;
+    // The request is over and this is its record, as requestFinished() will report it (called once, after the
+    // last write). For sinks that show the outcome themselves (the GUI's test prompt); the default ignores
+    // it.
+    virtual void requestFinished(const RequestRecord &record) { Q_UNUSED(record); }
 
 signals:
     void clientGone();

@@ -150,6 +150,10 @@ void ProxyService::notifyQueue(const QString &provider, const QString &model)
 
 void ProxyService::startChat(ChatRequest request, ChatSink *sink)
 {
+    if (m_paused) {
+        refusePaused(request, sink);
+        return;
+    }
     const ChainConfig *chain = m_config->chainForModel(request.model);
     const QString chainName = chain ? chain->name : m_config->settings.defaultChain;
     auto *execution =
@@ -158,6 +162,42 @@ void ProxyService::startChat(ChatRequest request, ChatSink *sink)
     connect(execution, &ChatExecution::chainExhausted, this, &ProxyService::onChainExhausted);
     connect(execution, &ChatExecution::finished, this, &ProxyService::onRequestFinished);
     execution->start();
+}
+
+void ProxyService::refusePaused(const ChatRequest &request, ChatSink *sink)
+{
+    sink->setParent(this);
+    ApiError error;
+    error.status = 503;
+    error.type = QStringLiteral("server_error");
+    error.code = QStringLiteral("proxy_paused");
+    error.message = tr("The proxy is paused; resume it from the 429chain tray menu.");
+    sink->sendJson(error.status, error.toJson(), {});
+    const ChainConfig *chain = m_config->chainForModel(request.model);
+    RequestRecord record;
+    record.startedAtMs = m_clock.nowMs();
+    record.chain = chain ? chain->name : m_config->settings.defaultChain;
+    record.stream = request.stream;
+    record.status = error.status;
+    record.error = error.message;
+    record.clientKeyLabel = request.clientKeyLabel;
+    sink->requestFinished(record);
+    sink->deleteLater();
+    emit requestFinished(record);
+}
+
+void ProxyService::setPaused(bool paused)
+{
+    if (m_paused == paused)
+        return;
+    m_paused = paused;
+    EventLog::Event event;
+    event.kind = paused ? QStringLiteral("paused") : QStringLiteral("resumed");
+    event.level = QStringLiteral("info");
+    event.message = paused ? tr("Proxy paused: new chat requests are refused with 503 proxy_paused")
+                           : tr("Proxy resumed");
+    m_events.append(event);
+    emit pausedChanged(paused);
 }
 
 void ProxyService::abortAll(const QString &reason)

@@ -71,7 +71,12 @@ public:
     EventLog &events() { return m_events; }
 
     // Serves one validated request into `sink` (ownership passes to the request, which ends by itself).
+    // While paused, the sink gets a 503 "proxy_paused" at once (recorded like any answer).
     void startChat(ChatRequest request, ChatSink *sink);
+    // Pause (the tray's "Pause proxy"): new chat requests are refused with 503 "proxy_paused" until resumed;
+    // running and queued ones go on. Everything else (models, admin, stats) keeps answering.
+    void setPaused(bool paused);
+    bool isPaused() const { return m_paused; }
     int activeRequests() const { return m_active; }
     // Ends every running request now (shutdown), each answered cleanly and recorded (requestFinished):
     // before its answer began a 503 with code "shutting_down", after it an error event with that code.
@@ -121,6 +126,7 @@ signals:
     void chainExhausted(const QString &chain, qint64 retryAfterSeconds);
     // A request was served by a chain that had been exhausted.
     void chainRecovered(const QString &chain);
+    void pausedChanged(bool paused);
 
 private:
     AdminResult commit(Config next, const QString &what);
@@ -135,6 +141,7 @@ private:
     void notifyQueue(const QString &provider, const QString &model);
     void onChainExhausted(const QString &chain, qint64 retryAfterSeconds);
     void onRequestFinished(const RequestRecord &record);
+    void refusePaused(const ChatRequest &request, ChatSink *sink);
     QString formatTime(qint64 ms) const;
 
     std::shared_ptr<const Config> m_config;
@@ -152,4 +159,5 @@ private:
     qint64 m_startedAtMs;
     QHash<QString, qint64> m_exhaustedEventMs; // chain -> time of its last chain_exhausted event
     QSet<QString> m_exhaustedChains;
+    bool m_paused = false;
 };
