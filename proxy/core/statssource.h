@@ -5,6 +5,7 @@
 #include <QList>
 #include <QString>
 
+#include <functional>
 #include <optional>
 
 // The read side of the request log: usage totals, the request list with filters and paging, time series.
@@ -66,6 +67,12 @@ class StatsSource
 {
 public:
     virtual ~StatsSource() = default;
+
+    // Runs `query` (calls of the members below) where a slow disk delays nobody else: the engine thread that
+    // relays tokens must never wait for a stats query. RequestStore runs it on a reader thread of its own and
+    // finishes every query handed to it before it is destroyed; `query` must post its answer back to whoever
+    // waits for it. The default runs it at once on the calling thread.
+    virtual void runQuery(std::function<void()> query) { query(); }
 
     virtual StatsSummary summary() = 0;
     virtual QList<UsageTotals> providerUsage() = 0; // newest last request first

@@ -8,8 +8,13 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QMutex>
+#include <QPointer>
+#include <QTcpSocket>
 #include <QTimeZone>
 
+#include <functional>
+#include <memory>
 #include <optional>
 
 namespace {
@@ -21,6 +26,86 @@ constexpr int kDefaultLimit = 50;
 constexpr int kMaxLimit = 500;
 constexpr qint64 kHourMs = 3600 * 1000;
 constexpr qint64 kDayMs = 24 * kHourMs;
+
+// What a stats route answers, built where the query ran and written on the engine thread.
+using Answer = std::function<void(QHttpServerResponder &&)>;
+
+// What a query needs of the request, copied: the request object is reused once the handler returns.
+struct StatsInput
+{
+    QHash<QString, QString> params;
+    QUrlQuery query;
+    qint64 nowMs = 0;
+};
+
+Answer objectAnswer(int status, const QJsonObject &object)
+{
+    return
+        [status, object](QHttpServerResponder &&r) { ApiServer::sendObject(std::move(r), status, object); };
+}
+
+Answer errorAnswer(const ApiError &error)
+{
+    return [error](QHttpServerResponder &&r) { ApiServer::sendError(std::move(r), error); };
+}
+
+Answer plainErrorAnswer(int status, const QString &message)
+{
+    return [status, message](QHttpServerResponder &&r) {
+        ApiServer::sendPlainError(std::move(r), status, message);
+    };
+}
+
+// A stats request waiting for its query, on the engine thread. The query's thread hands the answer over
+// through the mailbox, which is emptied when this object goes (the service shutting down), so a late answer
+// is dropped rather than posted to a deleted object. The responder never leaves the engine thread.
+class PendingAnswer : public QObject
+{
+public:
+    struct Mailbox
+    {
+        QMutex mutex;
+        PendingAnswer *target = nullptr;
+    };
+
+    PendingAnswer(QHttpServerResponder &&responder, QObject *parent)
+        : QObject(parent)
+        , m_responder(std::move(responder))
+        , m_socket(m_responder.socket())
+        , m_mailbox(std::make_shared<Mailbox>())
+    {
+        m_mailbox->target = this;
+    }
+    ~PendingAnswer() override
+    {
+        QMutexLocker lock(&m_mailbox->mutex);
+        m_mailbox->target = nullptr;
+    }
+
+    std::shared_ptr<Mailbox> mailbox() const { return m_mailbox; }
+
+    // Any thread.
+    static void deliver(const std::shared_ptr<Mailbox> &mailbox, Answer answer)
+    {
+        QMutexLocker lock(&mailbox->mutex);
+        if (PendingAnswer *target = mailbox->target) {
+            QMetaObject::invokeMethod(
+                target,
+                [target, answer = std::move(answer)] {
+                    if (target->m_socket) // Qt 6.4: the responder holds a raw socket the server may have
+                                          // deleted
+                        answer(std::move(target->m_responder));
+                    delete target;
+                },
+                Qt::QueuedConnection);
+        }
+    }
+
+private:
+    QHttpServerResponder m_responder;
+    QPointer<QTcpSocket> m_socket;
+    std::shared_ptr<Mailbox> m_mailbox;
+};
 
 QJsonValue nullIfEmpty(const QString &value)
 {
@@ -202,7 +287,7 @@ std::optional<ApiError> parseRequestQuery(const QUrlQuery &query, RequestQuery *
     return std::nullopt;
 }
 
-void handleSummary(StatsSource &stats, QHttpServerResponder &&responder)
+Answer handleSummary(StatsSource &stats)
 {
     const StatsSummary s = stats.summary();
     const QJsonObject summary{{QStringLiteral("totalRequests"), s.totalRequests},
@@ -213,55 +298,46 @@ void handleSummary(StatsSource &stats, QHttpServerResponder &&responder)
                               {QStringLiteral("totalTokens"), s.totalTokens},
                               {QStringLiteral("requestsToday"), s.requestsToday},
                               {QStringLiteral("tokensToday"), s.tokensToday}};
-    ApiServer::sendObject(std::move(responder), 200, {{QStringLiteral("summary"), summary}});
+    return objectAnswer(200, {{QStringLiteral("summary"), summary}});
 }
 
-void handleRequests(StatsSource &stats, const RouteContext &context, QHttpServerResponder &&responder)
+Answer handleRequests(StatsSource &stats, const StatsInput &input)
 {
     RequestQuery query;
-    if (const auto error = parseRequestQuery(context.query, &query)) {
-        ApiServer::sendError(std::move(responder), *error);
-        return;
-    }
+    if (const auto error = parseRequestQuery(input.query, &query))
+        return errorAnswer(*error);
     QJsonArray rows;
     for (const StoredRequest &stored : stats.requests(query))
         rows.append(requestJson(stored, false));
-    ApiServer::sendObject(std::move(responder), 200, {{QStringLiteral("requests"), rows}});
+    return objectAnswer(200, {{QStringLiteral("requests"), rows}});
 }
 
-void handleRequest(StatsSource &stats, const RouteContext &context, QHttpServerResponder &&responder)
+Answer handleRequest(StatsSource &stats, const StatsInput &input)
 {
     bool ok = false;
-    const qint64 id = context.params.value(QStringLiteral("id")).toLongLong(&ok);
+    const qint64 id = input.params.value(QStringLiteral("id")).toLongLong(&ok);
     const std::optional<StoredRequest> stored = ok ? stats.request(id) : std::nullopt;
     if (!stored) {
         // The plain-string error of its sibling routes (/providers/:id, /chains/:name).
-        ApiServer::sendPlainError(std::move(responder), 404, QStringLiteral("Request not found"));
-        return;
+        return plainErrorAnswer(404, QStringLiteral("Request not found"));
     }
-    ApiServer::sendObject(std::move(responder), 200, requestJson(*stored, true));
+    return objectAnswer(200, requestJson(*stored, true));
 }
 
-void handleTimeseries(StatsSource &stats, qint64 nowMs, const RouteContext &context,
-                      QHttpServerResponder &&responder)
+Answer handleTimeseries(StatsSource &stats, const StatsInput &input)
 {
-    const QString bucket = context.query.hasQueryItem(QStringLiteral("bucket"))
-                               ? context.query.queryItemValue(QStringLiteral("bucket"), QUrl::FullyDecoded)
+    const QString bucket = input.query.hasQueryItem(QStringLiteral("bucket"))
+                               ? input.query.queryItemValue(QStringLiteral("bucket"), QUrl::FullyDecoded)
                                : QStringLiteral("hour");
     if (bucket != QLatin1String("hour") && bucket != QLatin1String("day")) {
-        ApiServer::sendError(
-            std::move(responder),
-            badParam(QStringLiteral("bucket"),
-                     QStringLiteral("Query parameter 'bucket' must be \"hour\" or \"day\", got \"%1\".")
-                         .arg(bucket)));
-        return;
+        return errorAnswer(badParam(
+            QStringLiteral("bucket"),
+            QStringLiteral("Query parameter 'bucket' must be \"hour\" or \"day\", got \"%1\".").arg(bucket)));
     }
     const bool hourly = bucket == QLatin1String("hour");
-    qint64 since = nowMs - (hourly ? kDayMs : 30 * kDayMs);
-    if (const auto error = readTime(context.query, QStringLiteral("since"), &since)) {
-        ApiServer::sendError(std::move(responder), *error);
-        return;
-    }
+    qint64 since = input.nowMs - (hourly ? kDayMs : 30 * kDayMs);
+    if (const auto error = readTime(input.query, QStringLiteral("since"), &since))
+        return errorAnswer(*error);
     QJsonArray points;
     for (const TimeseriesPoint &p : stats.timeseries(hourly, since)) {
         points.append(QJsonObject{{QStringLiteral("time"), p.bucketStartMs},
@@ -271,15 +347,16 @@ void handleTimeseries(StatsSource &stats, qint64 nowMs, const RouteContext &cont
                                   {QStringLiteral("completionTokens"), p.completionTokens},
                                   {QStringLiteral("totalTokens"), p.totalTokens}});
     }
-    ApiServer::sendObject(std::move(responder), 200,
-                          {{QStringLiteral("bucket"), bucket},
-                           {QStringLiteral("since"), since},
-                           {QStringLiteral("points"), points}});
+    return objectAnswer(200, {{QStringLiteral("bucket"), bucket},
+                              {QStringLiteral("since"), since},
+                              {QStringLiteral("points"), points}});
 }
 
-// Registers a GET route that needs the request log: answers 503 when none is attached.
+// Registers a GET route that needs the request log: answers 503 when none is attached. The query runs where
+// the source runs it (RequestStore: its reader thread), never on the engine thread; the answer is written
+// back on the engine thread, if the client is still there.
 void addStatsRoute(RouteTable &routes, ProxyService &service, const QString &pattern,
-                   std::function<void(StatsSource &, const RouteContext &, QHttpServerResponder &&)> handler)
+                   std::function<Answer(StatsSource &, const StatsInput &)> handler)
 {
     routes.add(Method::Get, pattern, Access::ApiKey,
                [&service, handler = std::move(handler)](const RouteContext &context,
@@ -295,7 +372,12 @@ void addStatsRoute(RouteTable &routes, ProxyService &service, const QString &pat
                                                      -1});
                        return;
                    }
-                   handler(*stats, context, std::move(responder));
+                   auto *pending = new PendingAnswer(std::move(responder), &service);
+                   const std::shared_ptr<PendingAnswer::Mailbox> mailbox = pending->mailbox();
+                   StatsInput input{context.params, context.query, service.clock().nowMs()};
+                   stats->runQuery([stats, handler, input = std::move(input), mailbox] {
+                       PendingAnswer::deliver(mailbox, handler(*stats, input));
+                   });
                });
 }
 
@@ -303,55 +385,40 @@ void addStatsRoute(RouteTable &routes, ProxyService &service, const QString &pat
 
 void registerStatsRoutes(RouteTable &routes, ProxyService &service)
 {
-    using Responder = QHttpServerResponder;
-    addStatsRoute(
-        routes, service, QStringLiteral("/v1/stats/summary"),
-        [](StatsSource &stats, const RouteContext &, Responder &&r) { handleSummary(stats, std::move(r)); });
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/summary"),
+                  [](StatsSource &stats, const StatsInput &) { return handleSummary(stats); });
 
     addStatsRoute(routes, service, QStringLiteral("/v1/stats/providers"),
-                  [](StatsSource &stats, const RouteContext &, Responder &&r) {
+                  [](StatsSource &stats, const StatsInput &) {
                       QJsonArray list;
                       for (const UsageTotals &u : stats.providerUsage())
                           list.append(usageJson(u, QStringLiteral("providerId")));
-                      ApiServer::sendObject(std::move(r), 200, {{QStringLiteral("providers"), list}});
+                      return objectAnswer(200, {{QStringLiteral("providers"), list}});
                   });
-    addStatsRoute(
-        routes, service, QStringLiteral("/v1/stats/providers/:id"),
-        [](StatsSource &stats, const RouteContext &c, Responder &&r) {
-            const auto usage = stats.providerUsage(c.params.value(QStringLiteral("id")));
-            if (!usage)
-                ApiServer::sendPlainError(std::move(r), 404, QStringLiteral("No usage data for provider"));
-            else
-                ApiServer::sendObject(std::move(r), 200, usageJson(*usage, QStringLiteral("providerId")));
-        });
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/providers/:id"),
+                  [](StatsSource &stats, const StatsInput &input) {
+                      const auto usage = stats.providerUsage(input.params.value(QStringLiteral("id")));
+                      if (!usage)
+                          return plainErrorAnswer(404, QStringLiteral("No usage data for provider"));
+                      return objectAnswer(200, usageJson(*usage, QStringLiteral("providerId")));
+                  });
 
     addStatsRoute(routes, service, QStringLiteral("/v1/stats/chains"),
-                  [](StatsSource &stats, const RouteContext &, Responder &&r) {
+                  [](StatsSource &stats, const StatsInput &) {
                       QJsonArray list;
                       for (const UsageTotals &u : stats.chainUsage())
                           list.append(usageJson(u, QStringLiteral("chainName")));
-                      ApiServer::sendObject(std::move(r), 200, {{QStringLiteral("chains"), list}});
+                      return objectAnswer(200, {{QStringLiteral("chains"), list}});
                   });
-    addStatsRoute(
-        routes, service, QStringLiteral("/v1/stats/chains/:name"),
-        [](StatsSource &stats, const RouteContext &c, Responder &&r) {
-            const auto usage = stats.chainUsage(c.params.value(QStringLiteral("name")));
-            if (!usage)
-                ApiServer::sendPlainError(std::move(r), 404, QStringLiteral("No usage data for chain"));
-            else
-                ApiServer::sendObject(std::move(r), 200, usageJson(*usage, QStringLiteral("chainName")));
-        });
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/chains/:name"),
+                  [](StatsSource &stats, const StatsInput &input) {
+                      const auto usage = stats.chainUsage(input.params.value(QStringLiteral("name")));
+                      if (!usage)
+                          return plainErrorAnswer(404, QStringLiteral("No usage data for chain"));
+                      return objectAnswer(200, usageJson(*usage, QStringLiteral("chainName")));
+                  });
 
-    addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests"),
-                  [](StatsSource &stats, const RouteContext &c, Responder &&r) {
-                      handleRequests(stats, c, std::move(r));
-                  });
-    addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests/:id"),
-                  [](StatsSource &stats, const RouteContext &c, Responder &&r) {
-                      handleRequest(stats, c, std::move(r));
-                  });
-    addStatsRoute(routes, service, QStringLiteral("/v1/stats/timeseries"),
-                  [&service](StatsSource &stats, const RouteContext &c, Responder &&r) {
-                      handleTimeseries(stats, service.clock().nowMs(), c, std::move(r));
-                  });
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests"), handleRequests);
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests/:id"), handleRequest);
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/timeseries"), handleTimeseries);
 }

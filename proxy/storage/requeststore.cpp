@@ -36,10 +36,35 @@ RequestStore::RequestStore(const Options &options, const Clock &clock, QObject *
 {
     m_thread.setObjectName(QStringLiteral("chain.storage.writer"));
     m_writer->moveToThread(&m_thread);
+    m_readThread.setObjectName(QStringLiteral("chain.storage.reader"));
+}
+
+void RequestStore::runQuery(std::function<void()> query)
+{
+    QMutexLocker lock(&m_readStartMutex);
+    if (!m_readContext) {
+        m_readContext = new QObject;
+        m_readContext->moveToThread(&m_readThread);
+        connect(&m_readThread, &QThread::finished, m_readContext, &QObject::deleteLater);
+        m_readThread.start();
+    }
+    QMetaObject::invokeMethod(m_readContext, std::move(query), Qt::QueuedConnection);
 }
 
 RequestStore::~RequestStore()
 {
+    {
+        QMutexLocker lock(&m_readStartMutex);
+        if (m_readContext) {
+            // Every query handed over runs (and answers) before the store goes; then the reader's connection
+            // closes as its thread finishes.
+            QMetaObject::invokeMethod(
+                m_readContext, [] {}, Qt::BlockingQueuedConnection);
+            m_readThread.quit();
+            m_readThread.wait();
+            m_readContext = nullptr;
+        }
+    }
     if (m_open.exchange(false))
         runOnWriter([this] { m_writer->close(); });
     m_thread.quit();

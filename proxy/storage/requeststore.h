@@ -73,6 +73,9 @@ public:
     QList<StoredRequest> requests(const RequestQuery &query) override;
     std::optional<StoredRequest> request(qint64 id) override;
     QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs) override;
+    // On the store's reader thread (one, started on first use; queries run in the order given). The
+    // destructor runs every query already handed over before it closes anything.
+    void runQuery(std::function<void()> query) override;
 
     // LimiterStateStore. Load blocks on the writer thread (a save not yet written is returned as it is);
     // save hands the state to the writer, which writes the newest with its next flush (and at close). Both
@@ -95,6 +98,9 @@ private:
     const Clock &m_clock;
     const quint64 m_id;
     QThread m_thread;
+    QThread m_readThread;             // runQuery's thread, with its own reader connection
+    QObject *m_readContext = nullptr; // lives on m_readThread
+    QMutex m_readStartMutex;
     std::unique_ptr<RequestWriter> m_writer;
     std::atomic<bool> m_open{false};
     std::atomic<bool> m_warnedNotOpen{false};
