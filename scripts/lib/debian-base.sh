@@ -33,6 +33,7 @@ deb $DEBIAN_MIRROR bookworm-updates main
 deb $DEBIAN_SECURITY_MIRROR bookworm-security main
 SOURCES
         rm -rf "$tree"/var/cache/apt/archives/*.deb "$tree"/var/lib/apt/lists/*
+        chmod 0755 "$tree" # mktemp made it 0700: as the root of a system, others must be able to enter it
         tar -C "$tree" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
         rm -rf "$tree"
     fi
