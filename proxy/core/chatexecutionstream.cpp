@@ -59,6 +59,14 @@ void ChatExecution::onStreamData()
 
 void ChatExecution::handleEvent(const SseEvent &event)
 {
+    if (!QUtf8StringView(event.data).isValidUtf8() || !QUtf8StringView(event.comment).isValidUtf8()) {
+        // Invalid UTF-8 from upstream never reaches a client's JSON decoder: bad sequences become U+FFFD.
+        SseEvent repaired = event;
+        repaired.data = QString::fromUtf8(event.data).toUtf8();
+        repaired.comment = QString::fromUtf8(event.comment).toUtf8();
+        handleEvent(repaired);
+        return;
+    }
     if (event.kind == SseEvent::Kind::Comment) {
         if (m_committed)
             writeToClient(event.serialize()); // keep-alives reach the client

@@ -95,10 +95,9 @@ void UpstreamCall::onMetaData()
     m_status = status.toInt();
     for (const auto &h : m_reply->rawHeaderPairs())
         m_headers.append({h.first, h.second});
-    if (m_request.stream && !collecting()) {
-        // Qt 6.4 drops a read-buffer limit set before its HTTP thread created the reply; set it again now.
-        m_reply->setReadBufferSize(kStreamReadBuffer);
-    }
+    // Qt 6.4 drops a read-buffer limit set before its HTTP thread created the reply; set it again now. Whole
+    // bodies get one too, so an oversized answer is refused before Qt has buffered it all.
+    m_reply->setReadBufferSize(kStreamReadBuffer);
     if (m_request.stream && !collecting())
         m_timer.start(int(qMin<qint64>(m_request.idleTimeoutMs, INT_MAX)));
     emit headersReceived();
@@ -111,8 +110,10 @@ void UpstreamCall::onReadyRead()
     if (!m_headersSeen)
         onMetaData();
     if (collecting()) {
-        m_body += m_reply->readAll();
-        if (m_body.size() > kMaxBodyBytes) {
+        // Checked before reading: an oversized body is refused without ever being held in memory.
+        if (m_body.size() + m_reply->bytesAvailable() <= kMaxBodyBytes)
+            m_body += m_reply->readAll();
+        if (m_body.size() + m_reply->bytesAvailable() > kMaxBodyBytes) {
             m_done = true;
             cleanup();
             emit finished(Failure::TooLarge,

@@ -49,7 +49,8 @@ public:
     QByteArray takeBody();
     QByteArray readAvailable();
 
-    static constexpr qint64 kMaxBodyBytes = 64 * 1024 * 1024;
+    // A whole (non-stream) answer larger than this is a broken upstream: no chat completion comes near it.
+    static constexpr qint64 kMaxBodyBytes = 16 * 1024 * 1024;
     static constexpr qint64 kStreamReadBuffer = 256 * 1024;
 
 signals:
