@@ -1,0 +1,78 @@
+#include "requestcsv.h"
+
+#include <QDateTime>
+#include <QSaveFile>
+#include <QStringList>
+
+QString RequestCsv::header()
+{
+    return QStringLiteral("id,time_utc,chain,provider,model,status,attempts,prompt_tokens,completion_tokens,"
+                          "total_tokens,tokens_estimated,latency_ms,first_token_ms,stream,client_key,error");
+}
+
+QString RequestCsv::cell(const QString &text)
+{
+    QString out = text;
+    if (!out.isEmpty() && QStringLiteral("=+-@\t\r").contains(out.front()))
+        out.prepend(QLatin1Char('\''));
+    if (out.contains(QLatin1Char(',')) || out.contains(QLatin1Char('"')) || out.contains(QLatin1Char('\n')) ||
+        out.contains(QLatin1Char('\r'))) {
+        out.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+        out = QLatin1Char('"') + out + QLatin1Char('"');
+    }
+    return out;
+}
+
+QString RequestCsv::row(const StoredRequest &request)
+{
+    const RequestRecord &r = request.record;
+    const QStringList fields{
+        QString::number(request.id),
+        QDateTime::fromMSecsSinceEpoch(r.startedAtMs, Qt::UTC).toString(Qt::ISODateWithMs),
+        cell(r.chain),
+        cell(r.provider),
+        cell(r.model),
+        QString::number(r.status),
+        QString::number(request.attemptCount),
+        QString::number(r.promptTokens),
+        QString::number(r.completionTokens),
+        QString::number(r.totalTokens),
+        r.tokensEstimated ? QStringLiteral("true") : QStringLiteral("false"),
+        QString::number(r.latencyMs),
+        r.firstTokenMs >= 0 ? QString::number(r.firstTokenMs) : QString(),
+        r.stream ? QStringLiteral("true") : QStringLiteral("false"),
+        cell(r.clientKeyLabel),
+        cell(r.error),
+    };
+    return fields.join(QLatin1Char(','));
+}
+
+RequestCsv::Result RequestCsv::write(StatsSource &stats, RequestQuery filter, const QString &path)
+{
+    Result result;
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly)) {
+        result.error = tr("Cannot write %1: %2").arg(path, file.errorString());
+        return result;
+    }
+    const QByteArray crlf("\r\n");
+    file.write(header().toUtf8() + crlf);
+    filter.limit = kPageSize;
+    filter.offset = 0;
+    filter.beforeId = 0;
+    for (;;) {
+        const QList<StoredRequest> page = stats.requests(filter);
+        for (const StoredRequest &request : page)
+            file.write(row(request).toUtf8() + crlf);
+        result.rows += page.size();
+        if (page.size() < kPageSize || page.last().id <= 1)
+            break;
+        filter.beforeId = page.last().id;
+    }
+    if (!file.commit()) {
+        result.error = tr("Cannot write %1: %2").arg(path, file.errorString());
+        return result;
+    }
+    result.ok = true;
+    return result;
+}
