@@ -2,11 +2,20 @@
 
 #include <QNetworkAccessManager>
 
-UpstreamPool::UpstreamPool(int initialManagers, int maxManagers, QObject *parent)
-    : QObject(parent), m_maxManagers(qMax(1, maxManagers))
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+UpstreamPool::UpstreamPool(int initialManagers, int maxManagers, int idleTrimMs, QObject *parent)
+    : QObject(parent)
+    , m_initialManagers(qMax(1, initialManagers))
+    , m_maxManagers(qMax(m_initialManagers, maxManagers))
+    , m_idleTrimMs(qMax(1, idleTrimMs))
 {
-    for (int i = 0; i < qMax(1, initialManagers); ++i)
+    for (int i = 0; i < m_initialManagers; ++i)
         createManager();
+    m_trimTimer.setSingleShot(true);
+    connect(&m_trimTimer, &QTimer::timeout, this, &UpstreamPool::trim);
 }
 
 UpstreamPool::~UpstreamPool() = default;
@@ -15,7 +24,7 @@ QNetworkAccessManager *UpstreamPool::createManager()
 {
     auto *manager = new QNetworkAccessManager(this);
     manager->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
-    m_managers.append(Slot{manager, {}});
+    m_managers.append(Slot{manager, {}, 0, {}});
     return manager;
 }
 
@@ -34,6 +43,7 @@ QNetworkAccessManager *UpstreamPool::acquire(const QString &hostKey)
         best = &m_managers.last();
     }
     ++best->active[hostKey];
+    ++best->total;
     return best->manager;
 }
 
@@ -42,9 +52,49 @@ void UpstreamPool::release(QNetworkAccessManager *manager, const QString &hostKe
     for (auto &slot : m_managers) {
         if (slot.manager == manager) {
             auto it = slot.active.find(hostKey);
-            if (it != slot.active.end() && --it.value() <= 0)
+            if (it == slot.active.end())
+                return;
+            if (--it.value() <= 0)
                 slot.active.erase(it);
+            if (--slot.total <= 0) {
+                slot.total = 0;
+                slot.idle.start();
+                if (m_managers.size() > m_initialManagers && !m_trimTimer.isActive())
+                    m_trimTimer.start(m_idleTrimMs);
+            }
             return;
         }
     }
+}
+
+void UpstreamPool::trim()
+{
+    qint64 nextDueMs = -1;
+    bool deleted = false;
+    for (qsizetype i = m_managers.size() - 1; i >= 0 && m_managers.size() > m_initialManagers; --i) {
+        const Slot &slot = m_managers.at(i);
+        if (slot.total > 0)
+            continue;
+        const qint64 idleMs = slot.idle.isValid() ? slot.idle.elapsed() : m_idleTrimMs;
+        if (idleMs < m_idleTrimMs) {
+            nextDueMs = nextDueMs < 0 ? m_idleTrimMs - idleMs : qMin(nextDueMs, m_idleTrimMs - idleMs);
+            continue;
+        }
+        // Nothing refers to an idle manager: every acquire() has been released. Its replies may still wait
+        // for their deleteLater, so it goes the same way.
+        m_managers.at(i).manager->deleteLater();
+        m_managers.removeAt(i);
+        deleted = true;
+    }
+    if (nextDueMs >= 0 && m_managers.size() > m_initialManagers)
+        m_trimTimer.start(int(qMax<qint64>(1, nextDueMs)));
+#ifdef __GLIBC__
+    if (deleted) {
+        // Once the managers and their threads are gone, give their freed heap back (glibc keeps it
+        // otherwise).
+        QTimer::singleShot(1000, this, [] { malloc_trim(0); });
+    }
+#else
+    Q_UNUSED(deleted);
+#endif
 }

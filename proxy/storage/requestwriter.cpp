@@ -65,6 +65,18 @@ QVariant nullableMs(qint64 ms)
 
 } // namespace
 
+struct RequestWriter::Statements
+{
+    explicit Statements(const QSqlDatabase &db)
+        : insertRequest(db), insertAttempt(db), upsertProvider(db), upsertChain(db)
+    {
+    }
+    QSqlQuery insertRequest;
+    QSqlQuery insertAttempt;
+    QSqlQuery upsertProvider;
+    QSqlQuery upsertChain;
+};
+
 RequestWriter::RequestWriter(const Settings &settings, const Clock &clock)
     : m_settings(settings), m_clock(clock)
 {
@@ -176,6 +188,7 @@ void RequestWriter::close()
     delete m_retentionTimer;
     m_retentionTimer = nullptr;
     m_open = false;
+    m_statements.reset(); // before the connection they belong to
     StorageCommon::closeConnection(m_settings.connectionName);
 }
 
@@ -217,34 +230,42 @@ bool RequestWriter::writeBatch(const QList<RequestRecord> &batch)
     }
 
     QString why;
-    {
-        QSqlQuery insertRequest(db);
-        QSqlQuery insertAttempt(db);
-        QSqlQuery upsertProvider(db);
-        QSqlQuery upsertChain(db);
+    if (!m_statements) {
+        // Prepared once per connection: a batch is often a handful of records, and preparing four statements
+        // cost more than writing them.
+        auto statements = std::make_unique<Statements>(db);
         const QString counterColumns = QLatin1String(kCounterColumns);
         const QString counterUpdates = QLatin1String(kCounterUpdates);
         auto prepare = [&why](QSqlQuery &query, const QString &sql) {
             if (why.isEmpty() && !query.prepare(sql))
                 why = query.lastError().text();
         };
-        prepare(insertRequest,
+        prepare(statements->insertRequest,
                 QStringLiteral("INSERT INTO requests (started_at_ms, chain, provider, model, stream, status, "
                                "latency_ms, first_token_ms, prompt_tokens, completion_tokens, total_tokens, "
                                "tokens_estimated, attempts, error, client_key_label) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-        prepare(insertAttempt,
+        prepare(statements->insertAttempt,
                 QStringLiteral("INSERT INTO attempts (request_id, seq, provider, model, outcome, "
                                "status, latency_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-        prepare(upsertProvider, QLatin1String("INSERT INTO usage_daily_provider (day, provider, model, ") +
-                                    counterColumns +
-                                    QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                                  "ON CONFLICT (day, provider, model) DO UPDATE SET ") +
-                                    counterUpdates);
-        prepare(upsertChain, QLatin1String("INSERT INTO usage_daily_chain (day, chain, ") + counterColumns +
-                                 QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                               "ON CONFLICT (day, chain) DO UPDATE SET ") +
-                                 counterUpdates);
+        prepare(statements->upsertProvider,
+                QLatin1String("INSERT INTO usage_daily_provider (day, provider, model, ") + counterColumns +
+                    QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                  "ON CONFLICT (day, provider, model) DO UPDATE SET ") +
+                    counterUpdates);
+        prepare(statements->upsertChain, QLatin1String("INSERT INTO usage_daily_chain (day, chain, ") +
+                                             counterColumns +
+                                             QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                                           "ON CONFLICT (day, chain) DO UPDATE SET ") +
+                                             counterUpdates);
+        if (why.isEmpty())
+            m_statements = std::move(statements);
+    }
+    if (m_statements) {
+        QSqlQuery &insertRequest = m_statements->insertRequest;
+        QSqlQuery &insertAttempt = m_statements->insertAttempt;
+        QSqlQuery &upsertProvider = m_statements->upsertProvider;
+        QSqlQuery &upsertChain = m_statements->upsertChain;
 
         std::map<std::tuple<QString, QString, QString>, Counters> byProvider;
         std::map<std::pair<QString, QString>, Counters> byChain;

@@ -8,6 +8,8 @@
 #include <QObject>
 #include <QString>
 
+#include <memory>
+
 class QTimer;
 
 // The request log's writer. Lives on RequestStore's writer thread and owns that thread's connection: queued
@@ -68,6 +70,8 @@ private:
     bool m_open = false;
     int m_schemaVersion = 0;
     qint64 m_lastRetentionMs = 0;
+    struct Statements; // the batch's four statements, prepared on first use
+    std::unique_ptr<Statements> m_statements;
     QTimer *m_flushTimer = nullptr;
     QTimer *m_retentionTimer = nullptr;
 };
