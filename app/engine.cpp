@@ -90,6 +90,11 @@ bool Engine::start(QString *error)
     return ok;
 }
 
+StatsSource *Engine::stats() const
+{
+    return m_store;
+}
+
 void Engine::openStore()
 {
     RequestStore::Options options;

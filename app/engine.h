@@ -9,6 +9,7 @@ class ApiServer;
 class LimiterPersistence;
 class RequestStore;
 class ProxyService;
+class StatsSource;
 class SystemClock;
 
 // Runs the proxy (ProxyService + ApiServer) on its own thread with its own event loop, so nothing on the main
@@ -25,6 +26,10 @@ public:
     // Starts the thread and listens; blocks until listening succeeded or failed.
     bool start(QString *error);
     quint16 port() const { return m_port; }
+    // For the desktop GUI's ServiceBridge, after start(): the service (lives on the engine thread) and the
+    // request log's read side (null when the log could not be opened). Valid until shutdown.
+    ProxyService *service() const { return m_service; }
+    StatsSource *stats() const;
     // Stops accepting, lets running requests finish for up to `graceMs`, then stops the thread; emits
     // stopped().
     void shutdown(int graceMs);

@@ -8,6 +8,20 @@
 #include "logsetup.h"
 #include "signalwatcher.h"
 
+#ifdef CHAIN_WITH_GUI
+#include "desktopapp.h"
+#include "health.h"
+#include "onboardingdialog.h"
+#include "singleinstance.h"
+
+#include <QApplication>
+#include <QLibraryInfo>
+#include <QLocale>
+#include <QMessageBox>
+#include <QStandardPaths>
+#include <QTranslator>
+#endif
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
@@ -17,6 +31,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 #include <optional>
 
 Q_LOGGING_CATEGORY(lcApp, "chain.app")
@@ -57,11 +72,73 @@ int writeExampleConfig(const QString &path)
     return 0;
 }
 
+// The desktop app runs when it was built, not refused (--headless, or a command that only prints) and a
+// display exists; otherwise only a QCoreApplication is made (a QApplication without a display aborts).
+bool wantsGui(int argc, char *argv[])
+{
+#ifdef CHAIN_WITH_GUI
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        for (const char *headless : {"--headless", "--init", "--check-config", "-h", "--help", "--help-all",
+                                     "-v", "--version", "-?"}) {
+            if (arg == headless)
+                return false;
+        }
+    }
+#if defined(Q_OS_UNIX) && !defined(Q_OS_MACOS)
+    return !qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+#else
+    return true;
+#endif
+#else
+    Q_UNUSED(argc);
+    Q_UNUSED(argv);
+    return false;
+#endif
+}
+
+#ifdef CHAIN_WITH_GUI
+// The desktop's error dialog, and the same text on stderr.
+void guiError(const QString &text)
+{
+    print(text, stderr);
+    QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("main", "429chain"), text);
+    box.setWindowIcon(Health::appIcon());
+    box.exec();
+}
+
+// The system language's translation, embedded at :/i18n (English needs none), and Qt's own for its dialogs.
+void installTranslations(QCoreApplication &app)
+{
+    auto *own = new QTranslator(&app);
+    if (own->load(QLocale(), QStringLiteral("429chain"), QStringLiteral("_"), QStringLiteral(":/i18n")))
+        QCoreApplication::installTranslator(own);
+    auto *qt = new QTranslator(&app);
+    if (qt->load(QLocale(), QStringLiteral("qtbase"), QStringLiteral("_"),
+                 QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        QCoreApplication::installTranslator(qt);
+}
+#endif
+
 } // namespace
 
 int main(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
+    const bool gui = wantsGui(argc, argv);
+    std::unique_ptr<QCoreApplication> application;
+#ifdef CHAIN_WITH_GUI
+    if (gui) {
+        QCoreApplication::setOrganizationName(QStringLiteral("429chain"));
+        application = std::make_unique<QApplication>(argc, argv);
+        QApplication::setQuitOnLastWindowClosed(false); // the tray keeps it running
+        QApplication::setWindowIcon(Health::appIcon());
+        QApplication::setDesktopFileName(QStringLiteral("429chain"));
+        installTranslations(*application);
+    }
+#endif
+    if (!application)
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    QCoreApplication &app = *application;
     QCoreApplication::setApplicationName(QStringLiteral("429chain"));
     QCoreApplication::setApplicationVersion(QStringLiteral(CHAIN_VERSION));
 
@@ -89,7 +166,9 @@ int main(int argc, char *argv[])
         QStringLiteral("Serve from simulated providers on this machine (no accounts needed)."));
     const QCommandLineOption checkOpt(QStringLiteral("check-config"),
                                       QStringLiteral("Validate the config and exit."));
-    parser.addOptions({headlessOpt, configOpt, portOpt, hostOpt, initOpt, demoOpt, checkOpt});
+    const QCommandLineOption trayOpt(
+        QStringLiteral("tray"), QStringLiteral("Desktop app: start in the tray without opening the window."));
+    parser.addOptions({headlessOpt, configOpt, portOpt, hostOpt, initOpt, demoOpt, checkOpt, trayOpt});
     parser.process(app);
 
     LogSetup::install(qEnvironmentVariable("LOG_FORMAT", QStringLiteral("pretty")));
@@ -109,18 +188,69 @@ int main(int argc, char *argv[])
         }
         overrides.port = port;
     }
-    const QString configPath = ConfigPaths::resolveConfigPath(overrides, env);
+    QString configPath = ConfigPaths::resolveConfigPath(overrides, env);
 
     if (parser.isSet(initOpt))
         return writeExampleConfig(configPath);
 
+    bool useDemo = parser.isSet(demoOpt);
+#ifdef CHAIN_WITH_GUI
+    std::unique_ptr<SingleInstance> instance;
+    QString firstPage;
+    if (gui) {
+        // One desktop instance per user: a second launch shows the first one's window and ends here.
+        instance = std::make_unique<SingleInstance>();
+        if (instance->activateRunning()) {
+            print(QStringLiteral("429chain is already running: its window was brought to the front."));
+            return 0;
+        }
+        QString error;
+        if (!instance->listen(&error))
+            qCWarning(lcApp).noquote() << "single-instance socket unavailable:" << error;
+        // Started from a desktop menu the working folder is arbitrary: without -c, CONFIG_PATH or a
+        // ./config/config.yaml the desktop app keeps its config in the user's config folder.
+        if (overrides.configPath.isEmpty() && qEnvironmentVariableIsEmpty("CONFIG_PATH") &&
+            !QFileInfo::exists(configPath)) {
+            configPath = QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) +
+                         QStringLiteral("/429chain/config.yaml");
+        }
+        if (!useDemo && !QFileInfo::exists(configPath)) {
+            // First run: a key, the URL, and a first provider or the demo.
+            const int port = overrides.port.value_or(3429);
+            const QString dataDir = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) +
+                                    QStringLiteral("/429chain");
+            OnboardingDialog onboarding(configPath, dataDir,
+                                        QStringLiteral("http://127.0.0.1:%1/v1").arg(port));
+            onboarding.exec();
+            switch (onboarding.choice()) {
+            case OnboardingDialog::Choice::None:
+                return 0;
+            case OnboardingDialog::Choice::Demo:
+                useDemo = true;
+                break;
+            case OnboardingDialog::Choice::Provider:
+                firstPage = QStringLiteral("ProvidersPage");
+                break;
+            }
+        }
+    }
+    auto fail = [gui](const QString &text) {
+        if (gui)
+            guiError(text);
+        else
+            print(text, stderr);
+    };
+#else
+    auto fail = [](const QString &text) { print(text, stderr); };
+#endif
+
     std::optional<DemoEnvironment> demo;
     Config config;
-    if (parser.isSet(demoOpt)) {
+    if (useDemo) {
         demo.emplace();
         QString error;
         if (!demo->start(&error)) {
-            print(QStringLiteral("Error: cannot start the demo providers: %1").arg(error), stderr);
+            fail(QStringLiteral("Error: cannot start the demo providers: %1").arg(error));
             return 1;
         }
         config = demo->config(3429, QStringLiteral("127.0.0.1"));
@@ -129,8 +259,10 @@ int main(int argc, char *argv[])
         for (const auto &w : loaded.warnings)
             print(QStringLiteral("warning: %1").arg(w), stderr);
         if (!loaded.ok()) {
+            QStringList lines;
             for (const auto &e : loaded.errors)
-                print(QStringLiteral("error: %1").arg(e), stderr);
+                lines << QStringLiteral("error: %1").arg(e);
+            fail(lines.join(QLatin1Char('\n')));
             return 1;
         }
         config = *loaded.config;
@@ -155,7 +287,7 @@ int main(int argc, char *argv[])
     Engine engine(config);
     QString error;
     if (!engine.start(&error)) {
-        print(QStringLiteral("Error: %1").arg(error), stderr);
+        fail(QStringLiteral("Error: %1").arg(error));
         return 1;
     }
     const QString baseUrl = QStringLiteral("http://%1:%2/v1").arg(config.settings.host).arg(engine.port());
@@ -175,15 +307,47 @@ int main(int argc, char *argv[])
                    .arg(baseUrl, DemoEnvironment::apiKey());
     }
 
+#ifdef CHAIN_WITH_GUI
+    std::unique_ptr<DesktopApp> desktop; // after the engine: it goes first
+    if (gui) {
+        DesktopApp::Options options;
+        options.port = engine.port();
+        options.demo = bool(demo);
+        options.firstPage = firstPage;
+        // "Start at login" starts the same config in the tray.
+        options.autostartArguments << QStringLiteral("--tray");
+        if (!overrides.configPath.isEmpty())
+            options.autostartArguments << QStringLiteral("--config")
+                                       << QFileInfo(configPath).absoluteFilePath();
+        desktop = std::make_unique<DesktopApp>(engine.service(), engine.stats(), options);
+        QObject::connect(instance.get(), &SingleInstance::activationRequested, desktop.get(),
+                         &DesktopApp::activate);
+        desktop->start(!parser.isSet(trayOpt));
+    }
+#endif
+
     bool stopping = false;
+    auto stop = [&] {
+        if (stopping)
+            return;
+        stopping = true;
+#ifdef CHAIN_WITH_GUI
+        // The windows and the bridge's stats thread go before the engine closes the request log they read.
+        desktop.reset(); // queued: never inside one of its own signals
+#endif
+        engine.shutdown(kShutdownGraceMs);
+    };
+#ifdef CHAIN_WITH_GUI
+    if (desktop)
+        QObject::connect(desktop.get(), &DesktopApp::quitRequested, &app, stop, Qt::QueuedConnection);
+#endif
     QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &app, [&](int sig) {
         if (stopping) {
             qCWarning(lcApp) << "second signal: exiting now";
             std::_Exit(1);
         }
-        stopping = true;
         qCInfo(lcApp) << "signal" << sig << "received: shutting down";
-        engine.shutdown(kShutdownGraceMs);
+        stop();
     });
     QObject::connect(&engine, &Engine::stopped, &app, [] { QCoreApplication::exit(0); });
     const int rc = app.exec();

@@ -1,0 +1,279 @@
+// The desktop shell, offscreen: the main window's navigation and status bar, the fallback when there is no
+// tray, health in words, the single-instance handshake, the autostart entry and the first-run dialog.
+
+#include "autostart.h"
+#include "configloader.h"
+#include "desktopapp.h"
+#include "guiharness.h"
+#include "health.h"
+#include "mainwindow.h"
+#include "onboardingdialog.h"
+#include "singleinstance.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSystemTrayIcon>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+#include <QUuid>
+
+class TestDesktop : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void healthInWords();
+    void mainWindowStatusBar();
+    void mainWindowRemembersGeometry();
+    void withoutTrayTheWindowOpens();
+    void singleInstanceActivatesTheFirst();
+    void autostartEntry();
+    void onboardingWritesAConfig();
+    void onboardingShowsTheValidatorsError();
+    void onboardingDemoChoice();
+
+private:
+    QTemporaryDir m_home;
+};
+
+void TestDesktop::initTestCase()
+{
+    QVERIFY(m_home.isValid());
+    qputenv("XDG_CONFIG_HOME", m_home.filePath(QStringLiteral("config")).toUtf8());
+    QCoreApplication::setOrganizationName(QStringLiteral("429chain-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_desktop"));
+}
+
+void TestDesktop::healthInWords()
+{
+    Config config;
+    ChainConfig chain;
+    chain.name = QStringLiteral("default");
+    chain.entries = {{QStringLiteral("groq"), QStringLiteral("llama"), 0},
+                     {QStringLiteral("openrouter"), QStringLiteral("x:free"), 0}};
+    config.chains = {chain};
+    const qint64 now = 1'000'000;
+    QList<RateLimitTracker::PairStatus> limits;
+    Health h = Health::compute(config, limits, false, now);
+    QCOMPARE(h.level, Health::Level::Good);
+    QCOMPARE(h.summary(), QStringLiteral("All providers available"));
+
+    RateLimitTracker::PairStatus groq;
+    groq.provider = QStringLiteral("groq");
+    groq.model = QStringLiteral("llama");
+    groq.status = QStringLiteral("exhausted");
+    groq.cooldownUntilMs = now + 60'000;
+    limits << groq;
+    h = Health::compute(config, limits, false, now);
+    QCOMPARE(h.level, Health::Level::Cooling);
+    QVERIFY(h.summary().contains(QStringLiteral("groq/llama")));
+
+    // OpenRouter's free pool covers the ":free" entry: the whole chain is dry.
+    RateLimitTracker::PairStatus pool;
+    pool.provider = QStringLiteral("openrouter");
+    pool.model = RateLimitTracker::freeModelsPool();
+    pool.status = QStringLiteral("exhausted");
+    limits << pool;
+    h = Health::compute(config, limits, false, now);
+    QCOMPARE(h.level, Health::Level::Exhausted);
+    QCOMPARE(h.exhaustedChains, QStringList{QStringLiteral("default")});
+    QVERIFY(h.summary().contains(QStringLiteral("default")));
+
+    // A cooldown that is over no longer counts; paused wins over everything.
+    limits[0].cooldownUntilMs = now - 1;
+    QCOMPARE(Health::compute(config, limits, false, now).level, Health::Level::Cooling);
+    QCOMPARE(Health::compute(config, limits, true, now).level, Health::Level::Paused);
+    for (auto level :
+         {Health::Level::Good, Health::Level::Cooling, Health::Level::Exhausted, Health::Level::Paused})
+        QVERIFY(!Health::icon(level).isNull());
+}
+
+void TestDesktop::mainWindowStatusBar()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    MainWindow window(h.bridge());
+    window.show();
+    QVERIFY(
+        window.findChild<QLabel *>(QStringLiteral("baseUrlLabel"))->text().contains(h.bridge()->baseUrl()));
+    QVERIFY(window.statusText().contains(QStringLiteral("Running")));
+    h.bridge()->setPaused(true);
+    QVERIFY(GuiHarness::waitFor([&] { return window.statusText().contains(QStringLiteral("Paused")); }));
+    h.bridge()->setPaused(false);
+    QVERIFY(GuiHarness::waitFor([&] { return window.statusText().contains(QStringLiteral("Running")); }));
+    // Every page is reachable by position.
+    for (int i = 0; i < window.pageCount(); ++i) {
+        window.showPage(i);
+        QCOMPARE(window.currentPage(), i);
+        QVERIFY(window.page(i)->isVisible());
+    }
+}
+
+void TestDesktop::mainWindowRemembersGeometry()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    {
+        MainWindow window(h.bridge());
+        window.show();
+        window.resize(1000, 700);
+        window.move(40, 50);
+        if (window.pageCount() > 1)
+            window.showPage(1);
+        window.close(); // saves
+    }
+    MainWindow again(h.bridge());
+    QCOMPARE(again.size(), QSize(1000, 700));
+    if (again.pageCount() > 1)
+        QCOMPARE(again.currentPage(), 1);
+}
+
+void TestDesktop::withoutTrayTheWindowOpens()
+{
+    QVERIFY(!QSystemTrayIcon::isSystemTrayAvailable()); // offscreen has none
+    GuiHarness h;
+    QVERIFY(h.start());
+    DesktopApp::Options options;
+    DesktopApp app(h.service(), nullptr, options);
+    app.start(false); // "start in the tray" asked, but there is none
+    QVERIFY(!app.hasTray());
+    QVERIFY(app.window()->isVisible());
+    // Closing the window is quitting then (nothing else would be left to reach the app).
+    QSignalSpy quit(&app, &DesktopApp::quitRequested);
+    app.window()->close();
+    QCOMPARE(quit.count(), 1);
+}
+
+void TestDesktop::singleInstanceActivatesTheFirst()
+{
+    const QString name = QStringLiteral("429chain-test-") + QUuid::createUuid().toString(QUuid::Id128);
+    SingleInstance first(name);
+    QString error;
+    QVERIFY2(first.listen(&error), qPrintable(error));
+    QSignalSpy activated(&first, &SingleInstance::activationRequested);
+
+    // The second launch blocks in its handshake: it runs on another thread while this one serves.
+    std::atomic<int> answer{-1};
+    QThread *second = QThread::create([&] {
+        SingleInstance other(name);
+        answer = other.activateRunning(10000) ? 1 : 0;
+    });
+    second->start();
+    QVERIFY(GuiHarness::waitFor([&] { return answer != -1; }));
+    second->wait();
+    delete second;
+    QCOMPARE(int(answer), 1);
+    QCOMPARE(activated.count(), 1);
+
+    // Nobody listening under a name: the launch goes on by itself.
+    SingleInstance lonely(name + QStringLiteral("-none"));
+    QVERIFY(!lonely.activateRunning(500));
+}
+
+void TestDesktop::autostartEntry()
+{
+    const QString path = Autostart::entryPath();
+    QVERIFY(path.startsWith(m_home.path())); // XDG_CONFIG_HOME is honoured
+    QVERIFY(path.endsWith(QStringLiteral("/autostart/429chain.desktop")));
+    QVERIFY(!Autostart::isEnabled());
+    QString error;
+    QVERIFY2(Autostart::setEnabled(
+                 true, QStringLiteral("/opt/my apps/429chain"),
+                 {QStringLiteral("--tray"), QStringLiteral("--config"), QStringLiteral("/home/u/100%.yaml")},
+                 &error),
+             qPrintable(error));
+    QVERIFY(Autostart::isEnabled());
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray text = file.readAll();
+    QVERIFY(text.startsWith("[Desktop Entry]\n"));
+    QVERIFY(text.contains("Type=Application\n"));
+    QVERIFY2(text.contains("Exec=\"/opt/my apps/429chain\" --tray --config /home/u/100%%.yaml\n"),
+             text.constData());
+    QVERIFY2(Autostart::setEnabled(false, QString(), {}, &error), qPrintable(error));
+    QVERIFY(!QFile::exists(path));
+}
+
+void TestDesktop::onboardingWritesAConfig()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("sub/config.yaml"));
+    OnboardingDialog dialog(path, dir.path(), QStringLiteral("http://127.0.0.1:3429/v1"));
+    dialog.show();
+    const QString key = dialog.findChild<QLineEdit *>(QStringLiteral("apiKeyField"))->text();
+    QVERIFY(key.startsWith(QStringLiteral("sk-429chain-")));
+    QVERIFY(key.size() >= 40);
+    QCOMPARE(dialog.findChild<QLineEdit *>(QStringLiteral("baseUrlField"))->text(),
+             QStringLiteral("http://127.0.0.1:3429/v1"));
+    QVERIFY(OnboardingDialog::generateKey() != key);
+
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("providerButton")), Qt::LeftButton);
+    auto *type = dialog.findChild<QComboBox *>(QStringLiteral("typeCombo"));
+    type->setCurrentText(QStringLiteral("groq"));
+    QVERIFY(
+        !dialog.findChild<QLineEdit *>(QStringLiteral("providerUrlField"))->text().isEmpty()); // the default
+    // Nothing is written without a key.
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("saveButton")), Qt::LeftButton);
+    QVERIFY(dialog.findChild<QLabel *>(QStringLiteral("errorLabel"))->isVisible());
+    QVERIFY(!QFile::exists(path));
+
+    QTest::keyClicks(dialog.findChild<QLineEdit *>(QStringLiteral("providerKeyField")),
+                     QStringLiteral("gsk_abc"));
+    QTest::keyClicks(dialog.findChild<QLineEdit *>(QStringLiteral("modelField")),
+                     QStringLiteral("llama-3.1-8b-instant"));
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("saveButton")), Qt::LeftButton);
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QCOMPARE(dialog.choice(), OnboardingDialog::Choice::Provider);
+
+    const ConfigLoadResult loaded =
+        ConfigLoader::loadFile(path, [](const QString &) { return std::optional<QString>(); });
+    QVERIFY2(loaded.ok(), qPrintable(loaded.errors.join(QLatin1Char('\n'))));
+    QCOMPARE(loaded.config->settings.apiKeys, QStringList{key});
+    QCOMPARE(loaded.config->providers.size(), 1);
+    QCOMPARE(loaded.config->providers.at(0).apiKey, QStringLiteral("gsk_abc"));
+    QCOMPARE(loaded.config->chains.at(0).entries.at(0).model, QStringLiteral("llama-3.1-8b-instant"));
+    QCOMPARE(loaded.config->settings.defaultChain, QStringLiteral("default"));
+}
+
+void TestDesktop::onboardingShowsTheValidatorsError()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("config.yaml"));
+    OnboardingDialog dialog(path, dir.path(), QStringLiteral("http://127.0.0.1:3429/v1"));
+    dialog.show();
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("providerButton")), Qt::LeftButton);
+    dialog.findChild<QComboBox *>(QStringLiteral("typeCombo"))
+        ->setCurrentText(QStringLiteral("generic-openai"));
+    auto *url = dialog.findChild<QLineEdit *>(QStringLiteral("providerUrlField"));
+    QVERIFY(url->text().isEmpty()); // this type has no default: the core requires one
+    QTest::keyClicks(dialog.findChild<QLineEdit *>(QStringLiteral("providerKeyField")), QStringLiteral("k"));
+    QTest::keyClicks(dialog.findChild<QLineEdit *>(QStringLiteral("modelField")), QStringLiteral("m"));
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("saveButton")), Qt::LeftButton);
+    auto *error = dialog.findChild<QLabel *>(QStringLiteral("errorLabel"));
+    QVERIFY(error->isVisible());
+    QVERIFY2(error->text().contains(QStringLiteral("baseUrl")), qPrintable(error->text()));
+    QVERIFY(!QFile::exists(path));
+    QCOMPARE(dialog.choice(), OnboardingDialog::Choice::None);
+}
+
+void TestDesktop::onboardingDemoChoice()
+{
+    QTemporaryDir dir;
+    OnboardingDialog dialog(dir.filePath(QStringLiteral("config.yaml")), dir.path(),
+                            QStringLiteral("http://x/v1"));
+    dialog.show();
+    QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("demoButton")), Qt::LeftButton);
+    QCOMPARE(dialog.choice(), OnboardingDialog::Choice::Demo);
+    QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("config.yaml")))); // the demo writes nothing
+}
+
+QTEST_MAIN(TestDesktop)
+#include "tst_desktop.moc"
