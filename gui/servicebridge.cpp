@@ -498,7 +498,7 @@ GuiChat *ServiceBridge::startChat(const QJsonObject &body)
             chat, [chat, record] { emit chat->finished(record, record.error); }, Qt::QueuedConnection);
         return chat;
     }
-    request.clientKeyLabel = tr("test prompt");
+    request.clientKeyLabel = QStringLiteral("test prompt"); // stored in the log: not translated
     ProxyService *service = d->service;
     runOnEngine([service, link, request]() mutable {
         auto *sink = new GuiChatSink(link);

@@ -1,0 +1,2483 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>AttemptTable</name>
+    <message>
+        <source>Attempts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Autostart</name>
+    <message>
+        <source>OpenAI-compatible proxy over free-tier providers</source>
+        <translation>OpenAI-kompatibler Proxy über kostenlose Anbieter-Kontingente</translation>
+    </message>
+    <message>
+        <source>Cannot remove %1.</source>
+        <translation>%1 kann nicht entfernt werden.</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1.</source>
+        <translation>Der Ordner %1 kann nicht angelegt werden.</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
+    <name>ChainEntriesModel</name>
+    <message>
+        <source>Tried %1 of %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1. %2 / %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished">Modell</translation>
+    </message>
+</context>
+<context>
+    <name>ChainsPage</name>
+    <message>
+        <source>A chain is the list of provider + model entries 429chain tries in order until one answers. Clients choose a chain by sending its name as the model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chains</source>
+        <translation type="unfinished">Ketten</translation>
+    </message>
+    <message>
+        <source>&amp;New chain…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Re&amp;name…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename the selected chain (F2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Make de&amp;fault</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use this chain for requests whose model is not a chain name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete c&amp;hain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the selected chain (Delete)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entries of the chain, in the order they are tried</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Moved %1 / %2 to position %3 of %4.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Move &amp;up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try the selected entry earlier (Ctrl+Up)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Move do&amp;wn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try the selected entry later (Ctrl+Down)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Remove entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the selected entry from the chain (Delete)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add an entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Add entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add the entry at the end of the chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 — default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entry(s)</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>; the default chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No chain selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No chains yet. Create one with New chain…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select a chain to see its entries.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (default chain)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entries are tried from the top. Requests for &quot;%1&quot; and for any model that is not a chain name use this chain. Drag rows or use Ctrl+Up / Ctrl+Down to reorder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entries are tried from the top. Requests for the model &quot;%1&quot; use this chain. Drag rows or use Ctrl+Up / Ctrl+Down to reorder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 not saved: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removed %1 / %2 from %3.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type or pick a model for the new entry.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 / %2 is in %3 already.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Added %1 / %2 to %3.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A chain needs a name (clients send it as the model) and a first entry; add more entries once it exists.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chain name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>e.g. fast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A chain &quot;%1&quot; exists already.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rename chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New name for %1 (clients that send the old name as the model get the default chain instead):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 not renamed: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 is now the default chain.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the chain &quot;%1&quot;?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clients that send &quot;%1&quot; as the model get the default chain instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 not deleted: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DashboardPage</name>
+    <message>
+        <source>Dashboard</source>
+        <translation type="unfinished">Übersicht</translation>
+    </message>
+    <message>
+        <source>Requests today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waterfall rate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Average latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chart period</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last 24 hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last 30 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate limits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens over time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Usage by provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No provider has served a request yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Usage by chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No chain has been used yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Served by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attempts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recent requests</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No requests yet. Send one from the Test prompt page or point any OpenAI client at %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The request log is off, so these numbers count only the requests since 429chain started. Set a database path in Settings to keep a history.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none recorded yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 in total · %2 served</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>share of requests that needed a second entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>needed more than one entry: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 in total</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>no requests yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>per request, all time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DesktopApp</name>
+    <message>
+        <source>429chain</source>
+        <translation>429chain</translation>
+    </message>
+    <message>
+        <source>429chain (demo providers)</source>
+        <translation>429chain (Demo-Anbieter)</translation>
+    </message>
+</context>
+<context>
+    <name>DisplayFormat</name>
+    <message>
+        <source>%1 ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 m %2 s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 h %2 m</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 %</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 / %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 served</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 exhausted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 client left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 refused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>served</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>rate limited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>client error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>server error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>timed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>network error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stream broke off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>≈%1</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EntryPicker</name>
+    <message>
+        <source>Fetch models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider of the entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model of the entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type a model id or fetch the list</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fetch the provider&apos;s models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Provider:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Model:</source>
+        <translation type="unfinished">&amp;Modell:</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking %1 for its models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not list the models of %1: %2. Type the model id instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>free</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>paid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a provider first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type the model id, or fetch the provider&apos;s list to pick one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n model(s) listed, %1 free.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n model(s) listed.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>GuiChat</name>
+    <message>
+        <source>The proxy stopped before the request finished.</source>
+        <translation>Der Proxy wurde beendet, bevor die Anfrage fertig war.</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Abgebrochen.</translation>
+    </message>
+</context>
+<context>
+    <name>Health</name>
+    <message>
+        <source>%1 and %2 more</source>
+        <translation>%1 und %2 weitere</translation>
+    </message>
+    <message>
+        <source>Paused: new requests are refused</source>
+        <translation>Pausiert: neue Anfragen werden abgelehnt</translation>
+    </message>
+    <message>
+        <source>Exhausted: no entry can serve chain %1</source>
+        <translation>Erschöpft: kein Eintrag kann die Kette %1 bedienen</translation>
+    </message>
+    <message>
+        <source>Cooling down: %1</source>
+        <translation>In Abkühlung: %1</translation>
+    </message>
+    <message>
+        <source>All providers available</source>
+        <translation>Alle Anbieter verfügbar</translation>
+    </message>
+</context>
+<context>
+    <name>LogPage</name>
+    <message>
+        <source>Request log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Read the newest requests again (F5)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Export CSV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save every request the filters match as a CSV file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Load &amp;more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the next %1 older requests</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chain filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Any status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Served (2xx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refused (4xx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exhausted (429)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed (5xx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Period filter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Any time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last hour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last 24 hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Chain:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Provider:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Status:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>P&amp;eriod:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Any chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Any provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select a request to see its attempts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading request #%1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request #%1 is no longer in the log (retention removed it).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export the request log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The request log is off: there is nothing to export.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exporting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved %1 rows to %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Export failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The request log is off, so there is no history to show. Set a database path in Settings and restart 429chain to keep one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No request matches these filters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No requests recorded yet. Send one from the Test prompt page or point any OpenAI client at %1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Newest %1 shown; older ones with Load more</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All %1 shown</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>429chain</source>
+        <translation>429chain</translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation>Seiten</translation>
+    </message>
+    <message>
+        <source>%1 (Ctrl+%2)</source>
+        <translation>%1 (Strg+%2)</translation>
+    </message>
+    <message>
+        <source>This build has no pages.</source>
+        <translation>Dieser Build enthält keine Seiten.</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation>Basis-URL</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy the base URL to the clipboard</source>
+        <translation>Basis-URL in die Zwischenablage kopieren</translation>
+    </message>
+    <message>
+        <source>Copy base URL</source>
+        <translation>Basis-URL kopieren</translation>
+    </message>
+    <message>
+        <source>Proxy state</source>
+        <translation>Proxy-Zustand</translation>
+    </message>
+    <message>
+        <source>&amp;Quit 429chain</source>
+        <translation>429chain &amp;beenden</translation>
+    </message>
+    <message>
+        <source>&amp;Close window</source>
+        <translation>Fenster &amp;schließen</translation>
+    </message>
+    <message>
+        <source>Base URL: %1</source>
+        <translation>Basis-URL: %1</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>Pausiert</translation>
+    </message>
+    <message>
+        <source>Running</source>
+        <translation>Läuft</translation>
+    </message>
+    <message>
+        <source>%1 — %2</source>
+        <translation>%1 — %2</translation>
+    </message>
+</context>
+<context>
+    <name>OnboardingDialog</name>
+    <message>
+        <source>Copy</source>
+        <translation>Kopieren</translation>
+    </message>
+    <message>
+        <source>Welcome to 429chain</source>
+        <translation>Willkommen bei 429chain</translation>
+    </message>
+    <message>
+        <source>&lt;h2&gt;Welcome to 429chain&lt;/h2&gt;</source>
+        <translation>&lt;h2&gt;Willkommen bei 429chain&lt;/h2&gt;</translation>
+    </message>
+    <message>
+        <source>429chain is an OpenAI-compatible endpoint on this computer. It sends each request to the first provider in a chain that still has free quota, so your tools keep working when one free tier says 429.</source>
+        <translation>429chain ist ein OpenAI-kompatibler Endpunkt auf diesem Computer. Jede Anfrage geht an den ersten Anbieter einer Kette, der noch freies Kontingent hat – so arbeiten Ihre Werkzeuge weiter, wenn ein kostenloses Kontingent mit 429 antwortet.</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Copy API key</source>
+        <translation>API-Schlüssel kopieren</translation>
+    </message>
+    <message>
+        <source>Your API key:</source>
+        <translation>Ihr API-Schlüssel:</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation>Basis-URL</translation>
+    </message>
+    <message>
+        <source>Copy base URL</source>
+        <translation>Basis-URL kopieren</translation>
+    </message>
+    <message>
+        <source>Base URL:</source>
+        <translation>Basis-URL:</translation>
+    </message>
+    <message>
+        <source>Point any OpenAI client at the base URL with this key, and use a chain name (&quot;default&quot;) as the model.</source>
+        <translation>Richten Sie einen beliebigen OpenAI-Client mit diesem Schlüssel auf die Basis-URL und verwenden Sie einen Kettennamen („default“) als Modell.</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Start with &amp;demo providers</source>
+        <translation>Mit &amp;Demo-Anbietern starten</translation>
+    </message>
+    <message>
+        <source>Simulated providers on this computer: watch the waterfall without an account. Nothing is saved; you will be asked again next time.</source>
+        <translation>Simulierte Anbieter auf diesem Computer: Sehen Sie den Wasserfall ohne Konto. Nichts wird gespeichert; beim nächsten Start werden Sie erneut gefragt.</translation>
+    </message>
+    <message>
+        <source>&amp;Add a first provider…</source>
+        <translation>Ersten &amp;Anbieter hinzufügen…</translation>
+    </message>
+    <message>
+        <source>&lt;h2&gt;Your first provider&lt;/h2&gt;</source>
+        <translation>&lt;h2&gt;Ihr erster Anbieter&lt;/h2&gt;</translation>
+    </message>
+    <message>
+        <source>Sign up for a free tier (Groq, OpenRouter, Cerebras, Google AI Studio, Mistral, …), create a key there and enter it here. You can add more providers and chains afterwards.</source>
+        <translation>Registrieren Sie sich für ein kostenloses Kontingent (Groq, OpenRouter, Cerebras, Google AI Studio, Mistral, …), erstellen Sie dort einen Schlüssel und geben Sie ihn hier ein. Weitere Anbieter und Ketten können Sie danach hinzufügen.</translation>
+    </message>
+    <message>
+        <source>Provider type</source>
+        <translation>Anbietertyp</translation>
+    </message>
+    <message>
+        <source>&amp;Type:</source>
+        <translation>&amp;Typ:</translation>
+    </message>
+    <message>
+        <source>Provider base URL</source>
+        <translation>Basis-URL des Anbieters</translation>
+    </message>
+    <message>
+        <source>Base &amp;URL:</source>
+        <translation>Basis-&amp;URL:</translation>
+    </message>
+    <message>
+        <source>Provider API key</source>
+        <translation>API-Schlüssel des Anbieters</translation>
+    </message>
+    <message>
+        <source>&amp;Show</source>
+        <translation>&amp;Anzeigen</translation>
+    </message>
+    <message>
+        <source>Show the provider key</source>
+        <translation>Schlüssel des Anbieters anzeigen</translation>
+    </message>
+    <message>
+        <source>API &amp;key:</source>
+        <translation>API-&amp;Schlüssel:</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <source>e.g. llama-3.1-8b-instant</source>
+        <translation>z. B. llama-3.1-8b-instant</translation>
+    </message>
+    <message>
+        <source>&amp;Model:</source>
+        <translation>&amp;Modell:</translation>
+    </message>
+    <message>
+        <source>&amp;Back</source>
+        <translation>&amp;Zurück</translation>
+    </message>
+    <message>
+        <source>&amp;Save and start</source>
+        <translation>Speichern und &amp;starten</translation>
+    </message>
+    <message>
+        <source>required for this type, e.g. http://localhost:8080/v1</source>
+        <translation>für diesen Typ erforderlich, z. B. http://localhost:8080/v1</translation>
+    </message>
+    <message>
+        <source>Enter the key you created at the provider.</source>
+        <translation>Geben Sie den Schlüssel ein, den Sie beim Anbieter erstellt haben.</translation>
+    </message>
+    <message>
+        <source>Enter a model of this provider (you can fetch its list later on the Providers page).</source>
+        <translation>Geben Sie ein Modell dieses Anbieters ein (die Liste können Sie später auf der Seite „Anbieter“ abrufen).</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
+    <name>PageList</name>
+    <message>
+        <source>Dashboard</source>
+        <translation>Übersicht</translation>
+    </message>
+    <message>
+        <source>Providers</source>
+        <translation>Anbieter</translation>
+    </message>
+    <message>
+        <source>Chains</source>
+        <translation>Ketten</translation>
+    </message>
+    <message>
+        <source>Test prompt</source>
+        <translation>Testanfrage</translation>
+    </message>
+    <message>
+        <source>Log</source>
+        <translation>Protokoll</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+</context>
+<context>
+    <name>ProviderDialog</name>
+    <message>
+        <source>Requests per minute:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests per hour:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests per day:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per minute:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens per day:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Concurrent requests:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OpenRouter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Groq</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cerebras</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OpenAI</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Google AI (Gemini)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mistral</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>NVIDIA NIM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Any OpenAI-compatible server</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit provider %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add a provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Connection</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Limits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Add provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>e.g. groq</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The ID cannot change: chains refer to it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Letters, digits, dot, dash, underscore. Chains refer to it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shown in lists; the ID when empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider type</source>
+        <translation type="unfinished">Anbietertyp</translation>
+    </message>
+    <message>
+        <source>&amp;Type:</source>
+        <translation type="unfinished">&amp;Typ:</translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation type="unfinished">Basis-URL</translation>
+    </message>
+    <message>
+        <source>Base &amp;URL:</source>
+        <translation type="unfinished">Basis-&amp;URL:</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation type="unfinished">API-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Leave empty to keep the stored key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider&apos;s API key, or ${ENV_VAR}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API &amp;key:</source>
+        <translation type="unfinished">API-&amp;Schlüssel:</translation>
+    </message>
+    <message>
+        <source>Timeout in milliseconds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Default (settings)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Per attempt. The default is the request timeout of the settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>T&amp;imeout:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Enabled: chains use this provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Used when the provider does not state its limits in its answers. &quot;No limit&quot; leaves it to what the provider reports.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Limits apply to</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Each model separately</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All models of the provider together</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Limits apply &amp;to:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Fetch models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fetch the provider&apos;s models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Models of the provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished">Modell</translation>
+    </message>
+    <message>
+        <source>Context</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Price</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add to &amp;chain…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add the selected model to a chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asks the provider for its models with the stored key and address.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add the provider first; then edit it to list its models.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>https://host:port/v1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Required for this type: the server&apos;s base URL, as a rule ending in /v1.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The default for %1 is filled in; change it for a proxy or a self-hosted server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hide</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hide the API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shows what you type; the stored key is never shown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shows the key as typed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A provider &quot;%1&quot; exists already: edit it instead, or choose another ID.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking %1 for its models…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not list the models: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Free</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Paid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not stated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider listed no models.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n model(s), %1 free. Pick one and add it to a chain.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n model(s). Pick one and add it to a chain.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>There is no chain yet: create one on the Chains page.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add to chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add %1 / %2 at the end of the chain:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 / %2 is in chain %3 already.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 / %2 added to chain %3.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ProvidersPage</name>
+    <message>
+        <source>Providers</source>
+        <translation type="unfinished">Anbieter</translation>
+    </message>
+    <message>
+        <source>The accounts 429chain sends requests to. Chains list which of their models to try, in order.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Add provider…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Edit…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Edit the selected provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the selected provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Base URL</source>
+        <translation type="unfinished">Basis-URL</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests today</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No providers yet. Add one with its API key to start.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add provider…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>all models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: cooling down, %2 left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: exhausted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cooling down %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Exhausted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available; %1 of %2 models cooling down (%3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available; %1 of %2 models exhausted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> – disabled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (the type&apos;s default)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No request log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Requests served or tried by %1 since 00:00 UTC</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete the provider &quot;%1&quot;?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The provider and its key are removed from the config.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It is still used by %1: 429chain refuses to delete it until no chain uses it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; was not deleted: %2. Remove it from those chains first (Chains page).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&quot;%1&quot; was not deleted: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RateLimitView</name>
+    <message>
+        <source>tokens per minute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>requests per minute</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>tokens per hour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>requests per hour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>tokens per day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>requests per day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>tokens per month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>requests per month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>requests</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (whole provider)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2 of %3 left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2 left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: limit %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rate-limit status per entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resets in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quota</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No chain entries yet. Add a provider and a chain, and their quotas show up here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cooling down</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quota known</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Available</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 requests left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 tokens left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 of %2 in flight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 in flight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>nothing learned yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> · </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reset</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reset the limits of %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Forget what 429chain knows about this entry&apos;s limits and try it again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Until %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RequestCsv</name>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation type="unfinished">%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+</context>
+<context>
+    <name>RequestDetailView</name>
+    <message>
+        <source>Time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Served by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>First token</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Client key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select a request to see its attempts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request #%1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request (being written to the log)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>whole answer, not streamed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 prompt + %2 completion = %3%4</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (estimated)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Error: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attempts (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RequestLogModel</name>
+    <message>
+        <source>Time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider / model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attempts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (estimated: the provider sent no usage)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ServiceBridge</name>
+    <message>
+        <source>There is no provider &quot;%1&quot;.</source>
+        <translation>Es gibt keinen Anbieter „%1“.</translation>
+    </message>
+    <message>
+        <source>There is no chain &quot;%1&quot;.</source>
+        <translation>Es gibt keine Kette „%1“.</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished">Einstellungen</translation>
+    </message>
+    <message>
+        <source>&amp;Apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Apply the settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Re&amp;vert</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revert to the saved settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings are saved to the config file and applied at once, except those marked &quot;after restart&quot;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API keys</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clients send one of these as their Bearer token. Keys are stored in the config file; the list shows them masked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The new API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation type="unfinished">Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy the new API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The new key is on the clipboard.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New key added. Copy it now: it is shown here only once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>API keys, masked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Generate key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Copy key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy the selected API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Revoke…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoke the selected API key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Admin keys</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only these keys open the admin API (settings.adminKeys); edit them in the config file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Admin keys, masked</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy admin key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Admin key %1 is on the clipboard.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Routing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Default chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Used when a client asks for a model that is not a chain name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>De&amp;fault chain:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Default cooldown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>After a 429 that does not say how long to wait.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Default &amp;cooldown:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request timeout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Per attempt, unless the provider sets its own.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request &amp;timeout:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stream idle timeout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Silence before a stream counts as failed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stream &amp;idle timeout:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Normalize responses (move reasoning into reasoning_content)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mid-stream failures before a cooldown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mid-stream failures before a cooldown:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>First mid-stream cooldown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>First mid-stream cooldown:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest mid-stream cooldown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest mid-stream cooldown:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Queue mode</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Queue requests while their chain is exhausted (instead of answering 429)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest wait in the queue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Longest &amp;wait:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Queue size per chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Queue si&amp;ze per chain:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Server and request log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bind address</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>127.0.0.1 keeps the proxy on this computer; 0.0.0.0 opens it to the network.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Bind address (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Port (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log level</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Log level (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request log database</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Request log &amp;database (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep the request log</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Keep the request log (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Largest request body</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Largest request &amp;body (after restart):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CORS origins, one per line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>None: browsers on other sites cannot call the proxy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>CORS &amp;origins (one per line):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (no such chain)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Key %1:  %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Admin key %1:  %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Running on %1:%2 now. Settings marked &quot;after restart&quot; are saved to the file and used from the next start.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings not saved: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The form shows the saved settings again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Key %1 added.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Key %1 is on the clipboard.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoke key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoke key %1 (%2)?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every client using this key gets 401 from now on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revoke</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Key %1 revoked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StatCard</name>
+    <message>
+        <source>%1: %2. %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StatusBanner</name>
+    <message>
+        <source>Dismiss</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dismiss the message</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Error: </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done: </source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TestPromptPage</name>
+    <message>
+        <source>%1 prompt + %2 completion = %3</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (estimated)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test prompt</source>
+        <translation type="unfinished">Testanfrage</translation>
+    </message>
+    <message>
+        <source>Chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The model name a client sends picks the chain.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No chains yet — create one on the Chains page first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Chain:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>System prompt (optional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Optional, e.g. You are a helpful assistant.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S&amp;ystem prompt:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Prompt</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Write a prompt, then press Ctrl+Enter to send it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hello! Who are you, in two sentences?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Prompt:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send the prompt through the chain (Ctrl+Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S&amp;top</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel the answer (Esc)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test &amp;whole chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask every entry of the chain once, outside the waterfall and its limits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The answer appears here as it streams in.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reasoning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Served by</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Attempts</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>First token</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test whole chain asks every entry of the chosen chain once and shows how each one answered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Entry results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>#</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished">Modell</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Answer or error</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Answer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Whole &amp;chain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type a prompt first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for the first token…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Streaming…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>nobody (last tried: %1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>nobody</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (waterfall: earlier entries were skipped)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stopped. The upstream call was cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed (%1): %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Testing every entry of %1…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not test %1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 has no entries to test.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2 of %3 entries answered.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TokenChart</name>
+    <message>
+        <source>Tokens over time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 tokens over %2 (%3)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No tokens in this period yet. Send a prompt from Test prompt or any OpenAI client and it shows up here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No tokens in this period yet.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1: %2 tokens</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TrayIcon</name>
+    <message>
+        <source>&amp;Open 429chain</source>
+        <translation>429chain ö&amp;ffnen</translation>
+    </message>
+    <message>
+        <source>Copy &amp;base URL</source>
+        <translation>&amp;Basis-URL kopieren</translation>
+    </message>
+    <message>
+        <source>Copy API &amp;key</source>
+        <translation>API-&amp;Schlüssel kopieren</translation>
+    </message>
+    <message>
+        <source>Start at &amp;login</source>
+        <translation>Bei der &amp;Anmeldung starten</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>429chain — %1</source>
+        <translation>429chain — %1</translation>
+    </message>
+    <message>
+        <source>Today: %1 requests, %2 tokens</source>
+        <translation>Heute: %1 Anfragen, %2 Tokens</translation>
+    </message>
+    <message>
+        <source>Today: no request log, no totals</source>
+        <translation>Heute: kein Anfrageprotokoll, keine Summen</translation>
+    </message>
+    <message>
+        <source>&amp;Resume proxy</source>
+        <translation>Proxy &amp;fortsetzen</translation>
+    </message>
+    <message>
+        <source>&amp;Pause proxy</source>
+        <translation>Proxy &amp;pausieren</translation>
+    </message>
+    <message>
+        <source>No provider of chain &quot;%1&quot; has quota left; requests to it fail.</source>
+        <translation>Kein Anbieter der Kette „%1“ hat noch Kontingent; Anfragen an sie schlagen fehl.</translation>
+    </message>
+    <message>
+        <source>The first entry frees up at %1.</source>
+        <translation>Der erste Eintrag wird um %1 wieder frei.</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; ran dry</source>
+        <translation>Kette „%1“ ist erschöpft</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; is serving again</source>
+        <translation>Kette „%1“ antwortet wieder</translation>
+    </message>
+    <message>
+        <source>Requests to &quot;%1&quot; are answered again.</source>
+        <translation>Anfragen an „%1“ werden wieder beantwortet.</translation>
+    </message>
+</context>
+<context>
+    <name>main</name>
+    <message>
+        <source>429chain</source>
+        <translation>429chain</translation>
+    </message>
+</context>
+</TS>
