@@ -57,7 +57,9 @@ EntryPicker::EntryPicker(ServiceBridge *bridge, QWidget *parent)
     modelRow->setSpacing(6);
     modelRow->addWidget(m_model, 1);
     modelRow->addWidget(m_fetch);
-    form->addRow(tr("&Model:"), modelRow);
+    auto *modelLabel = new QLabel(tr("&Model:"), this);
+    modelLabel->setBuddy(m_model);
+    form->addRow(modelLabel, modelRow);
     form->addRow(QString(), m_note);
     setTabOrder(m_provider, m_model);
     setTabOrder(m_model, m_fetch);

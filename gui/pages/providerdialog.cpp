@@ -154,7 +154,9 @@ QWidget *ProviderDialog::buildConnectionTab()
     urlBox->setSpacing(2);
     urlBox->addWidget(m_baseUrl);
     urlBox->addWidget(m_urlHint);
-    form->addRow(tr("Base &URL:"), urlBox);
+    auto *urlLabel = new QLabel(tr("Base &URL:"), page);
+    urlLabel->setBuddy(m_baseUrl);
+    form->addRow(urlLabel, urlBox);
 
     m_apiKey = new QLineEdit(page);
     m_apiKey->setObjectName(QStringLiteral("providerApiKey"));
@@ -171,7 +173,9 @@ QWidget *ProviderDialog::buildConnectionTab()
     keyBox->setSpacing(6);
     keyBox->addWidget(m_apiKey, 1);
     keyBox->addWidget(m_reveal);
-    form->addRow(tr("API &key:"), keyBox);
+    auto *keyLabel = new QLabel(tr("API &key:"), page);
+    keyLabel->setBuddy(m_apiKey);
+    form->addRow(keyLabel, keyBox);
     setKeyRevealed(false);
 
     m_timeout = new QSpinBox(page);
