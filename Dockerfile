@@ -22,7 +22,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libqt6core6 libqt6network6 libqt6httpserver6 libqt6sql6-sqlite libyaml-cpp0.7 ca-certificates tini \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --gid 1000 chain \
     && useradd --uid 1000 --gid chain --home-dir /app --no-create-home --shell /usr/sbin/nologin chain \
     && mkdir -p /app/config /app/data \
