@@ -71,6 +71,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     m_chains->setObjectName(QStringLiteral("chainList"));
     m_chains->setAccessibleName(tr("Chains"));
     m_chains->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_chains->setSpacing(2);
     m_chains->installEventFilter(this);
     m_new = new QPushButton(tr("&New chain…"), left);
     m_new->setObjectName(QStringLiteral("newChain"));
@@ -237,8 +238,8 @@ void ChainsPage::reload()
         auto *item =
             new QListWidgetItem(isDefault ? tr("%1 — default").arg(chain.name) : chain.name, m_chains);
         item->setData(Qt::UserRole, chain.name);
-        item->setToolTip(tr("%n entry(s)", nullptr, int(chain.entries.size())) +
-                         (isDefault ? tr("; the default chain") : QString()));
+        item->setToolTip(isDefault ? tr("Entries: %1; the default chain").arg(chain.entries.size())
+                                   : tr("Entries: %1").arg(chain.entries.size()));
         if (isDefault) {
             QFont font = item->font();
             font.setBold(true);

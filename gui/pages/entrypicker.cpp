@@ -160,7 +160,6 @@ void EntryPicker::showModels(const QString &provider)
         free += row.at(1) == tr("free") ? 1 : 0;
         m_models->appendRow(items);
     }
-    m_note->setText(free > 0 ? tr("%n model(s) listed, %1 free.", nullptr, int(it->size())).arg(free)
-                             : tr("%n model(s) listed.", nullptr, int(it->size())));
+    m_note->setText(tr("Models listed: %1, free: %2.").arg(it->size()).arg(free));
     m_model->setEditText(typed);
 }

@@ -109,7 +109,7 @@ ProviderDialog::ProviderDialog(ServiceBridge *bridge, const ProviderConfig *exis
         initial = *existing;
     }
     loadFrom(initial);
-    resize(620, 520);
+    resize(640, 470);
     (m_editing ? m_name : m_id)->setFocus();
 }
 
@@ -185,6 +185,7 @@ QWidget *ProviderDialog::buildConnectionTab()
     m_timeout->setSingleStep(1000);
     m_timeout->setSuffix(tr(" ms"));
     m_timeout->setSpecialValueText(tr("Default (settings)"));
+    m_timeout->setMinimumWidth(200);
     m_timeout->setToolTip(tr("Per attempt. The default is the request timeout of the settings."));
     form->addRow(tr("T&imeout:"), m_timeout);
 
@@ -427,13 +428,10 @@ void ProviderDialog::fetchModels()
         m_models->sortByColumn(ModelIdColumn, Qt::AscendingOrder);
         if (list.models.isEmpty())
             m_modelsNote->setText(tr("The provider listed no models."));
-        else if (freeCount > 0)
-            m_modelsNote->setText(
-                tr("%n model(s), %1 free. Pick one and add it to a chain.", nullptr, int(list.models.size()))
-                    .arg(freeCount));
         else
-            m_modelsNote->setText(
-                tr("%n model(s). Pick one and add it to a chain.", nullptr, int(list.models.size())));
+            m_modelsNote->setText(tr("Models: %1, free: %2. Pick one and add it to a chain.")
+                                      .arg(list.models.size())
+                                      .arg(freeCount));
     });
 }
 

@@ -81,13 +81,16 @@ ProvidersPage::ProvidersPage(ServiceBridge *bridge, QWidget *parent)
     m_table->setShowGrid(false);
     QHeaderView *header = m_table->horizontalHeader();
     header->setSectionResizeMode(NameColumn, QHeaderView::Interactive);
-    header->setSectionResizeMode(TypeColumn, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(TypeColumn, QHeaderView::Interactive);
     header->setSectionResizeMode(UrlColumn, QHeaderView::Stretch);
     header->setSectionResizeMode(StatusColumn, QHeaderView::Interactive);
     header->setSectionResizeMode(TodayColumn, QHeaderView::ResizeToContents);
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     m_table->setColumnWidth(NameColumn, 200);
-    m_table->setColumnWidth(StatusColumn, 200);
+    m_table->setColumnWidth(TypeColumn, 150);
+    m_table->setColumnWidth(StatusColumn, 220);
+    m_table->horizontalHeaderItem(TodayColumn)->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 14);
     m_table->installEventFilter(this);
     connect(m_table, &QTableWidget::cellDoubleClicked, this, [this] { editSelected(); });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &ProvidersPage::updateButtons);

@@ -123,7 +123,7 @@ QSpinBox *SettingsPage::spin(const QString &objectName, const QString &accessibl
     box->setRange(minimum, maximum);
     box->setSuffix(suffix);
     box->setGroupSeparatorShown(true);
-    box->setMaximumWidth(220);
+    box->setFixedWidth(200);
     connect(box, &QSpinBox::valueChanged, this, &SettingsPage::updateState);
     return box;
 }
@@ -166,7 +166,7 @@ QWidget *SettingsPage::buildKeys()
     m_keys = new QListWidget(box);
     m_keys->setObjectName(QStringLiteral("apiKeyList"));
     m_keys->setAccessibleName(tr("API keys, masked"));
-    m_keys->setMaximumHeight(120);
+    m_keys->setMaximumHeight(m_keys->fontMetrics().height() * 4 + 12);
     connect(m_keys, &QListWidget::itemSelectionChanged, this, &SettingsPage::updateState);
     layout->addWidget(m_keys);
 
@@ -222,6 +222,7 @@ QWidget *SettingsPage::buildRouting()
     m_defaultChain = new QComboBox(box);
     m_defaultChain->setObjectName(QStringLiteral("defaultChain"));
     m_defaultChain->setAccessibleName(tr("Default chain"));
+    m_defaultChain->setMinimumWidth(200);
     m_defaultChain->setToolTip(tr("Used when a client asks for a model that is not a chain name."));
     connect(m_defaultChain, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
     form->addRow(tr("De&fault chain:"), m_defaultChain);
@@ -296,6 +297,7 @@ QWidget *SettingsPage::buildServer()
     m_logLevel->setObjectName(QStringLiteral("logLevel"));
     m_logLevel->setAccessibleName(tr("Log level"));
     m_logLevel->addItems(ConfigValidator::logLevels());
+    m_logLevel->setMinimumWidth(200);
     connect(m_logLevel, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
     form->addRow(tr("&Log level (after restart):"), m_logLevel);
     m_dbPath = new QLineEdit(box);

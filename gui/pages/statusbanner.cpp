@@ -48,8 +48,11 @@ void StatusBanner::showMessage(Kind kind, const QString &text)
         colours = QStringLiteral("background:#e8f0fb; border:1px solid #a9c1e6; color:#17325c;");
         break;
     }
-    setStyleSheet(QStringLiteral("QFrame#statusBanner { border-radius:4px; ") + colours +
-                  QStringLiteral(" } QFrame#statusBanner QLabel { border:none; background:transparent; }"));
+    // By class, not object name: pages give their banner a name of its own.
+    setStyleSheet(
+        QStringLiteral("StatusBanner { border-radius:4px; ") + colours +
+        QStringLiteral(
+            " } StatusBanner QLabel, StatusBanner QToolButton { border:none; background:transparent; }"));
     m_label->setText(prefix + text);
     setAccessibleName(m_label->text());
     show();
