@@ -69,32 +69,47 @@ void UpstreamPool::release(QNetworkAccessManager *manager, const QString &hostKe
 
 void UpstreamPool::trim()
 {
+    // Only while nothing is in flight: deleting a manager waits for its HTTP thread to end, and giving the
+    // heap back walks every malloc arena under its lock; neither may delay a running stream.
     qint64 nextDueMs = -1;
-    bool deleted = false;
-    for (qsizetype i = m_managers.size() - 1; i >= 0 && m_managers.size() > m_initialManagers; --i) {
-        const Slot &slot = m_managers.at(i);
-        if (slot.total > 0)
-            continue;
-        const qint64 idleMs = slot.idle.isValid() ? slot.idle.elapsed() : m_idleTrimMs;
-        if (idleMs < m_idleTrimMs) {
-            nextDueMs = nextDueMs < 0 ? m_idleTrimMs - idleMs : qMin(nextDueMs, m_idleTrimMs - idleMs);
-            continue;
+    for (const Slot &slot : std::as_const(m_managers)) {
+        if (slot.total > 0) {
+            m_trimTimer.start(m_idleTrimMs);
+            return;
         }
+        const qint64 idleMs = slot.idle.isValid() ? slot.idle.elapsed() : m_idleTrimMs;
+        if (idleMs < m_idleTrimMs)
+            nextDueMs = qMax(nextDueMs, m_idleTrimMs - idleMs);
+    }
+    if (nextDueMs > 0) {
+        m_trimTimer.start(int(nextDueMs)); // the pool has been idle for less than idleTrimMs
+        return;
+    }
+    bool deleted = false;
+    while (m_managers.size() > m_initialManagers) {
         // Nothing refers to an idle manager: every acquire() has been released. Its replies may still wait
         // for their deleteLater, so it goes the same way.
-        m_managers.at(i).manager->deleteLater();
-        m_managers.removeAt(i);
+        m_managers.takeLast().manager->deleteLater();
         deleted = true;
     }
-    if (nextDueMs >= 0 && m_managers.size() > m_initialManagers)
-        m_trimTimer.start(int(qMax<qint64>(1, nextDueMs)));
 #ifdef __GLIBC__
     if (deleted) {
         // Once the managers and their threads are gone, give their freed heap back (glibc keeps it
         // otherwise).
-        QTimer::singleShot(1000, this, [] { malloc_trim(0); });
+        QTimer::singleShot(1000, this, [this] {
+            if (activeRequests() == 0)
+                malloc_trim(0);
+        });
     }
 #else
     Q_UNUSED(deleted);
 #endif
+}
+
+int UpstreamPool::activeRequests() const
+{
+    int total = 0;
+    for (const Slot &slot : m_managers)
+        total += slot.total;
+    return total;
 }

@@ -31,6 +31,7 @@ public:
     QNetworkAccessManager *acquire(const QString &hostKey);
     void release(QNetworkAccessManager *manager, const QString &hostKey);
     int managerCount() const { return m_managers.size(); }
+    int activeRequests() const; // acquired and not yet released, all managers
 
 private:
     QNetworkAccessManager *createManager();
