@@ -75,7 +75,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     m_chains->installEventFilter(this);
     m_new = new QPushButton(tr("&New chain…"), left);
     m_new->setObjectName(QStringLiteral("newChain"));
-    m_rename = new QPushButton(tr("Re&name…"), left);
+    m_rename = new QPushButton(tr("R&ename…"), left);
     m_rename->setObjectName(QStringLiteral("renameChain"));
     m_rename->setToolTip(tr("Rename the selected chain (F2)"));
     m_default = new QPushButton(tr("Make de&fault"), left);

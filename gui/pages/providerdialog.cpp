@@ -262,7 +262,7 @@ QWidget *ProviderDialog::buildModelsTab()
     m_models->header()->setStretchLastSection(false);
     layout->addWidget(m_models, 1);
 
-    m_addToChain = new QPushButton(tr("Add to &chain…"), page);
+    m_addToChain = new QPushButton(tr("Add to c&hain…"), page);
     m_addToChain->setObjectName(QStringLiteral("addToChain"));
     m_addToChain->setAccessibleName(tr("Add the selected model to a chain"));
     m_addToChain->setEnabled(false);

@@ -41,6 +41,16 @@ QLabel *hint(const QString &text, QWidget *parent)
     return label;
 }
 
+QStringList lines(const QString &text)
+{
+    QStringList out;
+    for (const QString &line : text.split(QLatin1Char('\n'))) {
+        if (!line.trimmed().isEmpty())
+            out << line.trimmed();
+    }
+    return out;
+}
+
 QFormLayout *formIn(QGroupBox *box)
 {
     auto *form = new QFormLayout(box);
@@ -230,7 +240,7 @@ QWidget *SettingsPage::buildRouting()
         spin(QStringLiteral("cooldownDefaultMs"), tr("Default cooldown"), 0, kIntMax, tr(" ms"));
     m_cooldownDefault->setSingleStep(1000);
     m_cooldownDefault->setToolTip(tr("After a 429 that does not say how long to wait."));
-    form->addRow(tr("Default &cooldown:"), m_cooldownDefault);
+    form->addRow(tr("Default cooldown:"), m_cooldownDefault);
     m_requestTimeout = spin(QStringLiteral("requestTimeoutMs"), tr("Request timeout"), 0, kIntMax, tr(" ms"));
     m_requestTimeout->setSingleStep(1000);
     m_requestTimeout->setToolTip(tr("Per attempt, unless the provider sets its own."));
@@ -319,6 +329,17 @@ QWidget *SettingsPage::buildServer()
     m_corsOrigins->setMaximumHeight(70);
     connect(m_corsOrigins, &QPlainTextEdit::textChanged, this, &SettingsPage::updateState);
     form->addRow(tr("CORS &origins (one per line):"), m_corsOrigins);
+    m_allowedHosts = new QPlainTextEdit(box);
+    m_allowedHosts->setObjectName(QStringLiteral("allowedHosts"));
+    m_allowedHosts->setAccessibleName(tr("Allowed host names, one per line"));
+    m_allowedHosts->setPlaceholderText(tr("None besides loopback names and the address listened on"));
+    m_allowedHosts->setToolTip(
+        tr("Host header values the proxy answers to (a defence against DNS rebinding). "
+           "\".example.com\" also matches its subdomains; \"*\" turns the check off."));
+    m_allowedHosts->setTabChangesFocus(true);
+    m_allowedHosts->setMaximumHeight(70);
+    connect(m_allowedHosts, &QPlainTextEdit::textChanged, this, &SettingsPage::updateState);
+    form->addRow(tr("Allowed &host names (one per line):"), m_allowedHosts);
     return box;
 }
 
@@ -337,6 +358,7 @@ void SettingsPage::loadForm()
     m_logRetentionDays->setValue(s.logRetentionDays);
     m_maxRequestBytes->setValue(clampToInt(s.maxRequestBytes));
     m_corsOrigins->setPlainText(s.corsOrigins.join(QLatin1Char('\n')));
+    m_allowedHosts->setPlainText(s.allowedHosts.join(QLatin1Char('\n')));
     m_cooldownDefault->setValue(clampToInt(s.cooldownDefaultMs));
     m_requestTimeout->setValue(clampToInt(s.requestTimeoutMs));
     m_streamIdleTimeout->setValue(clampToInt(s.streamIdleTimeoutMs));
@@ -403,11 +425,8 @@ Settings SettingsPage::formSettings() const
     s.dbPath = m_dbPath->text().trimmed();
     s.logRetentionDays = m_logRetentionDays->value();
     s.maxRequestBytes = m_maxRequestBytes->value();
-    s.corsOrigins.clear();
-    for (const QString &line : m_corsOrigins->toPlainText().split(QLatin1Char('\n'))) {
-        if (!line.trimmed().isEmpty())
-            s.corsOrigins << line.trimmed();
-    }
+    s.corsOrigins = lines(m_corsOrigins->toPlainText());
+    s.allowedHosts = lines(m_allowedHosts->toPlainText());
     if (m_defaultChain->currentIndex() >= 0)
         s.defaultChain = m_defaultChain->currentData().toString();
     s.cooldownDefaultMs = m_cooldownDefault->value();
@@ -430,7 +449,8 @@ bool SettingsPage::hasUnappliedChanges() const
     return form.host != file.host || form.port != file.port || form.logLevel != file.logLevel ||
            form.dbPath != file.dbPath || form.logRetentionDays != file.logRetentionDays ||
            form.maxRequestBytes != file.maxRequestBytes || form.corsOrigins != file.corsOrigins ||
-           form.defaultChain != file.defaultChain || form.cooldownDefaultMs != file.cooldownDefaultMs ||
+           form.allowedHosts != file.allowedHosts || form.defaultChain != file.defaultChain ||
+           form.cooldownDefaultMs != file.cooldownDefaultMs ||
            form.requestTimeoutMs != file.requestTimeoutMs ||
            form.streamIdleTimeoutMs != file.streamIdleTimeoutMs ||
            form.normalizeResponses != file.normalizeResponses ||

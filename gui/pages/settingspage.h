@@ -78,6 +78,7 @@ private:
     QSpinBox *m_maxRequestBytes;
     QSpinBox *m_logRetentionDays;
     QPlainTextEdit *m_corsOrigins;
+    QPlainTextEdit *m_allowedHosts;
 
     QComboBox *m_defaultChain;
     QSpinBox *m_cooldownDefault;

@@ -16,6 +16,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSpinBox>
@@ -174,7 +175,9 @@ void TestSettingsPage::refusesBadValues()
     const Settings running = m_harness->bridge()->fileConfig()->settings;
     if (field == QLatin1String("queueMaxSize"))
         QTest::mouseClick(child<QCheckBox>(m_page.get(), "queueMode"), Qt::LeftButton);
-    if (field == QLatin1String("bindAddress")) {
+    if (field == QLatin1String("allowedHosts")) {
+        child<QPlainTextEdit>(m_page.get(), "allowedHosts")->setPlainText(value);
+    } else if (field == QLatin1String("bindAddress")) {
         auto *edit = child<QLineEdit>(m_page.get(), "bindAddress");
         edit->selectAll();
         QTest::keyClicks(edit, value);
@@ -202,6 +205,8 @@ void TestSettingsPage::appliesGoodValues()
     typeInto(child<QSpinBox>(m_page.get(), "requestTimeoutMs"), QStringLiteral("45000"));
     auto *chain = child<QComboBox>(m_page.get(), "defaultChain");
     chain->setCurrentIndex(chain->findData(QStringLiteral("backup")));
+    child<QPlainTextEdit>(m_page.get(), "allowedHosts")
+        ->setPlainText(QStringLiteral("my-box.local\n\n.example.com\n"));
     clickApply();
     QCOMPARE(m_banner->kind(), StatusBanner::Kind::Success);
     const Settings &s = m_harness->bridge()->fileConfig()->settings;
@@ -209,6 +214,7 @@ void TestSettingsPage::appliesGoodValues()
     QCOMPARE(s.queueMaxSize, 7);
     QCOMPARE(s.requestTimeoutMs, 45000);
     QCOMPARE(s.defaultChain, QStringLiteral("backup"));
+    QCOMPARE(s.allowedHosts, QStringList({QStringLiteral("my-box.local"), QStringLiteral(".example.com")}));
     QCOMPARE(m_harness->bridge()->config()->settings.queueMaxSize, 7); // applied live
     const ConfigLoadResult disk = ConfigLoader::loadFile(m_harness->configPath());
     QVERIFY(disk.ok());
