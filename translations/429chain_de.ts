@@ -55,229 +55,226 @@
     <name>ChainEntriesModel</name>
     <message>
         <source>Tried %1 of %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Versucht als %1 von %2</translation>
     </message>
     <message>
         <source>%1. %2 / %3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1. %2 / %3</translation>
     </message>
     <message>
         <source>#</source>
-        <translation type="unfinished"></translation>
+        <translation>Nr.</translation>
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Modell</translation>
+        <translation>Modell</translation>
     </message>
 </context>
 <context>
     <name>ChainsPage</name>
     <message>
         <source>A chain is the list of provider + model entries 429chain tries in order until one answers. Clients choose a chain by sending its name as the model.</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine Kette ist die Liste von Einträgen (Anbieter + Modell), die 429chain der Reihe nach versucht, bis einer antwortet. Clients wählen eine Kette, indem sie ihren Namen als Modell senden.</translation>
     </message>
     <message>
         <source>Chains</source>
-        <translation type="unfinished">Ketten</translation>
+        <translation>Ketten</translation>
     </message>
     <message>
         <source>&amp;New chain…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Re&amp;name…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Neue Kette …</translation>
     </message>
     <message>
         <source>Rename the selected chain (F2)</source>
-        <translation type="unfinished"></translation>
+        <translation>Die gewählte Kette umbenennen (F2)</translation>
     </message>
     <message>
         <source>Make de&amp;fault</source>
-        <translation type="unfinished"></translation>
+        <translation>Zum &amp;Standard machen</translation>
     </message>
     <message>
         <source>Use this chain for requests whose model is not a chain name</source>
-        <translation type="unfinished"></translation>
+        <translation>Diese Kette für Anfragen verwenden, deren Modell kein Kettenname ist</translation>
     </message>
     <message>
         <source>Delete c&amp;hain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette l&amp;öschen</translation>
     </message>
     <message>
         <source>Delete the selected chain (Delete)</source>
-        <translation type="unfinished"></translation>
+        <translation>Die gewählte Kette löschen (Entf)</translation>
     </message>
     <message>
         <source>Entries of the chain, in the order they are tried</source>
-        <translation type="unfinished"></translation>
+        <translation>Einträge der Kette in der Reihenfolge, in der sie versucht werden</translation>
     </message>
     <message>
         <source>Moved %1 / %2 to position %3 of %4.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 auf Position %3 von %4 verschoben.</translation>
     </message>
     <message>
         <source>Move &amp;up</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach &amp;oben</translation>
     </message>
     <message>
         <source>Try the selected entry earlier (Ctrl+Up)</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten Eintrag früher versuchen (Strg+Hoch)</translation>
     </message>
     <message>
         <source>Move do&amp;wn</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach &amp;unten</translation>
     </message>
     <message>
         <source>Try the selected entry later (Ctrl+Down)</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten Eintrag später versuchen (Strg+Runter)</translation>
     </message>
     <message>
         <source>&amp;Remove entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Eintrag &amp;entfernen</translation>
     </message>
     <message>
         <source>Remove the selected entry from the chain (Delete)</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten Eintrag aus der Kette entfernen (Entf)</translation>
     </message>
     <message>
         <source>Add an entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Eintrag hinzufügen</translation>
     </message>
     <message>
         <source>&amp;Add entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Eintrag &amp;hinzufügen</translation>
     </message>
     <message>
         <source>Add the entry at the end of the chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Eintrag am Ende der Kette hinzufügen</translation>
     </message>
     <message>
         <source>%1 — default</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <source>%n entry(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>; the default chain</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 — Standard</translation>
     </message>
     <message>
         <source>No chain selected</source>
-        <translation type="unfinished"></translation>
+        <translation>Keine Kette gewählt</translation>
     </message>
     <message>
         <source>No chains yet. Create one with New chain…</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Ketten. Legen Sie eine mit „Neue Kette …“ an.</translation>
     </message>
     <message>
         <source>Select a chain to see its entries.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wählen Sie eine Kette, um ihre Einträge zu sehen.</translation>
     </message>
     <message>
         <source>%1 (default chain)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (Standardkette)</translation>
     </message>
     <message>
         <source>Entries are tried from the top. Requests for &quot;%1&quot; and for any model that is not a chain name use this chain. Drag rows or use Ctrl+Up / Ctrl+Down to reorder.</source>
-        <translation type="unfinished"></translation>
+        <translation>Einträge werden von oben nach unten versucht. Anfragen für „%1“ und für jedes Modell, das kein Kettenname ist, verwenden diese Kette. Zum Umsortieren Zeilen ziehen oder Strg+Hoch / Strg+Runter verwenden.</translation>
     </message>
     <message>
         <source>Entries are tried from the top. Requests for the model &quot;%1&quot; use this chain. Drag rows or use Ctrl+Up / Ctrl+Down to reorder.</source>
-        <translation type="unfinished"></translation>
+        <translation>Einträge werden von oben nach unten versucht. Anfragen für das Modell „%1“ verwenden diese Kette. Zum Umsortieren Zeilen ziehen oder Strg+Hoch / Strg+Runter verwenden.</translation>
     </message>
     <message>
         <source>%1 not saved: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 nicht gespeichert: %2</translation>
     </message>
     <message>
         <source>Removed %1 / %2 from %3.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 aus %3 entfernt.</translation>
     </message>
     <message>
         <source>Type or pick a model for the new entry.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geben Sie ein Modell für den neuen Eintrag ein oder wählen Sie eines.</translation>
     </message>
     <message>
         <source>%1 / %2 is in %3 already.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 ist bereits in %3.</translation>
     </message>
     <message>
         <source>Added %1 / %2 to %3.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 zu %3 hinzugefügt.</translation>
     </message>
     <message>
         <source>New chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Neue Kette</translation>
     </message>
     <message>
         <source>A chain needs a name (clients send it as the model) and a first entry; add more entries once it exists.</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine Kette braucht einen Namen (Clients senden ihn als Modell) und einen ersten Eintrag; weitere Einträge fügen Sie hinzu, sobald sie existiert.</translation>
     </message>
     <message>
         <source>Chain name</source>
-        <translation type="unfinished"></translation>
+        <translation>Name der Kette</translation>
     </message>
     <message>
         <source>e.g. fast</source>
-        <translation type="unfinished"></translation>
+        <translation>z. B. schnell</translation>
     </message>
     <message>
         <source>Create chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette anlegen</translation>
     </message>
     <message>
         <source>&amp;Name:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Name:</translation>
     </message>
     <message>
         <source>A chain &quot;%1&quot; exists already.</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine Kette „%1“ gibt es bereits.</translation>
     </message>
     <message>
         <source>Rename chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette umbenennen</translation>
     </message>
     <message>
         <source>New name for %1 (clients that send the old name as the model get the default chain instead):</source>
-        <translation type="unfinished"></translation>
+        <translation>Neuer Name für %1 (Clients, die den alten Namen als Modell senden, erhalten stattdessen die Standardkette):</translation>
     </message>
     <message>
         <source>%1 not renamed: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 nicht umbenannt: %2</translation>
     </message>
     <message>
         <source>%1 is now the default chain.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 ist jetzt die Standardkette.</translation>
     </message>
     <message>
         <source>Delete chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette löschen</translation>
     </message>
     <message>
         <source>Delete the chain &quot;%1&quot;?</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Kette „%1“ löschen?</translation>
     </message>
     <message>
         <source>Clients that send &quot;%1&quot; as the model get the default chain instead.</source>
-        <translation type="unfinished"></translation>
+        <translation>Clients, die „%1“ als Modell senden, erhalten stattdessen die Standardkette.</translation>
     </message>
     <message>
         <source>Delete</source>
-        <translation type="unfinished"></translation>
+        <translation>Löschen</translation>
     </message>
     <message>
         <source>%1 not deleted: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 nicht gelöscht: %2</translation>
+    </message>
+    <message>
+        <source>R&amp;ename…</source>
+        <translation>Um&amp;benennen …</translation>
+    </message>
+    <message>
+        <source>Entries: %1; the default chain</source>
+        <translation>Einträge: %1; die Standardkette</translation>
+    </message>
+    <message>
+        <source>Entries: %1</source>
+        <translation>Einträge: %1</translation>
     </message>
 </context>
 <context>
@@ -537,77 +534,67 @@
     <name>EntryPicker</name>
     <message>
         <source>Fetch models</source>
-        <translation type="unfinished"></translation>
+        <translation>Modelle abrufen</translation>
     </message>
     <message>
         <source>Provider of the entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter des Eintrags</translation>
     </message>
     <message>
         <source>Model of the entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Modell des Eintrags</translation>
     </message>
     <message>
         <source>Type a model id or fetch the list</source>
-        <translation type="unfinished"></translation>
+        <translation>Modell-ID eingeben oder die Liste abrufen</translation>
     </message>
     <message>
         <source>Fetch the provider&apos;s models</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Modelle des Anbieters abrufen</translation>
     </message>
     <message>
         <source>&amp;Provider:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Anbieter:</translation>
     </message>
     <message>
         <source>&amp;Model:</source>
-        <translation type="unfinished">&amp;Modell:</translation>
+        <translation>&amp;Modell:</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>Asking %1 for its models…</source>
-        <translation type="unfinished"></translation>
+        <translation>Frage %1 nach seinen Modellen …</translation>
     </message>
     <message>
         <source>Could not list the models of %1: %2. Type the model id instead.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Modelle von %1 konnten nicht abgerufen werden: %2. Geben Sie die Modell-ID stattdessen ein.</translation>
     </message>
     <message>
         <source>free</source>
-        <translation type="unfinished"></translation>
+        <translation>kostenlos</translation>
     </message>
     <message>
         <source>paid</source>
-        <translation type="unfinished"></translation>
+        <translation>kostenpflichtig</translation>
     </message>
     <message>
         <source>%1 tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Tokens</translation>
     </message>
     <message>
         <source>Add a provider first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Legen Sie zuerst einen Anbieter an.</translation>
     </message>
     <message>
         <source>Type the model id, or fetch the provider&apos;s list to pick one.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geben Sie die Modell-ID ein oder rufen Sie die Liste des Anbieters ab, um eines zu wählen.</translation>
     </message>
-    <message numerus="yes">
-        <source>%n model(s) listed, %1 free.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%n model(s) listed.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+    <message>
+        <source>Models listed: %1, free: %2.</source>
+        <translation>Modelle: %1, davon kostenlos: %2.</translation>
     </message>
 </context>
 <context>
@@ -1048,480 +1035,470 @@
     <name>ProviderDialog</name>
     <message>
         <source>Requests per minute:</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Minute:</translation>
     </message>
     <message>
         <source>Requests per hour:</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Stunde:</translation>
     </message>
     <message>
         <source>Requests per day:</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Tag:</translation>
     </message>
     <message>
         <source>Tokens per minute:</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Minute:</translation>
     </message>
     <message>
         <source>Tokens per day:</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Tag:</translation>
     </message>
     <message>
         <source>Concurrent requests:</source>
-        <translation type="unfinished"></translation>
+        <translation>Gleichzeitige Anfragen:</translation>
     </message>
     <message>
         <source>OpenRouter</source>
-        <translation type="unfinished"></translation>
+        <translation>OpenRouter</translation>
     </message>
     <message>
         <source>Groq</source>
-        <translation type="unfinished"></translation>
+        <translation>Groq</translation>
     </message>
     <message>
         <source>Cerebras</source>
-        <translation type="unfinished"></translation>
+        <translation>Cerebras</translation>
     </message>
     <message>
         <source>OpenAI</source>
-        <translation type="unfinished"></translation>
+        <translation>OpenAI</translation>
     </message>
     <message>
         <source>Google AI (Gemini)</source>
-        <translation type="unfinished"></translation>
+        <translation>Google AI (Gemini)</translation>
     </message>
     <message>
         <source>Mistral</source>
-        <translation type="unfinished"></translation>
+        <translation>Mistral</translation>
     </message>
     <message>
         <source>NVIDIA NIM</source>
-        <translation type="unfinished"></translation>
+        <translation>NVIDIA NIM</translation>
     </message>
     <message>
         <source>Any OpenAI-compatible server</source>
-        <translation type="unfinished"></translation>
+        <translation>Beliebiger OpenAI-kompatibler Server</translation>
     </message>
     <message>
         <source>Edit provider %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter %1 bearbeiten</translation>
     </message>
     <message>
         <source>Add a provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter hinzufügen</translation>
     </message>
     <message>
         <source>&amp;Connection</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Verbindung</translation>
     </message>
     <message>
         <source>&amp;Limits</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Limits</translation>
     </message>
     <message>
         <source>&amp;Models</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Modelle</translation>
     </message>
     <message>
         <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Speichern</translation>
     </message>
     <message>
         <source>&amp;Add provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter &amp;hinzufügen</translation>
     </message>
     <message>
         <source>Provider ID</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter-ID</translation>
     </message>
     <message>
         <source>e.g. groq</source>
-        <translation type="unfinished"></translation>
+        <translation>z. B. groq</translation>
     </message>
     <message>
         <source>The ID cannot change: chains refer to it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die ID lässt sich nicht ändern: Ketten verweisen auf sie.</translation>
     </message>
     <message>
         <source>Letters, digits, dot, dash, underscore. Chains refer to it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Buchstaben, Ziffern, Punkt, Bindestrich, Unterstrich. Ketten verweisen auf sie.</translation>
     </message>
     <message>
         <source>&amp;ID:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;ID:</translation>
     </message>
     <message>
         <source>Provider name</source>
-        <translation type="unfinished"></translation>
+        <translation>Name des Anbieters</translation>
     </message>
     <message>
         <source>Shown in lists; the ID when empty</source>
-        <translation type="unfinished"></translation>
+        <translation>Wird in Listen angezeigt; leer: die ID</translation>
     </message>
     <message>
         <source>&amp;Name:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Name:</translation>
     </message>
     <message>
         <source>Provider type</source>
-        <translation type="unfinished">Anbietertyp</translation>
+        <translation>Art des Anbieters</translation>
     </message>
     <message>
         <source>&amp;Type:</source>
-        <translation type="unfinished">&amp;Typ:</translation>
+        <translation>&amp;Art:</translation>
     </message>
     <message>
         <source>Base URL</source>
-        <translation type="unfinished">Basis-URL</translation>
+        <translation>Basis-URL</translation>
     </message>
     <message>
         <source>Base &amp;URL:</source>
-        <translation type="unfinished">Basis-&amp;URL:</translation>
+        <translation>Basis-&amp;URL:</translation>
     </message>
     <message>
         <source>API key</source>
-        <translation type="unfinished">API-Schlüssel</translation>
+        <translation>API-Schlüssel</translation>
     </message>
     <message>
         <source>Leave empty to keep the stored key</source>
-        <translation type="unfinished"></translation>
+        <translation>Leer lassen, um den gespeicherten Schlüssel zu behalten</translation>
     </message>
     <message>
         <source>The provider&apos;s API key, or ${ENV_VAR}</source>
-        <translation type="unfinished"></translation>
+        <translation>Der API-Schlüssel des Anbieters oder ${ENV_VAR}</translation>
     </message>
     <message>
         <source>API &amp;key:</source>
-        <translation type="unfinished">API-&amp;Schlüssel:</translation>
+        <translation>API-Schl&amp;üssel:</translation>
     </message>
     <message>
         <source>Timeout in milliseconds</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitlimit in Millisekunden</translation>
     </message>
     <message>
         <source> ms</source>
-        <translation type="unfinished"></translation>
+        <translation> ms</translation>
     </message>
     <message>
         <source>Default (settings)</source>
-        <translation type="unfinished"></translation>
+        <translation>Standard (Einstellungen)</translation>
     </message>
     <message>
         <source>Per attempt. The default is the request timeout of the settings.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pro Versuch. Standard ist das Anfrage-Zeitlimit der Einstellungen.</translation>
     </message>
     <message>
         <source>T&amp;imeout:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Zeitlimit:</translation>
     </message>
     <message>
         <source>&amp;Enabled: chains use this provider</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;ktiv: Ketten verwenden diesen Anbieter</translation>
     </message>
     <message>
         <source>Used when the provider does not state its limits in its answers. &quot;No limit&quot; leaves it to what the provider reports.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gilt, wenn der Anbieter seine Limits nicht in seinen Antworten nennt. „Kein Limit“ überlässt es dem, was der Anbieter meldet.</translation>
     </message>
     <message>
         <source>No limit</source>
-        <translation type="unfinished"></translation>
+        <translation>Kein Limit</translation>
     </message>
     <message>
         <source>Limits apply to</source>
-        <translation type="unfinished"></translation>
+        <translation>Limits gelten für</translation>
     </message>
     <message>
         <source>Each model separately</source>
-        <translation type="unfinished"></translation>
+        <translation>Jedes Modell einzeln</translation>
     </message>
     <message>
         <source>All models of the provider together</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle Modelle des Anbieters zusammen</translation>
     </message>
     <message>
         <source>Limits apply &amp;to:</source>
-        <translation type="unfinished"></translation>
+        <translation>Limits gelten &amp;für:</translation>
     </message>
     <message>
         <source>&amp;Fetch models</source>
-        <translation type="unfinished"></translation>
+        <translation>Modelle &amp;abrufen</translation>
     </message>
     <message>
         <source>Fetch the provider&apos;s models</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Modelle des Anbieters abrufen</translation>
     </message>
     <message>
         <source>Models of the provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Modelle des Anbieters</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Modell</translation>
+        <translation>Modell</translation>
     </message>
     <message>
         <source>Context</source>
-        <translation type="unfinished"></translation>
+        <translation>Kontext</translation>
     </message>
     <message>
         <source>Price</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Add to &amp;chain…</source>
-        <translation type="unfinished"></translation>
+        <translation>Preis</translation>
     </message>
     <message>
         <source>Add the selected model to a chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Das gewählte Modell einer Kette hinzufügen</translation>
     </message>
     <message>
         <source>Asks the provider for its models with the stored key and address.</source>
-        <translation type="unfinished"></translation>
+        <translation>Fragt den Anbieter mit dem gespeicherten Schlüssel und der gespeicherten Adresse nach seinen Modellen.</translation>
     </message>
     <message>
         <source>Add the provider first; then edit it to list its models.</source>
-        <translation type="unfinished"></translation>
+        <translation>Legen Sie den Anbieter zuerst an; bearbeiten Sie ihn dann, um seine Modelle zu sehen.</translation>
     </message>
     <message>
         <source>https://host:port/v1</source>
-        <translation type="unfinished"></translation>
+        <translation>https://host:port/v1</translation>
     </message>
     <message>
         <source>Required for this type: the server&apos;s base URL, as a rule ending in /v1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Für diese Art erforderlich: die Basis-URL des Servers, in der Regel mit /v1 am Ende.</translation>
     </message>
     <message>
         <source>The default for %1 is filled in; change it for a proxy or a self-hosted server.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Standard für %1 ist eingetragen; ändern Sie ihn für einen Proxy oder einen eigenen Server.</translation>
     </message>
     <message>
         <source>Hide</source>
-        <translation type="unfinished"></translation>
+        <translation>Verbergen</translation>
     </message>
     <message>
         <source>Show</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeigen</translation>
     </message>
     <message>
         <source>Hide the API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Den API-Schlüssel verbergen</translation>
     </message>
     <message>
         <source>Show the API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Den API-Schlüssel zeigen</translation>
     </message>
     <message>
         <source>Shows what you type; the stored key is never shown</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeigt, was Sie eingeben; der gespeicherte Schlüssel wird nie angezeigt</translation>
     </message>
     <message>
         <source>Shows the key as typed</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeigt den Schlüssel wie eingegeben</translation>
     </message>
     <message>
         <source>A provider &quot;%1&quot; exists already: edit it instead, or choose another ID.</source>
-        <translation type="unfinished"></translation>
+        <translation>Einen Anbieter „%1“ gibt es bereits: Bearbeiten Sie ihn oder wählen Sie eine andere ID.</translation>
     </message>
     <message>
         <source>Asking %1 for its models…</source>
-        <translation type="unfinished"></translation>
+        <translation>Frage %1 nach seinen Modellen …</translation>
     </message>
     <message>
         <source>Could not list the models: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Modelle konnten nicht abgerufen werden: %1</translation>
     </message>
     <message>
         <source>Free</source>
-        <translation type="unfinished"></translation>
+        <translation>Kostenlos</translation>
     </message>
     <message>
         <source>Paid</source>
-        <translation type="unfinished"></translation>
+        <translation>Kostenpflichtig</translation>
     </message>
     <message>
         <source>Not stated</source>
-        <translation type="unfinished"></translation>
+        <translation>Nicht angegeben</translation>
     </message>
     <message>
         <source>The provider listed no models.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message numerus="yes">
-        <source>%n model(s), %1 free. Pick one and add it to a chain.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%n model(s). Pick one and add it to a chain.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
+        <translation>Der Anbieter hat keine Modelle genannt.</translation>
     </message>
     <message>
         <source>There is no chain yet: create one on the Chains page.</source>
-        <translation type="unfinished"></translation>
+        <translation>Es gibt noch keine Kette: Legen Sie eine auf der Seite „Ketten“ an.</translation>
     </message>
     <message>
         <source>Add to chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Zur Kette hinzufügen</translation>
     </message>
     <message>
         <source>Add %1 / %2 at the end of the chain:</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 am Ende dieser Kette hinzufügen:</translation>
     </message>
     <message>
         <source>%1 / %2 is in chain %3 already.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 ist bereits in der Kette %3.</translation>
     </message>
     <message>
         <source>%1 / %2 added to chain %3.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2 zur Kette %3 hinzugefügt.</translation>
+    </message>
+    <message>
+        <source>Add to c&amp;hain…</source>
+        <translation>Zur &amp;Kette hinzufügen …</translation>
+    </message>
+    <message>
+        <source>Models: %1, free: %2. Pick one and add it to a chain.</source>
+        <translation>Modelle: %1, davon kostenlos: %2. Wählen Sie eines und fügen Sie es einer Kette hinzu.</translation>
     </message>
 </context>
 <context>
     <name>ProvidersPage</name>
     <message>
         <source>Providers</source>
-        <translation type="unfinished">Anbieter</translation>
+        <translation>Anbieter</translation>
     </message>
     <message>
         <source>The accounts 429chain sends requests to. Chains list which of their models to try, in order.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Konten, an die 429chain Anfragen sendet. Ketten legen fest, welche ihrer Modelle in welcher Reihenfolge versucht werden.</translation>
     </message>
     <message>
         <source>&amp;Add provider…</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter &amp;hinzufügen …</translation>
     </message>
     <message>
         <source>&amp;Edit…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Bearbeiten …</translation>
     </message>
     <message>
         <source>Edit the selected provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten Anbieter bearbeiten</translation>
     </message>
     <message>
         <source>&amp;Delete</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Löschen</translation>
     </message>
     <message>
         <source>Delete the selected provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten Anbieter löschen</translation>
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter</translation>
     </message>
     <message>
         <source>Type</source>
-        <translation type="unfinished"></translation>
+        <translation>Art</translation>
     </message>
     <message>
         <source>Base URL</source>
-        <translation type="unfinished">Basis-URL</translation>
+        <translation>Basis-URL</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Requests today</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen heute</translation>
     </message>
     <message>
         <source>No providers yet. Add one with its API key to start.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Anbieter. Fügen Sie zum Start einen mit seinem API-Schlüssel hinzu.</translation>
     </message>
     <message>
         <source>Add provider…</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter hinzufügen …</translation>
     </message>
     <message>
         <source>%1 d %2 h</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 T %2 h</translation>
     </message>
     <message>
         <source>all models</source>
-        <translation type="unfinished"></translation>
+        <translation>alle Modelle</translation>
     </message>
     <message>
         <source>%1: cooling down, %2 left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: pausiert, noch %2</translation>
     </message>
     <message>
         <source>%1: exhausted</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: erschöpft</translation>
     </message>
     <message>
         <source>Available</source>
-        <translation type="unfinished"></translation>
+        <translation>Verfügbar</translation>
     </message>
     <message>
         <source>Cooling down %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Pausiert %1</translation>
     </message>
     <message>
         <source>Exhausted</source>
-        <translation type="unfinished"></translation>
+        <translation>Erschöpft</translation>
     </message>
     <message>
         <source>Available; %1 of %2 models cooling down (%3)</source>
-        <translation type="unfinished"></translation>
+        <translation>Verfügbar; %1 von %2 Modellen pausiert (%3)</translation>
     </message>
     <message>
         <source>Available; %1 of %2 models exhausted</source>
-        <translation type="unfinished"></translation>
+        <translation>Verfügbar; %1 von %2 Modellen erschöpft</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source> – disabled</source>
-        <translation type="unfinished"></translation>
+        <translation> – inaktiv</translation>
     </message>
     <message>
         <source>%1 (the type&apos;s default)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (Standard der Art)</translation>
     </message>
     <message>
         <source>No request log</source>
-        <translation type="unfinished"></translation>
+        <translation>Kein Anfrageprotokoll</translation>
     </message>
     <message>
         <source>Requests served or tried by %1 since 00:00 UTC</source>
-        <translation type="unfinished"></translation>
+        <translation>Von %1 seit 00:00 UTC bediente oder versuchte Anfragen</translation>
     </message>
     <message>
         <source>Delete provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter löschen</translation>
     </message>
     <message>
         <source>Delete the provider &quot;%1&quot;?</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Anbieter „%1“ löschen?</translation>
     </message>
     <message>
         <source>The provider and its key are removed from the config.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Anbieter und sein Schlüssel werden aus der Konfiguration entfernt.</translation>
     </message>
     <message>
         <source>It is still used by %1: 429chain refuses to delete it until no chain uses it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Er wird noch von %1 verwendet: 429chain löscht ihn erst, wenn keine Kette ihn mehr verwendet.</translation>
     </message>
     <message>
         <source>Delete</source>
-        <translation type="unfinished"></translation>
+        <translation>Löschen</translation>
     </message>
     <message>
         <source>&quot;%1&quot; was not deleted: %2. Remove it from those chains first (Chains page).</source>
-        <translation type="unfinished"></translation>
+        <translation>„%1“ wurde nicht gelöscht: %2. Entfernen Sie ihn zuerst aus diesen Ketten (Seite „Ketten“).</translation>
     </message>
     <message>
         <source>&quot;%1&quot; was not deleted: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>„%1“ wurde nicht gelöscht: %2</translation>
     </message>
 </context>
 <context>
@@ -1791,335 +1768,351 @@
     <name>SettingsPage</name>
     <message>
         <source>Settings</source>
-        <translation type="unfinished">Einstellungen</translation>
+        <translation>Einstellungen</translation>
     </message>
     <message>
         <source>&amp;Apply</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Übernehmen</translation>
     </message>
     <message>
         <source>Apply the settings</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Einstellungen übernehmen</translation>
     </message>
     <message>
         <source>Re&amp;vert</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Zurücksetzen</translation>
     </message>
     <message>
         <source>Revert to the saved settings</source>
-        <translation type="unfinished"></translation>
+        <translation>Zu den gespeicherten Einstellungen zurückkehren</translation>
     </message>
     <message>
         <source>Settings are saved to the config file and applied at once, except those marked &quot;after restart&quot;.</source>
-        <translation type="unfinished"></translation>
+        <translation>Einstellungen werden in der Konfigurationsdatei gespeichert und sofort angewendet, außer denen mit „nach Neustart“.</translation>
     </message>
     <message>
         <source>API keys</source>
-        <translation type="unfinished"></translation>
+        <translation>API-Schlüssel</translation>
     </message>
     <message>
         <source>Clients send one of these as their Bearer token. Keys are stored in the config file; the list shows them masked.</source>
-        <translation type="unfinished"></translation>
+        <translation>Clients senden einen davon als Bearer-Token. Die Schlüssel stehen in der Konfigurationsdatei; die Liste zeigt sie maskiert.</translation>
     </message>
     <message>
         <source>The new API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Der neue API-Schlüssel</translation>
     </message>
     <message>
         <source>Copy</source>
-        <translation type="unfinished">Kopieren</translation>
+        <translation>Kopieren</translation>
     </message>
     <message>
         <source>Copy the new API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Den neuen API-Schlüssel kopieren</translation>
     </message>
     <message>
         <source>The new key is on the clipboard.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der neue Schlüssel ist in der Zwischenablage.</translation>
     </message>
     <message>
         <source>New key added. Copy it now: it is shown here only once.</source>
-        <translation type="unfinished"></translation>
+        <translation>Neuer Schlüssel hinzugefügt. Kopieren Sie ihn jetzt: Er wird hier nur einmal angezeigt.</translation>
     </message>
     <message>
         <source>API keys, masked</source>
-        <translation type="unfinished"></translation>
+        <translation>API-Schlüssel, maskiert</translation>
     </message>
     <message>
         <source>&amp;Generate key</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel &amp;erzeugen</translation>
     </message>
     <message>
         <source>&amp;Copy key</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel &amp;kopieren</translation>
     </message>
     <message>
         <source>Copy the selected API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten API-Schlüssel kopieren</translation>
     </message>
     <message>
         <source>&amp;Revoke…</source>
-        <translation type="unfinished"></translation>
+        <translation>Wide&amp;rrufen …</translation>
     </message>
     <message>
         <source>Revoke the selected API key</source>
-        <translation type="unfinished"></translation>
+        <translation>Den gewählten API-Schlüssel widerrufen</translation>
     </message>
     <message>
         <source>Admin keys</source>
-        <translation type="unfinished"></translation>
+        <translation>Admin-Schlüssel</translation>
     </message>
     <message>
         <source>Only these keys open the admin API (settings.adminKeys); edit them in the config file.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nur diese Schlüssel öffnen die Admin-API (settings.adminKeys); bearbeiten Sie sie in der Konfigurationsdatei.</translation>
     </message>
     <message>
         <source>Admin keys, masked</source>
-        <translation type="unfinished"></translation>
+        <translation>Admin-Schlüssel, maskiert</translation>
     </message>
     <message>
         <source>Copy admin key</source>
-        <translation type="unfinished"></translation>
+        <translation>Admin-Schlüssel kopieren</translation>
     </message>
     <message>
         <source>Admin key %1 is on the clipboard.</source>
-        <translation type="unfinished"></translation>
+        <translation>Admin-Schlüssel %1 ist in der Zwischenablage.</translation>
     </message>
     <message>
         <source>Routing</source>
-        <translation type="unfinished"></translation>
+        <translation>Weiterleitung</translation>
     </message>
     <message>
         <source>Default chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Standardkette</translation>
     </message>
     <message>
         <source>Used when a client asks for a model that is not a chain name.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gilt, wenn ein Client ein Modell anfragt, das kein Kettenname ist.</translation>
     </message>
     <message>
         <source>De&amp;fault chain:</source>
-        <translation type="unfinished"></translation>
+        <translation>S&amp;tandardkette:</translation>
     </message>
     <message>
         <source>Default cooldown</source>
-        <translation type="unfinished"></translation>
+        <translation>Standard-Pause</translation>
     </message>
     <message>
         <source> ms</source>
-        <translation type="unfinished"></translation>
+        <translation> ms</translation>
     </message>
     <message>
         <source>After a 429 that does not say how long to wait.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Default &amp;cooldown:</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach einem 429 ohne Angabe, wie lange zu warten ist.</translation>
     </message>
     <message>
         <source>Request timeout</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage-Zeitlimit</translation>
     </message>
     <message>
         <source>Per attempt, unless the provider sets its own.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pro Versuch, sofern der Anbieter kein eigenes setzt.</translation>
     </message>
     <message>
         <source>Request &amp;timeout:</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage-Zeitl&amp;imit:</translation>
     </message>
     <message>
         <source>Stream idle timeout</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitlimit für stille Streams</translation>
     </message>
     <message>
         <source>Silence before a stream counts as failed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Stille, nach der ein Stream als gescheitert gilt.</translation>
     </message>
     <message>
         <source>Stream &amp;idle timeout:</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitlimit für &amp;stille Streams:</translation>
     </message>
     <message>
         <source>&amp;Normalize responses (move reasoning into reasoning_content)</source>
-        <translation type="unfinished"></translation>
+        <translation>Antworten &amp;vereinheitlichen (Reasoning nach reasoning_content)</translation>
     </message>
     <message>
         <source>Mid-stream failures before a cooldown</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbrüche im Stream vor einer Pause</translation>
     </message>
     <message>
         <source>Mid-stream failures before a cooldown:</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbrüche im Stream vor einer Pause:</translation>
     </message>
     <message>
         <source>First mid-stream cooldown</source>
-        <translation type="unfinished"></translation>
+        <translation>Erste Pause nach Stream-Abbrüchen</translation>
     </message>
     <message>
         <source>First mid-stream cooldown:</source>
-        <translation type="unfinished"></translation>
+        <translation>Erste Pause nach Stream-Abbrüchen:</translation>
     </message>
     <message>
         <source>Longest mid-stream cooldown</source>
-        <translation type="unfinished"></translation>
+        <translation>Längste Pause nach Stream-Abbrüchen</translation>
     </message>
     <message>
         <source>Longest mid-stream cooldown:</source>
-        <translation type="unfinished"></translation>
+        <translation>Längste Pause nach Stream-Abbrüchen:</translation>
     </message>
     <message>
         <source>Queue mode</source>
-        <translation type="unfinished"></translation>
+        <translation>Warteschlange</translation>
     </message>
     <message>
         <source>&amp;Queue requests while their chain is exhausted (instead of answering 429)</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;nfragen in die Warteschlange stellen, solange ihre Kette erschöpft ist (statt 429 zu antworten)</translation>
     </message>
     <message>
         <source>Longest wait in the queue</source>
-        <translation type="unfinished"></translation>
+        <translation>Längste Wartezeit in der Warteschlange</translation>
     </message>
     <message>
         <source>Longest &amp;wait:</source>
-        <translation type="unfinished"></translation>
+        <translation>Längste &amp;Wartezeit:</translation>
     </message>
     <message>
         <source>Queue size per chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Warteschlangengröße pro Kette</translation>
     </message>
     <message>
         <source>Queue si&amp;ze per chain:</source>
-        <translation type="unfinished"></translation>
+        <translation>Warteschlangen&amp;größe pro Kette:</translation>
     </message>
     <message>
         <source>Server and request log</source>
-        <translation type="unfinished"></translation>
+        <translation>Server und Anfrageprotokoll</translation>
     </message>
     <message>
         <source>Bind address</source>
-        <translation type="unfinished"></translation>
+        <translation>Bind-Adresse</translation>
     </message>
     <message>
         <source>127.0.0.1 keeps the proxy on this computer; 0.0.0.0 opens it to the network.</source>
-        <translation type="unfinished"></translation>
+        <translation>127.0.0.1 hält den Proxy auf diesem Rechner; 0.0.0.0 öffnet ihn für das Netzwerk.</translation>
     </message>
     <message>
         <source>&amp;Bind address (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Bind-Adresse (nach Neustart):</translation>
     </message>
     <message>
         <source>Port</source>
-        <translation type="unfinished"></translation>
+        <translation>Port</translation>
     </message>
     <message>
         <source>&amp;Port (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Port (nach Neustart):</translation>
     </message>
     <message>
         <source>Log level</source>
-        <translation type="unfinished"></translation>
+        <translation>Log-Stufe</translation>
     </message>
     <message>
         <source>&amp;Log level (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Log-Stufe (nach Neustart):</translation>
     </message>
     <message>
         <source>Request log database</source>
-        <translation type="unfinished"></translation>
+        <translation>Datenbank des Anfrageprotokolls</translation>
     </message>
     <message>
         <source>Request log &amp;database (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Datenbank des Anfrageprotokolls (nach Neustart):</translation>
     </message>
     <message>
         <source>Keep the request log</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrageprotokoll aufbewahren</translation>
     </message>
     <message>
         <source> days</source>
-        <translation type="unfinished"></translation>
+        <translation> Tage</translation>
     </message>
     <message>
         <source>&amp;Keep the request log (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrageprotokoll &amp;aufbewahren (nach Neustart):</translation>
     </message>
     <message>
         <source>Largest request body</source>
-        <translation type="unfinished"></translation>
+        <translation>Größter Anfrage-Body</translation>
     </message>
     <message>
         <source> bytes</source>
-        <translation type="unfinished"></translation>
+        <translation> Bytes</translation>
     </message>
     <message>
         <source>Largest request &amp;body (after restart):</source>
-        <translation type="unfinished"></translation>
+        <translation>Größter Anfrage-Bod&amp;y (nach Neustart):</translation>
     </message>
     <message>
         <source>CORS origins, one per line</source>
-        <translation type="unfinished"></translation>
+        <translation>CORS-Origins, einer pro Zeile</translation>
     </message>
     <message>
         <source>None: browsers on other sites cannot call the proxy</source>
-        <translation type="unfinished"></translation>
+        <translation>Keine: Browser auf anderen Websites können den Proxy nicht aufrufen</translation>
     </message>
     <message>
         <source>CORS &amp;origins (one per line):</source>
-        <translation type="unfinished"></translation>
+        <translation>CORS-&amp;Origins (einer pro Zeile):</translation>
     </message>
     <message>
         <source>%1 (no such chain)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (keine solche Kette)</translation>
     </message>
     <message>
         <source>Key %1:  %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel %1:  %2</translation>
     </message>
     <message>
         <source>Admin key %1:  %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Admin-Schlüssel %1:  %2</translation>
     </message>
     <message>
         <source>Running on %1:%2 now. Settings marked &quot;after restart&quot; are saved to the file and used from the next start.</source>
-        <translation type="unfinished"></translation>
+        <translation>Läuft jetzt auf %1:%2. Einstellungen mit „nach Neustart“ werden in der Datei gespeichert und ab dem nächsten Start verwendet.</translation>
     </message>
     <message>
         <source>Settings not saved: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Einstellungen nicht gespeichert: %1</translation>
     </message>
     <message>
         <source>The form shows the saved settings again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Formular zeigt wieder die gespeicherten Einstellungen.</translation>
     </message>
     <message>
         <source>Key %1 added.</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel %1 hinzugefügt.</translation>
     </message>
     <message>
         <source>Key %1 is on the clipboard.</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel %1 ist in der Zwischenablage.</translation>
     </message>
     <message>
         <source>Revoke key</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel widerrufen</translation>
     </message>
     <message>
         <source>Revoke key %1 (%2)?</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel %1 (%2) widerrufen?</translation>
     </message>
     <message>
         <source>Every client using this key gets 401 from now on.</source>
-        <translation type="unfinished"></translation>
+        <translation>Jeder Client mit diesem Schlüssel erhält ab jetzt 401.</translation>
     </message>
     <message>
         <source>Revoke</source>
-        <translation type="unfinished"></translation>
+        <translation>Widerrufen</translation>
     </message>
     <message>
         <source>Key %1 revoked.</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüssel %1 widerrufen.</translation>
+    </message>
+    <message>
+        <source>Default cooldown:</source>
+        <translation>Standard-Pause:</translation>
+    </message>
+    <message>
+        <source>Allowed host names, one per line</source>
+        <translation>Erlaubte Hostnamen, einer pro Zeile</translation>
+    </message>
+    <message>
+        <source>None besides loopback names and the address listened on</source>
+        <translation>Keine außer Loopback-Namen und der Adresse, auf der gelauscht wird</translation>
+    </message>
+    <message>
+        <source>Host header values the proxy answers to (a defence against DNS rebinding). &quot;.example.com&quot; also matches its subdomains; &quot;*&quot; turns the check off.</source>
+        <translation>Host-Header-Werte, auf die der Proxy antwortet (Schutz vor DNS-Rebinding). „.example.com“ passt auch auf Subdomains; „*“ schaltet die Prüfung ab.</translation>
+    </message>
+    <message>
+        <source>Allowed &amp;host names (one per line):</source>
+        <translation>Erlaubte &amp;Hostnamen (einer pro Zeile):</translation>
     </message>
 </context>
 <context>
@@ -2133,19 +2126,19 @@
     <name>StatusBanner</name>
     <message>
         <source>Dismiss</source>
-        <translation type="unfinished"></translation>
+        <translation>Schließen</translation>
     </message>
     <message>
         <source>Dismiss the message</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Meldung schließen</translation>
     </message>
     <message>
         <source>Error: </source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler: </translation>
     </message>
     <message>
         <source>Done: </source>
-        <translation type="unfinished"></translation>
+        <translation>Erledigt: </translation>
     </message>
 </context>
 <context>
