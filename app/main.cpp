@@ -320,8 +320,10 @@ int main(int argc, char *argv[])
             options.autostartArguments << QStringLiteral("--config")
                                        << QFileInfo(configPath).absoluteFilePath();
         desktop = std::make_unique<DesktopApp>(engine.service(), engine.stats(), options);
-        QObject::connect(instance.get(), &SingleInstance::activationRequested, desktop.get(),
-                         &DesktopApp::activate);
+        QObject::connect(instance.get(), &SingleInstance::activationRequested, desktop.get(), [&desktop] {
+            qCInfo(lcApp) << "window requested by a second launch";
+            desktop->activate();
+        });
         desktop->start(!parser.isSet(trayOpt));
     }
 #endif
