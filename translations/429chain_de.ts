@@ -9,7 +9,7 @@
     </message>
     <message>
         <source>#</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Nr.</translation>
     </message>
     <message>
         <source>Entry</source>
@@ -21,7 +21,7 @@
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Status</translation>
     </message>
     <message>
         <source>Latency</source>
@@ -285,7 +285,7 @@
     </message>
     <message>
         <source>Requests today</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Anfragen heute</translation>
     </message>
     <message>
         <source>Waterfall rate</source>
@@ -321,7 +321,7 @@
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Anbieter</translation>
     </message>
     <message>
         <source>Requests</source>
@@ -369,7 +369,7 @@
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Status</translation>
     </message>
     <message>
         <source>Attempts</source>
@@ -459,7 +459,7 @@
     </message>
     <message>
         <source>%1 d %2 h</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">%1 T %2 h</translation>
     </message>
     <message>
         <source>%1 %</source>
@@ -723,7 +723,7 @@
     </message>
     <message>
         <source>&amp;Provider:</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">&amp;Anbieter:</translation>
     </message>
     <message>
         <source>&amp;Status:</source>
@@ -1469,10 +1469,6 @@
         <translation>Kein Anfrageprotokoll</translation>
     </message>
     <message>
-        <source>Requests served or tried by %1 since 00:00 UTC</source>
-        <translation>Von %1 seit 00:00 UTC bediente oder versuchte Anfragen</translation>
-    </message>
-    <message>
         <source>Delete provider</source>
         <translation>Anbieter löschen</translation>
     </message>
@@ -1499,6 +1495,10 @@
     <message>
         <source>&quot;%1&quot; was not deleted: %2</source>
         <translation>„%1“ wurde nicht gelöscht: %2</translation>
+    </message>
+    <message>
+        <source>Requests %1 answered since 00:00 UTC</source>
+        <translation>Von %1 beantwortete Anfragen seit 00:00 UTC</translation>
     </message>
 </context>
 <context>
@@ -1569,7 +1569,7 @@
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Status</translation>
     </message>
     <message>
         <source>Resets in</source>
@@ -1593,7 +1593,7 @@
     </message>
     <message>
         <source>Available</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Verfügbar</translation>
     </message>
     <message>
         <source>%1 requests left</source>
@@ -1667,7 +1667,7 @@
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Status</translation>
     </message>
     <message>
         <source>Latency</source>
@@ -1734,7 +1734,7 @@
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Status</translation>
     </message>
     <message>
         <source>Latency</source>
@@ -2265,11 +2265,11 @@
     </message>
     <message>
         <source>#</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Nr.</translation>
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Anbieter</translation>
     </message>
     <message>
         <source>Model</source>

@@ -287,7 +287,7 @@ void ProvidersPage::refreshUsage()
                 const QString id = m_table->item(row, NameColumn)->data(Qt::UserRole).toString();
                 QTableWidgetItem *item = m_table->item(row, TodayColumn);
                 item->setText(locale.toString(m_requestsToday.value(id)));
-                item->setToolTip(tr("Requests served or tried by %1 since 00:00 UTC").arg(id));
+                item->setToolTip(tr("Requests %1 answered since 00:00 UTC").arg(id));
             }
         });
 }

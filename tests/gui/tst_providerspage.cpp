@@ -13,6 +13,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QInputDialog>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QLineEdit>
 #include <QLocale>
 #include <QMessageBox>
@@ -93,6 +95,7 @@ private slots:
     void deleteRefusedWhileUsed();
     void deleteUnused();
     void fetchModelsAndAddToChain();
+    void statusAndRequestsTodayFollowTheEngine();
     void statusText();
 
 private:
@@ -383,6 +386,36 @@ void TestProvidersPage::fetchModelsAndAddToChain()
     QCOMPARE(backup->entries.last().provider, QStringLiteral("beta"));
     QCOMPARE(backup->entries.last().model, QStringLiteral("zeta/free-one:free"));
     QCOMPARE(onDisk(*m_harness).chain(QStringLiteral("backup"))->entries.size(), 2);
+}
+
+void TestProvidersPage::statusAndRequestsTodayFollowTheEngine()
+{
+    // alpha answers one request, then 429 with a reset in 90 s: the second request fails over to beta.
+    m_harness->runOnEngine(
+        [this] { m_harness->provider(QStringLiteral("alpha"))->setRequestLimit(1, 90000); });
+    for (int i = 0; i < 2; ++i) {
+        const QJsonObject body{{QStringLiteral("model"), QStringLiteral("default")},
+                               {QStringLiteral("messages"),
+                                QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                                       {QStringLiteral("content"), QStringLiteral("hi")}}}}};
+        std::unique_ptr<GuiChat> chat(m_harness->bridge()->startChat(body));
+        bool finished = false;
+        connect(chat.get(), &GuiChat::finished, this, [&] { finished = true; });
+        QVERIFY(GuiHarness::waitFor([&] { return finished; }));
+    }
+    m_harness->flushStore();
+    auto *table = child<QTableWidget>(m_page.get(), "providersTable");
+    const int alpha = rowOf(table, QStringLiteral("alpha"));
+    const int beta = rowOf(table, QStringLiteral("beta"));
+    QVERIFY(GuiHarness::waitFor(
+        [&] { return table->item(alpha, 3)->text().startsWith(QLatin1String("Cooling down 1:")); }));
+    QCOMPARE(table->item(beta, 3)->text(), QStringLiteral("Available"));
+    QVERIFY(table->item(alpha, 3)->toolTip().contains(QLatin1String("alpha-model")));
+    // Each request counts for the provider that answered it: alpha the first, beta the second.
+    QVERIFY(GuiHarness::waitFor([&] {
+        return table->item(alpha, 4)->text() == QLatin1String("1") &&
+               table->item(beta, 4)->text() == QLatin1String("1");
+    }));
 }
 
 void TestProvidersPage::statusText()
