@@ -161,7 +161,9 @@ OnboardingDialog::OnboardingDialog(const QString &configPath, const QString &dat
     auto *keyLine = new QHBoxLayout;
     keyLine->addWidget(m_providerKey, 1);
     keyLine->addWidget(reveal);
-    pForm->addRow(tr("API &key:"), keyLine);
+    auto *keyLabel = new QLabel(tr("API &key:"), providerPage);
+    keyLabel->setBuddy(m_providerKey); // a row of a layout gets no buddy by itself: Alt+K needs one
+    pForm->addRow(keyLabel, keyLine);
     m_model = new QLineEdit(providerPage);
     m_model->setObjectName(QStringLiteral("modelField"));
     m_model->setAccessibleName(tr("Model"));
