@@ -71,7 +71,7 @@ bool ApiServer::listen(const QHostAddress &address, quint16 port, QString *error
     }
     m_tcp = tcp;
     m_listenAddress = address;
-    m_server.bind(tcp);
+    tcp->bindTo(m_server);
     return true;
 }
 
@@ -100,6 +100,11 @@ qint64 ApiServer::pendingOutputBytes() const
             total += socket->bytesToWrite();
     }
     return total;
+}
+
+int ApiServer::openConnections() const
+{
+    return m_tcp ? int(m_tcp->findChildren<QTcpSocket *>().size()) : 0;
 }
 
 int ApiServer::matchKey(const QByteArray &key, const QStringList &keys)

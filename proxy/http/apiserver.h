@@ -44,6 +44,8 @@ public:
     bool isLoopbackOnly() const;
     // Bytes answered but not yet handed to the network on any client connection (shutdown waits for zero).
     qint64 pendingOutputBytes() const;
+    // Client connections accepted and not yet closed and deleted.
+    int openConnections() const;
 
     // Compares `key` with every configured key in time independent of where they differ; returns the index
     // of the matching key, or -1.

@@ -43,7 +43,7 @@ ConnectionGuard *ConnectionGuard::of(QTcpSocket *socket)
 bool ConnectionGuard::closeAfterResponse(QTcpSocket *socket)
 {
     const auto *guard = of(socket);
-    return guard && guard->m_closeAfter;
+    return guard && (guard->m_closeAfter || guard->m_requestClose.value(0, false));
 }
 
 void ConnectionGuard::responseFinished(QTcpSocket *socket)
@@ -54,7 +54,9 @@ void ConnectionGuard::responseFinished(QTcpSocket *socket)
     guard->m_inFlight = qMax(0, guard->m_inFlight - 1);
     guard->m_answering = qMax(0, guard->m_answering - 1);
     guard->m_idle.start();
-    if (guard->m_closeAfter && guard->m_inFlight == 0)
+    // The request just answered asked to close (Connection: close, HTTP/1.0): whatever follows is dropped.
+    const bool closeNow = !guard->m_requestClose.isEmpty() && guard->m_requestClose.takeFirst();
+    if (closeNow || (guard->m_closeAfter && guard->m_inFlight == 0))
         socket->disconnectFromHost();
 }
 
@@ -69,6 +71,8 @@ bool ConnectionGuard::beginResponse(QTcpSocket *socket)
     }
     qCInfo(lcGuard) << "refusing a pipelined request while an earlier answer is still being sent";
     guard->m_inFlight = qMax(0, guard->m_inFlight - 1);
+    if (guard->m_requestClose.size() > 1)
+        guard->m_requestClose.removeAt(1); // requests arrive in order: this one follows the one answering
     guard->m_closeAfter = true;
     return false;
 }
@@ -85,6 +89,11 @@ ConnectionGuard::Headers ConnectionGuard::responseHeaders(QTcpSocket *socket)
     return guard ? guard->m_responseHeaders : Headers();
 }
 
+void ConnectionGuard::followServerReads()
+{
+    connect(m_socket, &QTcpSocket::readyRead, this, [this] { m_scannedUnread = m_socket->bytesAvailable(); });
+}
+
 void ConnectionGuard::onReadyRead()
 {
     m_idle.start();
@@ -92,13 +101,17 @@ void ConnectionGuard::onReadyRead()
         m_socket->readAll(); // nothing more reaches QHttpServer
         return;
     }
-    const QByteArray fresh = m_socket->peek(m_socket->bytesAvailable());
+    // Bytes QHttpServer left unread after its last pass were scanned then: only what follows them is new.
+    // (QHttpServer 6.4 reads one request per pass and re-emits readyRead for a pipelined rest.)
+    const qint64 available = m_socket->bytesAvailable();
+    const qint64 seen = qBound<qint64>(0, m_scannedUnread, available);
+    const QByteArray fresh = m_socket->peek(available).mid(seen);
+    m_scannedUnread = available;
     const bool wasMidRequest = m_scanner.midRequest();
     for (const auto &event : m_scanner.feed(fresh.constData(), fresh.size())) {
         switch (event.kind) {
         case RequestScanner::Event::Kind::HeadComplete:
-            if (!event.keepAlive)
-                m_closeAfter = true;
+            m_requestClose.append(!event.keepAlive);
             if (event.expectContinue && event.contentLength > 0)
                 m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
             break;

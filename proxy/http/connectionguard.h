@@ -46,6 +46,9 @@ public:
     // Extra headers every answer to the current request carries (CORS); set by the API server.
     static void setResponseHeaders(QTcpSocket *socket, const Headers &headers);
     static Headers responseHeaders(QTcpSocket *socket);
+    // Connects the slot that runs after QHttpServer's own readyRead slot (GuardedTcpServer calls it once
+    // QHttpServer has connected), so the guard knows which unread bytes it has already scanned.
+    void followServerReads();
 
 private:
     void onReadyRead();
@@ -56,9 +59,11 @@ private:
     QTcpSocket *m_socket;
     Limits m_limits;
     RequestScanner m_scanner;
-    int m_inFlight = 0;  // requests fully received and not yet answered (or refused)
-    int m_answering = 0; // requests handed to the API server whose answer is not complete
-    bool m_closeAfter = false;
+    qint64 m_scannedUnread = 0; // bytes at the front of the socket buffer already scanned
+    int m_inFlight = 0;         // requests fully received and not yet answered (or refused)
+    int m_answering = 0;        // requests handed to the API server whose answer is not complete
+    bool m_closeAfter = false;  // close once nothing is in flight (a refused or rejected request)
+    QList<bool> m_requestClose; // per request received and not yet answered: close after its answer
     Headers m_responseHeaders;
     QTimer m_idle;
     QTimer m_readTimer;

@@ -2,6 +2,8 @@
 
 #include <QTcpSocket>
 
+#include <utility>
+
 GuardedTcpServer::GuardedTcpServer(const ConnectionGuard::Limits &limits, QObject *parent)
     : QTcpServer(parent), m_limits(limits)
 {
@@ -13,7 +15,19 @@ QTcpSocket *GuardedTcpServer::nextPendingConnection()
     QTcpSocket *socket = QTcpServer::nextPendingConnection();
     if (socket) {
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        new ConnectionGuard(socket, m_limits);
+        m_unfollowed.append(new ConnectionGuard(socket, m_limits));
     }
     return socket;
+}
+
+void GuardedTcpServer::bindTo(QHttpServer &server)
+{
+    server.bind(this);
+    // Connected after QHttpServer's newConnection slot: by now it has connected its readyRead slots.
+    connect(this, &QTcpServer::newConnection, this, [this] {
+        for (const QPointer<ConnectionGuard> &guard : std::exchange(m_unfollowed, {})) {
+            if (guard)
+                guard->followServerReads();
+        }
+    });
 }

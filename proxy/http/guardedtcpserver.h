@@ -2,6 +2,9 @@
 
 #include "connectionguard.h"
 
+#include <QHttpServer>
+#include <QList>
+#include <QPointer>
 #include <QTcpServer>
 
 // The listening socket handed to QHttpServer::bind(): a raised listen backlog, and a ConnectionGuard on every
@@ -14,8 +17,11 @@ public:
     explicit GuardedTcpServer(const ConnectionGuard::Limits &limits, QObject *parent = nullptr);
 
     QTcpSocket *nextPendingConnection() override;
+    // server.bind(this), then the guards' second readyRead slot is connected after each of QHttpServer's.
+    void bindTo(QHttpServer &server);
     void setLimits(const ConnectionGuard::Limits &limits) { m_limits = limits; }
 
 private:
     ConnectionGuard::Limits m_limits;
+    QList<QPointer<ConnectionGuard>> m_unfollowed; // accepted, waiting for followServerReads()
 };

@@ -152,7 +152,7 @@ bool SimulatedProvider::listen(quint16 port)
         delete tcp;
         return false;
     }
-    m_server->bind(tcp);
+    tcp->bindTo(*m_server);
     m_port = tcp->serverPort();
     return true;
 }

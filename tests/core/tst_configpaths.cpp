@@ -23,6 +23,7 @@ Config fileConfig(int port, const QString &host)
     config.settings.port = port;
     config.settings.host = host;
     config.settings.logLevel = QStringLiteral("info");
+    config.settings.apiKeys = {QStringLiteral("k")}; // a non-loopback host without keys is refused
     return config;
 }
 
