@@ -188,6 +188,7 @@ private slots:
     void notificationsAreRateLimited();
     void openAndQuitSignals();
     void secondLaunchRaisesTheFirst();
+    void firstRunOffersTheDemo();
 
 private:
     QImage grabIcon();
@@ -434,6 +435,56 @@ void TestTray::secondLaunchRaisesTheFirst()
     QVERIFY(first.waitForFinished(30000));
     firstOut += first.readAll();
     QVERIFY2(first.exitStatus() == QProcess::NormalExit && first.exitCode() == 0, firstOut.constData());
+}
+
+void TestTray::firstRunOffersTheDemo()
+{
+    // No config anywhere: the real program opens the first-run dialog; Alt+D picks the demo providers.
+    const QString xdotool = QStandardPaths::findExecutable(QStringLiteral("xdotool"));
+    QVERIFY2(!xdotool.isEmpty(), "xdotool is needed (Debian: xdotool; scripts/test installs it)");
+    QTemporaryDir home;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("HOME"), home.path());
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.filePath(QStringLiteral("config")));
+    env.insert(QStringLiteral("XDG_DATA_HOME"), home.filePath(QStringLiteral("data")));
+    env.insert(QStringLiteral("CHAIN_INSTANCE_NAME"),
+               QStringLiteral("429chain-tray-test-") + QUuid::createUuid().toString(QUuid::Id128));
+    env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    env.remove(QStringLiteral("CONFIG_PATH"));
+    QProcess app;
+    app.setProcessEnvironment(env);
+    app.setWorkingDirectory(home.path()); // no ./config/config.yaml here
+    app.setProcessChannelMode(QProcess::MergedChannels);
+    app.start(QStringLiteral(CHAIN_BINARY),
+              {QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--tray")});
+
+    QProcess search;
+    search.start(xdotool,
+                 {QStringLiteral("search"), QStringLiteral("--sync"), QStringLiteral("--onlyvisible"),
+                  QStringLiteral("--name"), QStringLiteral("^Welcome to 429chain$")});
+    QVERIFY(GuiHarness::waitFor([&] { return search.state() == QProcess::NotRunning; }, 30000));
+    const QString window =
+        QString::fromLatin1(search.readAllStandardOutput()).section(QLatin1Char('\n'), 0, 0);
+    QVERIFY2(!window.isEmpty(), app.readAll().constData());
+    QByteArray out = app.readAll();
+    QVERIFY2(!out.contains("listening on"), out.constData()); // nothing runs before the choice
+
+    QProcess key;
+    key.start(xdotool, {QStringLiteral("windowfocus"), QStringLiteral("--sync"), window,
+                        QStringLiteral("key"), QStringLiteral("alt+d")});
+    QVERIFY(key.waitForFinished(10000));
+    QVERIFY(GuiHarness::waitFor(
+        [&] {
+            out += app.readAll();
+            return out.contains("demo mode") || app.state() == QProcess::NotRunning;
+        },
+        30000));
+    QVERIFY2(out.contains("listening on"), out.constData());
+    // The demo writes no config: the next start asks again.
+    QVERIFY(!QFile::exists(home.filePath(QStringLiteral("config/429chain/config.yaml"))));
+    app.terminate();
+    QVERIFY(app.waitForFinished(30000));
+    QCOMPARE(app.exitCode(), 0);
 }
 
 int main(int argc, char *argv[])
