@@ -17,6 +17,25 @@ UpstreamCall::UpstreamCall(UpstreamPool &pool, Request request, QObject *parent)
         QString::number(m_request.url.port(m_request.url.scheme() == QLatin1String("https") ? 443 : 80));
     m_timer.setSingleShot(true);
     connect(&m_timer, &QTimer::timeout, this, &UpstreamCall::onTimeout);
+    // The credentials this call sends: an upstream that echoes them (in an error body, say) must not pass
+    // them on to clients, logs or the request log.
+    for (const auto &h : m_request.headers) {
+        const QByteArray name = h.first.toLower();
+        QByteArray value = h.second.trimmed();
+        if (name == "authorization" && value.toLower().startsWith("bearer "))
+            value = value.mid(7).trimmed();
+        if ((name == "authorization" || name.contains("key") || name.contains("token") ||
+             name.contains("secret")) &&
+            value.size() >= 8)
+            m_secrets.append(value);
+    }
+}
+
+QByteArray UpstreamCall::scrub(QByteArray bytes) const
+{
+    for (const QByteArray &secret : m_secrets)
+        bytes.replace(secret, QByteArrayLiteral("***"));
+    return bytes;
 }
 
 UpstreamCall::~UpstreamCall()
@@ -58,14 +77,14 @@ QByteArray UpstreamCall::header(const QByteArray &name) const
 
 QByteArray UpstreamCall::takeBody()
 {
-    return std::exchange(m_body, QByteArray());
+    return scrub(std::exchange(m_body, QByteArray()));
 }
 
 QByteArray UpstreamCall::readAvailable()
 {
     if (!m_reply)
         return {};
-    return m_reply->readAll();
+    return scrub(m_reply->readAll());
 }
 
 void UpstreamCall::setPaused(bool paused)
@@ -161,13 +180,13 @@ void UpstreamCall::onFinished()
                     : QStringLiteral("no data for %1ms").arg(m_request.idleTimeoutMs);
     } else if (m_reply->error() != QNetworkReply::NoError && m_status == 0) {
         failure = Failure::Network;
-        error = m_reply->errorString();
+        error = QString::fromUtf8(scrub(m_reply->errorString().toUtf8()));
     } else if (m_reply->error() != QNetworkReply::NoError &&
                m_reply->error() >= QNetworkReply::ConnectionRefusedError &&
                m_reply->error() < QNetworkReply::ProxyConnectionRefusedError) {
         // Connection-level failure after the headers (remote closed in the middle of the body).
         failure = Failure::Network;
-        error = m_reply->errorString();
+        error = QString::fromUtf8(scrub(m_reply->errorString().toUtf8()));
     }
     cleanup();
     emit finished(failure, error);

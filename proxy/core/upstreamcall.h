@@ -47,7 +47,11 @@ public:
     QByteArray header(const QByteArray &name) const;
     // Whole body (non-stream, or a non-2xx answer on a stream); data not yet taken (stream).
     QByteArray takeBody();
+    // Data not yet taken (stream). Both hand out what the upstream sent with this call's credentials (its
+    // Authorization / *key* / *token* header values) replaced by "***"; a credential split across two
+    // stream reads is the one case this cannot see.
     QByteArray readAvailable();
+    QByteArray scrub(QByteArray bytes) const;
 
     // A whole (non-stream) answer larger than this is a broken upstream: no chat completion comes near it.
     static constexpr qint64 kMaxBodyBytes = 16 * 1024 * 1024;
@@ -79,4 +83,5 @@ private:
     bool m_paused = false;
     bool m_done = false;
     Failure m_timedOut = Failure::None;
+    QList<QByteArray> m_secrets; // credential values sent upstream, never to be passed on
 };

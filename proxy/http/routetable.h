@@ -50,6 +50,8 @@ public:
 
     void add(Method method, const QString &pattern, Access access, Handler handler);
     Match match(Method method, const QString &path) const;
+    // Every registered route, in registration order (the security test walks them all).
+    const QList<Route> &all() const { return m_routes; }
 
 private:
     QList<Route> m_routes;
