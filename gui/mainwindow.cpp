@@ -101,9 +101,14 @@ MainWindow::MainWindow(ServiceBridge *bridge, QWidget *parent) : QMainWindow(par
     m_state = new QLabel(this);
     m_state->setObjectName(QStringLiteral("stateLabel"));
     m_state->setAccessibleName(tr("Proxy state"));
+    m_pause = new QToolButton(this);
+    m_pause->setObjectName(QStringLiteral("pauseButton"));
+    m_pause->setAutoRaise(true);
+    connect(m_pause, &QToolButton::clicked, this, [this] { m_bridge->setPaused(!m_bridge->isPaused()); });
     statusBar()->addWidget(m_baseUrl);
     statusBar()->addWidget(copy);
     statusBar()->addPermanentWidget(m_state);
+    statusBar()->addPermanentWidget(m_pause);
 
     auto *quit = new QAction(tr("&Quit 429chain"), this);
     quit->setShortcut(QKeySequence::Quit);
@@ -184,6 +189,10 @@ void MainWindow::updateStatus()
     const QString state = m_bridge->isPaused() ? tr("Paused") : tr("Running");
     m_state->setText(health.level == Health::Level::Paused ? health.summary()
                                                            : tr("%1 — %2").arg(state, health.summary()));
+    m_pause->setText(m_bridge->isPaused() ? tr("Resume") : tr("Pause"));
+    m_pause->setToolTip(m_bridge->isPaused() ? tr("Resume the proxy: serve chat requests again")
+                                             : tr("Pause the proxy: refuse new chat requests with 503"));
+    m_pause->setAccessibleName(m_bridge->isPaused() ? tr("Resume proxy") : tr("Pause proxy"));
 }
 
 void MainWindow::saveState()

@@ -46,5 +46,6 @@ private:
     QStackedWidget *m_stack = nullptr;
     QLabel *m_baseUrl = nullptr;
     QLabel *m_state = nullptr;
+    class QToolButton *m_pause = nullptr; // also here: without a tray the window is the only way to resume
     bool m_hideOnClose = false;
 };

@@ -561,10 +561,6 @@
         <translation>&amp;Modell:</translation>
     </message>
     <message>
-        <source>%1 (%2)</source>
-        <translation>%1 (%2)</translation>
-    </message>
-    <message>
         <source>Asking %1 for its models…</source>
         <translation>Frage %1 nach seinen Modellen …</translation>
     </message>
@@ -595,6 +591,10 @@
     <message>
         <source>Models listed: %1, free: %2.</source>
         <translation>Modelle: %1, davon kostenlos: %2.</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -863,6 +863,30 @@
     <message>
         <source>%1 — %2</source>
         <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Fortsetzen</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Pausieren</translation>
+    </message>
+    <message>
+        <source>Resume the proxy: serve chat requests again</source>
+        <translation>Proxy fortsetzen: Chat-Anfragen wieder bedienen</translation>
+    </message>
+    <message>
+        <source>Pause the proxy: refuse new chat requests with 503</source>
+        <translation>Proxy pausieren: neue Chat-Anfragen mit 503 ablehnen</translation>
+    </message>
+    <message>
+        <source>Resume proxy</source>
+        <translation>Proxy fortsetzen</translation>
+    </message>
+    <message>
+        <source>Pause proxy</source>
+        <translation>Proxy pausieren</translation>
     </message>
 </context>
 <context>
@@ -1453,10 +1477,6 @@
         <translation>Verfügbar; %1 von %2 Modellen erschöpft</translation>
     </message>
     <message>
-        <source>%1 (%2)</source>
-        <translation>%1 (%2)</translation>
-    </message>
-    <message>
         <source> – disabled</source>
         <translation> – inaktiv</translation>
     </message>
@@ -1499,6 +1519,10 @@
     <message>
         <source>Requests %1 answered since 00:00 UTC</source>
         <translation>Von %1 beantwortete Anfragen seit 00:00 UTC</translation>
+    </message>
+    <message>
+        <source>%1 · %2</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>

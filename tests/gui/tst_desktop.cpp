@@ -22,6 +22,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
+#include <QToolButton>
 #include <QUuid>
 
 class TestDesktop : public QObject
@@ -105,10 +106,16 @@ void TestDesktop::mainWindowStatusBar()
     QVERIFY(
         window.findChild<QLabel *>(QStringLiteral("baseUrlLabel"))->text().contains(h.bridge()->baseUrl()));
     QVERIFY(window.statusText().contains(QStringLiteral("Running")));
-    h.bridge()->setPaused(true);
+    // The status bar's own button pauses and resumes (without a tray it is the only one).
+    auto *pause = window.findChild<QToolButton *>(QStringLiteral("pauseButton"));
+    QCOMPARE(pause->text(), QStringLiteral("Pause"));
+    QTest::mouseClick(pause, Qt::LeftButton);
     QVERIFY(GuiHarness::waitFor([&] { return window.statusText().contains(QStringLiteral("Paused")); }));
-    h.bridge()->setPaused(false);
+    QVERIFY(h.bridge()->isPaused());
+    QCOMPARE(pause->text(), QStringLiteral("Resume"));
+    QTest::mouseClick(pause, Qt::LeftButton);
     QVERIFY(GuiHarness::waitFor([&] { return window.statusText().contains(QStringLiteral("Running")); }));
+    QVERIFY(!h.bridge()->isPaused());
     // Every page is reachable by position.
     for (int i = 0; i < window.pageCount(); ++i) {
         window.showPage(i);
