@@ -352,6 +352,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--chain-bin", default="", help="the 429chain binary to measure (default: the build's)")
+    ap.add_argument("--chain-commit", default="", help="the commit --chain-bin was built from, for the report")
     ap.add_argument("--quick", action="store_true", help="short runs (a smoke test of the benchmark itself)")
     ap.add_argument("--no-peer", action="store_true", help="skip @portkey-ai/gateway")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
@@ -560,7 +561,9 @@ def report(R, a):
     out = lines.append
     mach, commit = machine()
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out(f"## {a.label + ': ' if a.label else ''}{now}, commit {commit}{' (quick run)' if a.quick else ''}")
+    what = (f"429chain built from commit {a.chain_commit}, bench programs from {commit}" if a.chain_commit
+            else f"commit {commit}")
+    out(f"## {a.label + ': ' if a.label else ''}{now}, {what}{' (quick run)' if a.quick else ''}")
     out("")
     out(f"Machine: {mach}. Build: {os.path.basename(a.build)} (RelWithDebInfo, -O2).")
     out("")
