@@ -40,9 +40,8 @@ QHash<QString, QString> providerLabels(const Config &config)
 {
     QHash<QString, QString> labels;
     for (const ProviderConfig &p : config.providers)
-        labels.insert(p.id, p.name.isEmpty() || p.name == p.id
-                                ? p.id
-                                : p.name + QLatin1String(" (") + p.id + QLatin1Char(')'));
+        labels.insert(p.id,
+                      p.name.isEmpty() || p.name == p.id ? p.id : p.name + QStringLiteral(" · ") + p.id);
     return labels;
 }
 
@@ -132,7 +131,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     m_entries->horizontalHeader()->setSectionResizeMode(ChainEntriesModel::ProviderColumn,
                                                         QHeaderView::Interactive);
     m_entries->horizontalHeader()->setSectionResizeMode(ChainEntriesModel::ModelColumn, QHeaderView::Stretch);
-    m_entries->setColumnWidth(ChainEntriesModel::ProviderColumn, 180);
+    m_entries->horizontalHeader()->setMinimumSectionSize(40);
     m_entries->installEventFilter(this);
     connect(m_model, &ChainEntriesModel::reordered, this, [this](int from, int to) {
         if (m_reloading)
@@ -279,6 +278,9 @@ void ChainsPage::showChain(const QString &name)
                      "rows or use Ctrl+Up / Ctrl+Down to reorder.")
                       .arg(name));
         selectRow(qBound(0, keepRow, int(chain->entries.size()) - 1));
+        m_entries->resizeColumnToContents(ChainEntriesModel::ProviderColumn);
+        m_entries->setColumnWidth(ChainEntriesModel::ProviderColumn,
+                                  qMin(m_entries->columnWidth(ChainEntriesModel::ProviderColumn) + 24, 320));
     }
     updateButtons();
 }

@@ -71,7 +71,7 @@ void EntryPicker::setProviders(const QList<ProviderConfig> &providers)
     const QSignalBlocker block(m_provider);
     m_provider->clear();
     for (const ProviderConfig &p : providers) {
-        const QString label = p.name.isEmpty() || p.name == p.id ? p.id : tr("%1 (%2)").arg(p.name, p.id);
+        const QString label = p.name.isEmpty() || p.name == p.id ? p.id : tr("%1 · %2").arg(p.name, p.id);
         m_provider->addItem(label, p.id);
     }
     const int index = m_provider->findData(keep);

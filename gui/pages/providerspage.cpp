@@ -86,9 +86,8 @@ ProvidersPage::ProvidersPage(ServiceBridge *bridge, QWidget *parent)
     header->setSectionResizeMode(StatusColumn, QHeaderView::Interactive);
     header->setSectionResizeMode(TodayColumn, QHeaderView::ResizeToContents);
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-    m_table->setColumnWidth(NameColumn, 200);
-    m_table->setColumnWidth(TypeColumn, 150);
-    m_table->setColumnWidth(StatusColumn, 220);
+    header->setMinimumSectionSize(90);
+    m_table->setColumnWidth(StatusColumn, 160);
     m_table->horizontalHeaderItem(TodayColumn)->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 14);
     m_table->installEventFilter(this);
@@ -214,7 +213,7 @@ void ProvidersPage::reload()
     m_table->setRowCount(int(config->providers.size()));
     for (int row = 0; row < config->providers.size(); ++row) {
         const ProviderConfig &p = config->providers.at(row);
-        QString label = p.name.isEmpty() || p.name == p.id ? p.id : tr("%1 (%2)").arg(p.name, p.id);
+        QString label = p.name.isEmpty() || p.name == p.id ? p.id : tr("%1 · %2").arg(p.name, p.id);
         if (!p.enabled)
             label += tr(" – disabled");
         auto *name = new QTableWidgetItem(label);
@@ -234,6 +233,11 @@ void ProvidersPage::reload()
         m_table->setItem(row, TodayColumn, today);
     }
     m_stack->setCurrentIndex(config->providers.isEmpty() ? 1 : 0);
+    // Fit the text columns, with room between them.
+    for (const int column : {NameColumn, TypeColumn}) {
+        m_table->resizeColumnToContents(column);
+        m_table->setColumnWidth(column, qMin(m_table->columnWidth(column) + 24, 360));
+    }
     refreshStatus();
     refreshUsage();
     if (!keep.isEmpty())

@@ -182,7 +182,7 @@ void TestProvidersPage::addThroughDialog()
     QVERIFY(GuiHarness::waitFor([&] { return table->rowCount() == 3; }));
     const int row = rowOf(table, QStringLiteral("gamma"));
     QVERIFY(row >= 0);
-    QCOMPARE(table->item(row, 0)->text(), QStringLiteral("Gamma AI (gamma)"));
+    QCOMPARE(table->item(row, 0)->text(), QStringLiteral("Gamma AI · gamma"));
     QCOMPARE(table->item(row, 2)->text(), QStringLiteral("https://api.mistral.ai/v1"));
     auto *banner = child<StatusBanner>(m_page.get(), "providersBanner");
     QVERIFY(banner->text().contains(QLatin1String("gamma")));
