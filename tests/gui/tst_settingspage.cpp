@@ -83,6 +83,7 @@ private slots:
     void revert();
     void generateCopyRevokeKey();
     void lastKeyCannotBeRevoked();
+    void adminKeysListedWhenSet();
     void keyFormat();
 
 private:
@@ -297,6 +298,37 @@ void TestSettingsPage::lastKeyCannotBeRevoked()
     QVERIFY2(m_banner->text().contains(QLatin1String("at least one API key")), qPrintable(m_banner->text()));
     QCOMPARE(m_harness->bridge()->fileConfig()->settings.apiKeys,
              QStringList{QLatin1String(GuiHarness::kApiKey)});
+}
+
+void TestSettingsPage::adminKeysListedWhenSet()
+{
+    GuiHarness::Options options;
+    options.editConfig = [](Config &config) {
+        config.settings.adminKeys = {QStringLiteral("sk-admin-0123456789abcdef")};
+    };
+    GuiHarness harness(options);
+    QVERIFY(harness.start());
+    SettingsPage page(harness.bridge());
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(!child<QWidget>(&page, "adminKeysBox")->isHidden());
+    auto *list = child<QListWidget>(&page, "adminKeyList");
+    QCOMPARE(list->count(), 1);
+    QVERIFY(
+        list->item(0)->text().endsWith(SettingsPage::maskKey(QStringLiteral("sk-admin-0123456789abcdef"))));
+    QVERIFY(!list->item(0)->text().contains(QLatin1String("0123456789")));
+    QTest::mouseClick(child<QPushButton>(&page, "copyAdminKey"), Qt::LeftButton);
+    QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("sk-admin-0123456789abcdef"));
+    // Changing other settings keeps the admin keys.
+    typeInto(child<QSpinBox>(&page, "requestTimeoutMs"), QStringLiteral("40000"));
+    auto *banner = child<StatusBanner>(&page, "settingsBanner");
+    banner->clearMessage();
+    QTest::mouseClick(child<QPushButton>(&page, "applySettings"), Qt::LeftButton);
+    QVERIFY(GuiHarness::waitFor([&] { return !banner->text().isEmpty(); }));
+    QCOMPARE(banner->kind(), StatusBanner::Kind::Success);
+    QCOMPARE(harness.bridge()->fileConfig()->settings.requestTimeoutMs, 40000);
+    QCOMPARE(ConfigLoader::loadFile(harness.configPath()).config->settings.adminKeys,
+             QStringList{QStringLiteral("sk-admin-0123456789abcdef")});
 }
 
 void TestSettingsPage::keyFormat()
