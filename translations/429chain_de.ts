@@ -1524,6 +1524,14 @@
         <source>%1 · %2</source>
         <translation>%1 · %2</translation>
     </message>
+    <message>
+        <source>Disabled</source>
+        <translation>Inaktiv</translation>
+    </message>
+    <message>
+        <source>Chains skip this provider until it is enabled again (Edit…).</source>
+        <translation>Ketten überspringen diesen Anbieter, bis er wieder aktiviert wird (Bearbeiten …).</translation>
+    </message>
 </context>
 <context>
     <name>RateLimitView</name>

@@ -218,6 +218,7 @@ void ProvidersPage::reload()
             label += tr(" – disabled");
         auto *name = new QTableWidgetItem(label);
         name->setData(Qt::UserRole, p.id);
+        name->setData(Qt::UserRole + 1, p.enabled);
         name->setToolTip(label);
         m_table->setItem(row, NameColumn, name);
         auto *type = new QTableWidgetItem(ProviderDialog::typeLabel(p.type));
@@ -257,6 +258,11 @@ void ProvidersPage::refreshStatus()
         qint64 next = 0;
         QString details;
         QTableWidgetItem *item = m_table->item(row, StatusColumn);
+        if (!m_table->item(row, NameColumn)->data(Qt::UserRole + 1).toBool()) {
+            item->setText(tr("Disabled"));
+            item->setToolTip(tr("Chains skip this provider until it is enabled again (Edit…)."));
+            continue;
+        }
         item->setText(statusText(id, pairs, now, &next, &details));
         item->setToolTip(details.isEmpty() ? item->text() : details);
         counting = counting || next > 0;

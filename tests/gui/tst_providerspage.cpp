@@ -289,6 +289,7 @@ void TestProvidersPage::editChangesKeyAndLimits()
             ->text()
             .contains(QLatin1String("disabled"));
     }));
+    QCOMPARE(table->item(rowOf(table, QStringLiteral("alpha")), 3)->text(), QStringLiteral("Disabled"));
 }
 
 void TestProvidersPage::deleteRefusedWhileUsed()
