@@ -8,6 +8,7 @@
 #include "chainspage.h"
 #include "configloader.h"
 #include "guiharness.h"
+#include "simulatedprovider.h"
 #include "statusbanner.h"
 
 #include <QApplication>
@@ -82,6 +83,7 @@ private slots:
     void reorderByDragAndDrop();
     void reorderByKeyboard();
     void addAndRemoveEntry();
+    void addEntryFromFetchedModels();
     void refusedChangeReloads();
     void setDefault();
     void deleteDefaultRefused();
@@ -254,6 +256,34 @@ void TestChainsPage::addAndRemoveEntry()
     QTest::keyClick(m_table, Qt::Key_Delete);
     QVERIFY(GuiHarness::waitFor([&] { return liveOrder(QStringLiteral("backup")).size() == 1; }));
     QCOMPARE(fileOrder(QStringLiteral("backup")), QStringList{QStringLiteral("beta/beta-model")});
+}
+
+void TestChainsPage::addEntryFromFetchedModels()
+{
+    m_harness->runOnEngine([this] {
+        m_harness->provider(QStringLiteral("beta"))
+            ->setModels({QStringLiteral("beta-model"), QStringLiteral("beta-free:free")});
+    });
+    selectChain(QStringLiteral("backup"));
+    auto *provider = child<QComboBox>(m_page.get(), "entryProvider");
+    auto *model = child<QComboBox>(m_page.get(), "entryModel");
+    provider->setCurrentIndex(provider->findData(QStringLiteral("beta")));
+    QTest::mouseClick(child<QPushButton>(m_page.get(), "entryFetchModels"), Qt::LeftButton);
+    QVERIFY(GuiHarness::waitFor([&] { return model->count() == 2; }));
+    model->hidePopup();
+    // Listed by id, with the price and the context length beside it.
+    const QAbstractItemModel *list = model->model();
+    QCOMPARE(list->index(1, 0).data().toString(), QStringLiteral("beta-model"));
+    QCOMPARE(list->index(0, 0).data().toString(), QStringLiteral("beta-free:free"));
+    QCOMPARE(list->index(0, 1).data().toString(), QStringLiteral("free"));
+    QVERIFY(list->index(0, 2).data().toString().endsWith(QLatin1String(" tokens")));
+    QVERIFY(child<QLabel>(m_page.get(), "entryModelsNote")->text().contains(QLatin1String("free: 2")));
+    model->setCurrentIndex(0);
+    QCOMPARE(model->currentText(), QStringLiteral("beta-free:free"));
+    QTest::mouseClick(child<QPushButton>(m_page.get(), "addEntry"), Qt::LeftButton);
+    const QStringList added = {QStringLiteral("beta/beta-model"), QStringLiteral("beta/beta-free:free")};
+    QVERIFY(GuiHarness::waitFor([&] { return liveOrder(QStringLiteral("backup")) == added; }));
+    QCOMPARE(fileOrder(QStringLiteral("backup")), added);
 }
 
 void TestChainsPage::refusedChangeReloads()
