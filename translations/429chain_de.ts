@@ -2,6 +2,117 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
 <context>
+    <name>ApiKeysPanel</name>
+    <message>
+        <source>API keys</source>
+        <translation>API-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Clients send one of these as their Bearer token. Keys are stored in the config file; the list shows them masked.</source>
+        <translation>Clients senden einen davon als Bearer-Token. Die Schlüssel stehen in der Konfigurationsdatei; die Liste zeigt sie maskiert.</translation>
+    </message>
+    <message>
+        <source>The new API key</source>
+        <translation>Der neue API-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Kopieren</translation>
+    </message>
+    <message>
+        <source>Copy the new API key</source>
+        <translation>Den neuen API-Schlüssel kopieren</translation>
+    </message>
+    <message>
+        <source>The new key is on the clipboard.</source>
+        <translation>Der neue Schlüssel ist in der Zwischenablage.</translation>
+    </message>
+    <message>
+        <source>New key added. Copy it now: it is shown here only once.</source>
+        <translation>Neuer Schlüssel hinzugefügt. Kopieren Sie ihn jetzt: Er wird hier nur einmal angezeigt.</translation>
+    </message>
+    <message>
+        <source>API keys, masked</source>
+        <translation>API-Schlüssel, maskiert</translation>
+    </message>
+    <message>
+        <source>&amp;Generate key</source>
+        <translation>Schlüssel &amp;erzeugen</translation>
+    </message>
+    <message>
+        <source>&amp;Copy key</source>
+        <translation>Schlüssel &amp;kopieren</translation>
+    </message>
+    <message>
+        <source>Copy the selected API key</source>
+        <translation>Den gewählten API-Schlüssel kopieren</translation>
+    </message>
+    <message>
+        <source>&amp;Revoke…</source>
+        <translation>Wide&amp;rrufen …</translation>
+    </message>
+    <message>
+        <source>Revoke the selected API key</source>
+        <translation>Den gewählten API-Schlüssel widerrufen</translation>
+    </message>
+    <message>
+        <source>Admin keys</source>
+        <translation>Admin-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Only these keys open the admin API (settings.adminKeys); edit them in the config file.</source>
+        <translation>Nur diese Schlüssel öffnen die Admin-API (settings.adminKeys); bearbeiten Sie sie in der Konfigurationsdatei.</translation>
+    </message>
+    <message>
+        <source>Admin keys, masked</source>
+        <translation>Admin-Schlüssel, maskiert</translation>
+    </message>
+    <message>
+        <source>Copy admin key</source>
+        <translation>Admin-Schlüssel kopieren</translation>
+    </message>
+    <message>
+        <source>Admin key %1 is on the clipboard.</source>
+        <translation>Admin-Schlüssel %1 ist in der Zwischenablage.</translation>
+    </message>
+    <message>
+        <source>Key %1:  %2</source>
+        <translation>Schlüssel %1:  %2</translation>
+    </message>
+    <message>
+        <source>Admin key %1:  %2</source>
+        <translation>Admin-Schlüssel %1:  %2</translation>
+    </message>
+    <message>
+        <source>Key %1 added.</source>
+        <translation>Schlüssel %1 hinzugefügt.</translation>
+    </message>
+    <message>
+        <source>Key %1 is on the clipboard.</source>
+        <translation>Schlüssel %1 ist in der Zwischenablage.</translation>
+    </message>
+    <message>
+        <source>Revoke key</source>
+        <translation>Schlüssel widerrufen</translation>
+    </message>
+    <message>
+        <source>Revoke key %1 (%2)?</source>
+        <translation>Schlüssel %1 (%2) widerrufen?</translation>
+    </message>
+    <message>
+        <source>Every client using this key gets 401 from now on.</source>
+        <translation>Jeder Client mit diesem Schlüssel erhält ab jetzt 401.</translation>
+    </message>
+    <message>
+        <source>Revoke</source>
+        <translation>Widerrufen</translation>
+    </message>
+    <message>
+        <source>Key %1 revoked.</source>
+        <translation>Schlüssel %1 widerrufen.</translation>
+    </message>
+</context>
+<context>
     <name>AttemptTable</name>
     <message>
         <source>Attempts</source>
@@ -199,34 +310,6 @@
     <message>
         <source>Added %1 / %2 to %3.</source>
         <translation>%1 / %2 zu %3 hinzugefügt.</translation>
-    </message>
-    <message>
-        <source>New chain</source>
-        <translation>Neue Kette</translation>
-    </message>
-    <message>
-        <source>A chain needs a name (clients send it as the model) and a first entry; add more entries once it exists.</source>
-        <translation>Eine Kette braucht einen Namen (Clients senden ihn als Modell) und einen ersten Eintrag; weitere Einträge fügen Sie hinzu, sobald sie existiert.</translation>
-    </message>
-    <message>
-        <source>Chain name</source>
-        <translation>Name der Kette</translation>
-    </message>
-    <message>
-        <source>e.g. fast</source>
-        <translation>z. B. schnell</translation>
-    </message>
-    <message>
-        <source>Create chain</source>
-        <translation>Kette anlegen</translation>
-    </message>
-    <message>
-        <source>&amp;Name:</source>
-        <translation>&amp;Name:</translation>
-    </message>
-    <message>
-        <source>A chain &quot;%1&quot; exists already.</source>
-        <translation>Eine Kette „%1“ gibt es bereits.</translation>
     </message>
     <message>
         <source>Rename chain</source>
@@ -887,6 +970,37 @@
     <message>
         <source>Pause proxy</source>
         <translation>Proxy pausieren</translation>
+    </message>
+</context>
+<context>
+    <name>NewChainDialog</name>
+    <message>
+        <source>New chain</source>
+        <translation>Neue Kette</translation>
+    </message>
+    <message>
+        <source>A chain needs a name (clients send it as the model) and a first entry; add more entries once it exists.</source>
+        <translation>Eine Kette braucht einen Namen (Clients senden ihn als Modell) und einen ersten Eintrag; weitere Einträge fügen Sie hinzu, sobald sie existiert.</translation>
+    </message>
+    <message>
+        <source>Chain name</source>
+        <translation>Name der Kette</translation>
+    </message>
+    <message>
+        <source>e.g. fast</source>
+        <translation>z. B. schnell</translation>
+    </message>
+    <message>
+        <source>Create chain</source>
+        <translation>Kette anlegen</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>A chain &quot;%1&quot; exists already.</source>
+        <translation>Eine Kette „%1“ gibt es bereits.</translation>
     </message>
 </context>
 <context>
@@ -1823,78 +1937,6 @@
         <translation>Einstellungen werden in der Konfigurationsdatei gespeichert und sofort angewendet, außer denen mit „nach Neustart“.</translation>
     </message>
     <message>
-        <source>API keys</source>
-        <translation>API-Schlüssel</translation>
-    </message>
-    <message>
-        <source>Clients send one of these as their Bearer token. Keys are stored in the config file; the list shows them masked.</source>
-        <translation>Clients senden einen davon als Bearer-Token. Die Schlüssel stehen in der Konfigurationsdatei; die Liste zeigt sie maskiert.</translation>
-    </message>
-    <message>
-        <source>The new API key</source>
-        <translation>Der neue API-Schlüssel</translation>
-    </message>
-    <message>
-        <source>Copy</source>
-        <translation>Kopieren</translation>
-    </message>
-    <message>
-        <source>Copy the new API key</source>
-        <translation>Den neuen API-Schlüssel kopieren</translation>
-    </message>
-    <message>
-        <source>The new key is on the clipboard.</source>
-        <translation>Der neue Schlüssel ist in der Zwischenablage.</translation>
-    </message>
-    <message>
-        <source>New key added. Copy it now: it is shown here only once.</source>
-        <translation>Neuer Schlüssel hinzugefügt. Kopieren Sie ihn jetzt: Er wird hier nur einmal angezeigt.</translation>
-    </message>
-    <message>
-        <source>API keys, masked</source>
-        <translation>API-Schlüssel, maskiert</translation>
-    </message>
-    <message>
-        <source>&amp;Generate key</source>
-        <translation>Schlüssel &amp;erzeugen</translation>
-    </message>
-    <message>
-        <source>&amp;Copy key</source>
-        <translation>Schlüssel &amp;kopieren</translation>
-    </message>
-    <message>
-        <source>Copy the selected API key</source>
-        <translation>Den gewählten API-Schlüssel kopieren</translation>
-    </message>
-    <message>
-        <source>&amp;Revoke…</source>
-        <translation>Wide&amp;rrufen …</translation>
-    </message>
-    <message>
-        <source>Revoke the selected API key</source>
-        <translation>Den gewählten API-Schlüssel widerrufen</translation>
-    </message>
-    <message>
-        <source>Admin keys</source>
-        <translation>Admin-Schlüssel</translation>
-    </message>
-    <message>
-        <source>Only these keys open the admin API (settings.adminKeys); edit them in the config file.</source>
-        <translation>Nur diese Schlüssel öffnen die Admin-API (settings.adminKeys); bearbeiten Sie sie in der Konfigurationsdatei.</translation>
-    </message>
-    <message>
-        <source>Admin keys, masked</source>
-        <translation>Admin-Schlüssel, maskiert</translation>
-    </message>
-    <message>
-        <source>Copy admin key</source>
-        <translation>Admin-Schlüssel kopieren</translation>
-    </message>
-    <message>
-        <source>Admin key %1 is on the clipboard.</source>
-        <translation>Admin-Schlüssel %1 ist in der Zwischenablage.</translation>
-    </message>
-    <message>
         <source>Routing</source>
         <translation>Weiterleitung</translation>
     </message>
@@ -2079,14 +2121,6 @@
         <translation>%1 (keine solche Kette)</translation>
     </message>
     <message>
-        <source>Key %1:  %2</source>
-        <translation>Schlüssel %1:  %2</translation>
-    </message>
-    <message>
-        <source>Admin key %1:  %2</source>
-        <translation>Admin-Schlüssel %1:  %2</translation>
-    </message>
-    <message>
         <source>Running on %1:%2 now. Settings marked &quot;after restart&quot; are saved to the file and used from the next start.</source>
         <translation>Läuft jetzt auf %1:%2. Einstellungen mit „nach Neustart“ werden in der Datei gespeichert und ab dem nächsten Start verwendet.</translation>
     </message>
@@ -2097,34 +2131,6 @@
     <message>
         <source>The form shows the saved settings again.</source>
         <translation>Das Formular zeigt wieder die gespeicherten Einstellungen.</translation>
-    </message>
-    <message>
-        <source>Key %1 added.</source>
-        <translation>Schlüssel %1 hinzugefügt.</translation>
-    </message>
-    <message>
-        <source>Key %1 is on the clipboard.</source>
-        <translation>Schlüssel %1 ist in der Zwischenablage.</translation>
-    </message>
-    <message>
-        <source>Revoke key</source>
-        <translation>Schlüssel widerrufen</translation>
-    </message>
-    <message>
-        <source>Revoke key %1 (%2)?</source>
-        <translation>Schlüssel %1 (%2) widerrufen?</translation>
-    </message>
-    <message>
-        <source>Every client using this key gets 401 from now on.</source>
-        <translation>Jeder Client mit diesem Schlüssel erhält ab jetzt 401.</translation>
-    </message>
-    <message>
-        <source>Revoke</source>
-        <translation>Widerrufen</translation>
-    </message>
-    <message>
-        <source>Key %1 revoked.</source>
-        <translation>Schlüssel %1 widerrufen.</translation>
     </message>
     <message>
         <source>Default cooldown:</source>

@@ -2,13 +2,11 @@
 
 #include "chainentriesmodel.h"
 #include "entrypicker.h"
+#include "newchaindialog.h"
 #include "servicebridge.h"
 #include "statusbanner.h"
 
 #include <QComboBox>
-#include <QDialog>
-#include <QDialogButtonBox>
-#include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -406,66 +404,12 @@ void ChainsPage::addEntry()
 
 void ChainsPage::newChain()
 {
-    const std::shared_ptr<const Config> config = m_bridge->fileConfig();
-    QDialog dialog(this);
-    dialog.setObjectName(QStringLiteral("newChainDialog"));
-    dialog.setWindowTitle(tr("New chain"));
-    auto *intro = new QLabel(tr("A chain needs a name (clients send it as the model) and a first entry; add "
-                                "more entries once it exists."),
-                             &dialog);
-    intro->setWordWrap(true);
-    auto *name = new QLineEdit(&dialog);
-    name->setObjectName(QStringLiteral("newChainName"));
-    name->setAccessibleName(tr("Chain name"));
-    name->setPlaceholderText(tr("e.g. fast"));
-    auto *picker = new EntryPicker(m_bridge, &dialog);
-    picker->setProviders(config->providers);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    buttons->button(QDialogButtonBox::Ok)->setText(tr("Create chain"));
-    buttons->button(QDialogButtonBox::Ok)->setObjectName(QStringLiteral("createChain"));
-    auto *error = new StatusBanner(&dialog);
-    error->setObjectName(QStringLiteral("newChainBanner"));
-    auto *form = new QFormLayout;
-    form->addRow(tr("&Name:"), name);
-    auto *layout = new QVBoxLayout(&dialog);
-    layout->setContentsMargins(16, 16, 16, 12);
-    layout->setSpacing(10);
-    layout->addWidget(intro);
-    layout->addWidget(error);
-    layout->addLayout(form);
-    layout->addWidget(picker);
-    layout->addWidget(buttons);
-    dialog.resize(520, dialog.sizeHint().height());
-
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
-        const QString chainName = name->text().trimmed();
-        if (!chainName.isEmpty() && m_bridge->fileConfig()->chain(chainName)) {
-            // Saving would replace that chain's entries: say so instead.
-            error->showMessage(StatusBanner::Kind::Error,
-                               tr("A chain \"%1\" exists already.").arg(chainName));
-            return;
-        }
-        ChainConfig chain;
-        chain.name = chainName;
-        ChainEntry entry;
-        entry.provider = picker->provider();
-        entry.model = picker->model();
-        chain.entries.append(entry);
-        buttons->setEnabled(false);
-        m_bridge->upsertChain(chain, &dialog, [&, chainName](const AdminResult &result) {
-            buttons->setEnabled(true);
-            if (!result.ok()) {
-                error->showMessage(StatusBanner::Kind::Error, result.error);
-                return;
-            }
-            m_banner->showMessage(StatusBanner::Kind::Success, result.message);
-            m_shownChain = chainName;
-            dialog.accept();
-        });
-    });
-    if (dialog.exec() == QDialog::Accepted)
-        reload();
+    NewChainDialog dialog(m_bridge, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    m_banner->showMessage(StatusBanner::Kind::Success, dialog.resultMessage());
+    m_shownChain = dialog.chainName();
+    reload();
 }
 
 void ChainsPage::renameSelected()

@@ -4,21 +4,19 @@
 
 #include <QWidget>
 
+class ApiKeysPanel;
 class QCheckBox;
 class QComboBox;
-class QFrame;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
-class QListWidget;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
 class ServiceBridge;
 class StatusBanner;
 
-// The Settings page: the proxy's API keys (masked; generate a random key shown once with Copy, copy, revoke
-// after asking), admin keys when the config has them, and the settings form (server, routing, mid-stream
+// The Settings page: the proxy's API keys (ApiKeysPanel) and the settings form (server, routing, mid-stream
 // failures, queue mode, request log). The form edits the file's settings (fileConfig()) and Apply sends them
 // whole through ServiceBridge::updateSettings: the core validates them (its message is shown when it refuses,
 // and nothing changes) and says which ones only take effect after a restart. Revert goes back to the file.
@@ -41,19 +39,14 @@ public slots:
     void revert();
 
 private:
-    QWidget *buildKeys();
     QWidget *buildServer();
     QWidget *buildRouting();
     QWidget *buildQueue();
     void loadForm();
-    void refreshKeys();
+    void refreshRunning();
     void refreshChains();
     void updateState();
     Settings formSettings() const;
-    void saveKeys(const QStringList &keys, const QString &what, const QString &newKey);
-    void generate();
-    void copySelectedKey();
-    void revokeSelectedKey();
     QSpinBox *spin(const QString &objectName, const QString &accessibleName, int minimum, int maximum,
                    const QString &suffix);
 
@@ -61,14 +54,7 @@ private:
     StatusBanner *m_banner;
     bool m_loading = false;
 
-    QListWidget *m_keys;
-    QPushButton *m_generate;
-    QPushButton *m_copyKey;
-    QPushButton *m_revoke;
-    QFrame *m_newKeyBox;
-    QLineEdit *m_newKey;
-    QGroupBox *m_adminBox;
-    QListWidget *m_adminKeys;
+    ApiKeysPanel *m_keysPanel;
 
     QLineEdit *m_host;
     QSpinBox *m_port;

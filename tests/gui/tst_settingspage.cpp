@@ -3,6 +3,7 @@
 // values apply, restart-only ones say so; Revert; API keys generated (random, shown once), copied and
 // revoked.
 
+#include "apikeyspanel.h"
 #include "configloader.h"
 #include "guiharness.h"
 #include "settingspage.h"
@@ -315,7 +316,7 @@ void TestSettingsPage::adminKeysListedWhenSet()
     auto *list = child<QListWidget>(&page, "adminKeyList");
     QCOMPARE(list->count(), 1);
     QVERIFY(
-        list->item(0)->text().endsWith(SettingsPage::maskKey(QStringLiteral("sk-admin-0123456789abcdef"))));
+        list->item(0)->text().endsWith(ApiKeysPanel::maskKey(QStringLiteral("sk-admin-0123456789abcdef"))));
     QVERIFY(!list->item(0)->text().contains(QLatin1String("0123456789")));
     QTest::mouseClick(child<QPushButton>(&page, "copyAdminKey"), Qt::LeftButton);
     QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("sk-admin-0123456789abcdef"));
@@ -333,13 +334,13 @@ void TestSettingsPage::adminKeysListedWhenSet()
 
 void TestSettingsPage::keyFormat()
 {
-    const QString a = SettingsPage::generateKey();
-    const QString b = SettingsPage::generateKey();
+    const QString a = ApiKeysPanel::generateKey();
+    const QString b = ApiKeysPanel::generateKey();
     QVERIFY(a != b);
     QCOMPARE(a.size(), 12 + 32); // "sk-429chain-" + 24 bytes in unpadded base64
     QVERIFY(QRegularExpression(QStringLiteral("^sk-429chain-[A-Za-z0-9_-]{32}$")).match(a).hasMatch());
-    QCOMPARE(SettingsPage::maskKey(QStringLiteral("short")), QString(8, QChar(0x2022)));
-    const QString masked = SettingsPage::maskKey(a);
+    QCOMPARE(ApiKeysPanel::maskKey(QStringLiteral("short")), QString(8, QChar(0x2022)));
+    const QString masked = ApiKeysPanel::maskKey(a);
     QVERIFY(masked.startsWith(a.left(8)) && masked.endsWith(a.right(4)));
     QVERIFY(!masked.contains(a.mid(8, 20)));
 }
