@@ -23,6 +23,7 @@ namespace {
 
 constexpr qint64 kHourMs = 3600 * 1000;
 constexpr qint64 kDayMs = 24 * kHourMs;
+constexpr int kEmptyHeight = 72; // an empty-state box: room for two lines of text
 
 QString utcDay(qint64 ms)
 {
@@ -44,8 +45,19 @@ QLabel *emptyLabel(const QString &text, QWidget *parent)
     label->setWordWrap(true);
     label->setAlignment(Qt::AlignCenter);
     label->setForegroundRole(QPalette::PlaceholderText);
-    label->setMinimumHeight(60);
+    label->setFrameShape(QFrame::StyledPanel);
+    label->setMargin(12);
     return label;
+}
+
+// A table as tall as its rows (at least `minRows`, at most `maxRows`, then it scrolls), so short lists leave
+// no empty box behind.
+void fitHeight(QTableWidget *table, int minRows, int maxRows)
+{
+    const int rows = std::clamp(table->rowCount(), minRows, maxRows);
+    const int header = table->horizontalHeader()->sizeHint().height();
+    table->setFixedHeight(header + rows * table->verticalHeader()->defaultSectionSize() +
+                          2 * table->frameWidth() + 2);
 }
 
 } // namespace
@@ -89,7 +101,6 @@ DashboardPage::DashboardPage(ServiceBridge *bridge, QWidget *parent) : QWidget(p
     // Rate limits and the chart side by side.
     m_limits = new RateLimitView(content);
     m_limits->setObjectName(QStringLiteral("rateLimits"));
-    m_limits->setMinimumHeight(200);
     connect(
         m_limits, &RateLimitView::resetRequested, this,
         [this](const QString &provider, const QString &model) { m_bridge->resetLimits(provider, model); });
@@ -137,7 +148,6 @@ DashboardPage::DashboardPage(ServiceBridge *bridge, QWidget *parent) : QWidget(p
         {tr("Time"), tr("Chain"), tr("Served by"), tr("Status"), tr("Attempts"), tr("Tokens"), tr("Latency")},
         2);
     m_recentTable->setAccessibleName(tr("Recent requests"));
-    m_recentTable->setMinimumHeight(120);
     m_recentStack = new QStackedWidget(content);
     m_recentStack->addWidget(
         emptyLabel(tr("No requests yet. Send one from the Test prompt page or point any OpenAI client at %1.")
@@ -194,12 +204,18 @@ QWidget *DashboardPage::buildSection(const QString &title, QWidget *content, QWi
     bold.setBold(true);
     bold.setPointSizeF(bold.pointSizeF() * 1.1);
     label->setFont(bold);
+    // Every heading as tall as one with a combo box beside it, so headings side by side line up.
+    label->setMinimumHeight(QComboBox().sizeHint().height());
     head->addWidget(label);
     head->addStretch(1);
     if (headerExtra)
         head->addWidget(headerExtra);
     layout->addLayout(head);
-    layout->addWidget(content, 1);
+    // Tables are as tall as their rows: they sit at the top. The chart takes the height there is.
+    const bool fills = qobject_cast<TokenChart *>(content) != nullptr;
+    layout->addWidget(content, fills ? 1 : 0);
+    if (!fills)
+        layout->addStretch(1);
     return section;
 }
 
@@ -216,7 +232,6 @@ QTableWidget *DashboardPage::buildTable(const QString &name, const QStringList &
     table->setAlternatingRowColors(true);
     table->setWordWrap(false);
     table->setTextElideMode(Qt::ElideMiddle);
-    table->setMinimumHeight(110);
     QHeaderView *header = table->horizontalHeader();
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     for (int column = 0; column < headers.size(); ++column) {
@@ -346,18 +361,21 @@ void DashboardPage::updateLimits()
 void DashboardPage::showCards()
 {
     const StatsSummary &s = m_summary;
+    const bool none = s.totalRequests == 0;
     m_requestsCard->setValue(DisplayFormat::integer(s.requestsToday),
-                             tr("%1 in total · %2 served")
-                                 .arg(DisplayFormat::integer(s.totalRequests),
-                                      DisplayFormat::percent(s.successfulRequests, s.totalRequests)));
+                             none ? tr("none recorded yet")
+                                  : tr("%1 in total · %2 served")
+                                        .arg(DisplayFormat::integer(s.totalRequests),
+                                             DisplayFormat::percent(s.successfulRequests, s.totalRequests)));
     m_waterfallCard->setValue(
         DisplayFormat::percent(s.waterfallRequests, s.totalRequests),
-        tr("needed more than one entry: %1").arg(DisplayFormat::integer(s.waterfallRequests)));
+        none ? tr("requests that needed a second entry")
+             : tr("needed more than one entry: %1").arg(DisplayFormat::integer(s.waterfallRequests)));
     m_tokensCard->setValue(DisplayFormat::integer(s.tokensToday),
                            tr("%1 in total").arg(DisplayFormat::integer(s.totalTokens)));
     m_latencyCard->setValue(s.avgLatencyMs ? DisplayFormat::duration(*s.avgLatencyMs)
                                            : DisplayFormat::placeholder(),
-                            tr("per request, all time"));
+                            none ? tr("no requests yet") : tr("per request, all time"));
 }
 
 void DashboardPage::showUsage(QTableWidget *table, QStackedWidget *stack, const QList<UsageTotals> &rows)
@@ -377,7 +395,9 @@ void DashboardPage::showUsage(QTableWidget *table, QStackedWidget *stack, const 
         table->setItem(row, 3, failed);
         table->setItem(row, 4, cell(DisplayFormat::time(u.lastRequestMs)));
     }
+    fitHeight(table, 1, 8);
     stack->setCurrentIndex(sorted.isEmpty() ? 0 : 1);
+    stack->setFixedHeight(sorted.isEmpty() ? kEmptyHeight : table->height());
 }
 
 void DashboardPage::showRecent()
@@ -397,5 +417,7 @@ void DashboardPage::showRecent()
         m_recentTable->setItem(row, 5, cell(DisplayFormat::tokens(r), true));
         m_recentTable->setItem(row, 6, cell(DisplayFormat::duration(r.latencyMs), true));
     }
+    fitHeight(m_recentTable, 1, kRecentRows);
     m_recentStack->setCurrentIndex(m_recent.isEmpty() ? 0 : 1);
+    m_recentStack->setFixedHeight(m_recent.isEmpty() ? kEmptyHeight : m_recentTable->height());
 }

@@ -90,13 +90,27 @@ LogPage::LogPage(ServiceBridge *bridge, QWidget *parent) : QWidget(parent), m_br
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setSectionResizeMode(RequestLogModel::ServedByColumn, QHeaderView::Stretch);
-    const int em = m_table->fontMetrics().horizontalAdvance(QLatin1Char('M'));
-    m_table->setColumnWidth(RequestLogModel::TimeColumn, 10 * em);
-    m_table->setColumnWidth(RequestLogModel::ChainColumn, 10 * em);
-    m_table->setColumnWidth(RequestLogModel::StatusColumn, 10 * em);
-    m_table->setColumnWidth(RequestLogModel::LatencyColumn, 6 * em);
-    m_table->setColumnWidth(RequestLogModel::TokensColumn, 8 * em);
-    m_table->setColumnWidth(RequestLogModel::AttemptsColumn, 5 * em);
+    // Wide enough for the header and a typical value; the provider / model column takes the rest.
+    const QFontMetrics fm = m_table->fontMetrics();
+    const struct
+    {
+        int column;
+        QString sample;
+    } widths[] = {
+        {RequestLogModel::TimeColumn,
+         DisplayFormat::time(QDateTime(QDate(2026, 12, 28), QTime(23, 59, 59)).toMSecsSinceEpoch())},
+        {RequestLogModel::ChainColumn, QStringLiteral("my-long-chain")},
+        {RequestLogModel::StatusColumn, DisplayFormat::status(499)},
+        {RequestLogModel::LatencyColumn, DisplayFormat::duration(88888)},
+        {RequestLogModel::TokensColumn, DisplayFormat::integer(888888)},
+        {RequestLogModel::AttemptsColumn, QString()},
+    };
+    for (const auto &w : widths) {
+        const QString title = m_model->headerData(w.column, Qt::Horizontal, Qt::DisplayRole).toString();
+        m_table->setColumnWidth(w.column,
+                                std::max(fm.horizontalAdvance(title), fm.horizontalAdvance(w.sample)) + 28);
+    }
+    header->setStretchLastSection(false);
 
     m_empty = new QLabel(this);
     m_empty->setObjectName(QStringLiteral("logEmpty"));
@@ -427,6 +441,7 @@ void LogPage::updateState()
     }
     m_stack->setCurrentIndex(m_model->rowCount() > 0 ? 1 : 0);
     m_loadMore->setEnabled(stats && !m_loading && m_morePossible);
+    m_loadMore->setVisible(m_model->rowCount() > 0);
     m_export->setEnabled(stats && !m_exporting);
     m_refresh->setEnabled(stats);
     m_detail->setVisible(m_model->rowCount() > 0);

@@ -108,7 +108,7 @@ QString DisplayFormat::outcome(AttemptRecord::Outcome outcome)
 QString DisplayFormat::tokens(const RequestRecord &record)
 {
     if (record.tokensEstimated)
-        return tr("%1 (estimated)").arg(integer(record.totalTokens));
+        return tr("≈%1").arg(integer(record.totalTokens)); // estimated: the provider sent no usage
     return integer(record.totalTokens);
 }
 

@@ -22,7 +22,7 @@ public:
     static QString entry(const QString &provider, const QString &model); // "groq / llama-3.1-8b"
     static QString status(int httpStatus);                  // "200 served", "429 exhausted", "502 failed"
     static QString outcome(AttemptRecord::Outcome outcome); // "served", "rate limited", …
-    static QString tokens(const RequestRecord &record);     // "1,234" or "1,234 (estimated)"
+    static QString tokens(const RequestRecord &record);     // "1,234", or "≈1,234" when estimated
     static QColor statusColor(int httpStatus);              // green / amber / red, for text
     static QString placeholder() { return QStringLiteral("–"); }
 };

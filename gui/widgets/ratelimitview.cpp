@@ -69,17 +69,19 @@ RateLimitView::RateLimitView(QWidget *parent)
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setWordWrap(false);
-    m_table->setTextElideMode(Qt::ElideMiddle);
+    m_table->setTextElideMode(Qt::ElideRight);
+    // Rows tall enough for the Reset button, so cooling and available rows look alike.
+    m_table->verticalHeader()->setDefaultSectionSize(std::max(
+        m_table->verticalHeader()->defaultSectionSize(), QPushButton(tr("Reset")).sizeHint().height() + 6));
     m_table->setShowGrid(false);
     m_table->setAlternatingRowColors(true);
     QHeaderView *header = m_table->horizontalHeader();
-    header->setSectionResizeMode(EntryColumn, QHeaderView::Interactive);
+    header->setSectionResizeMode(EntryColumn, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(StatusColumn, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(ResetColumn, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(DetailsColumn, QHeaderView::Stretch);
     header->setSectionResizeMode(ActionColumn, QHeaderView::ResizeToContents);
     header->setDefaultAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-    m_table->setColumnWidth(EntryColumn, 240);
 
     m_empty = new QLabel(
         tr("No chain entries yet. Add a provider and a chain, and their quotas show up here."), this);
@@ -87,6 +89,8 @@ RateLimitView::RateLimitView(QWidget *parent)
     m_empty->setWordWrap(true);
     m_empty->setAlignment(Qt::AlignCenter);
     m_empty->setForegroundRole(QPalette::PlaceholderText);
+    m_empty->setFrameShape(QFrame::StyledPanel);
+    m_empty->setMargin(12);
 
     m_stack = new QStackedWidget(this);
     m_stack->addWidget(m_empty);
@@ -142,8 +146,10 @@ void RateLimitView::setStatus(const QList<RateLimitTracker::PairStatus> &pairs, 
         });
     m_pairs = merged;
     if (sameRows) {
-        for (int row = 0; row < m_pairs.size(); ++row)
+        for (int row = 0; row < m_pairs.size(); ++row) {
             m_table->item(row, DetailsColumn)->setText(details(m_pairs.at(row)));
+            m_table->item(row, DetailsColumn)->setToolTip(details(m_pairs.at(row)));
+        }
         tick();
         return;
     }
@@ -224,6 +230,7 @@ void RateLimitView::rebuild()
         m_table->setItem(row, StatusColumn, status);
         m_table->setItem(row, ResetColumn, textItem(QString()));
         auto *detail = textItem(details(pair));
+        detail->setToolTip(detail->text());
         m_table->setItem(row, DetailsColumn, detail);
         m_table->setItem(row, ActionColumn, textItem(QString()));
         if (pair.status == QLatin1String("exhausted")) {
@@ -241,6 +248,12 @@ void RateLimitView::rebuild()
             m_table->setCurrentCell(row, EntryColumn);
     }
     m_stack->setCurrentWidget(m_pairs.isEmpty() ? static_cast<QWidget *>(m_empty) : m_table);
+    // As tall as the rows (a Reset button makes a row taller), scrolling beyond eight.
+    int height = m_table->horizontalHeader()->sizeHint().height() + 2 * m_table->frameWidth() + 2;
+    for (int row = 0; row < std::min<int>(int(m_pairs.size()), 8); ++row)
+        height += m_table->rowHeight(row);
+    m_table->setFixedHeight(height);
+    m_stack->setFixedHeight(m_pairs.isEmpty() ? m_empty->sizeHint().height() : height);
     tick();
 }
 

@@ -64,7 +64,9 @@ QVariant RequestLogModel::data(const QModelIndex &index, int role) const
         case LatencyColumn:
             return DisplayFormat::duration(r.latencyMs);
         case TokensColumn:
-            return DisplayFormat::tokens(r);
+            return role == Qt::ToolTipRole && r.tokensEstimated
+                       ? tr("%1 (estimated: the provider sent no usage)").arg(DisplayFormat::tokens(r))
+                       : DisplayFormat::tokens(r);
         case AttemptsColumn:
             return DisplayFormat::integer(row.attemptCount);
         default:

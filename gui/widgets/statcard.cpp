@@ -8,7 +8,7 @@ StatCard::StatCard(const QString &caption, QWidget *parent) : QFrame(parent), m_
     setFrameShape(QFrame::StyledPanel);
     setBackgroundRole(QPalette::Base);
     setAutoFillBackground(true);
-    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred); // a row of cards shares one height
 
     auto *title = new QLabel(caption, this);
     title->setForegroundRole(QPalette::PlaceholderText);
