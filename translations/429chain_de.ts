@@ -116,31 +116,31 @@
     <name>AttemptTable</name>
     <message>
         <source>Attempts</source>
-        <translation type="unfinished"></translation>
+        <translation>Versuche</translation>
     </message>
     <message>
         <source>#</source>
-        <translation type="unfinished">Nr.</translation>
+        <translation>#</translation>
     </message>
     <message>
         <source>Entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Eintrag</translation>
     </message>
     <message>
         <source>Outcome</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished">Status</translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Latenz</translation>
     </message>
     <message>
         <source>Reason</source>
-        <translation type="unfinished"></translation>
+        <translation>Grund</translation>
     </message>
 </context>
 <context>
@@ -364,151 +364,151 @@
     <name>DashboardPage</name>
     <message>
         <source>Dashboard</source>
-        <translation type="unfinished">Übersicht</translation>
+        <translation>Übersicht</translation>
     </message>
     <message>
         <source>Requests today</source>
-        <translation type="unfinished">Anfragen heute</translation>
+        <translation>Anfragen heute</translation>
     </message>
     <message>
         <source>Waterfall rate</source>
-        <translation type="unfinished"></translation>
+        <translation>Weiterleitungsquote</translation>
     </message>
     <message>
         <source>Tokens today</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens heute</translation>
     </message>
     <message>
         <source>Average latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Mittlere Latenz</translation>
     </message>
     <message>
         <source>Chart period</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitraum des Diagramms</translation>
     </message>
     <message>
         <source>Last 24 hours</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte 24 Stunden</translation>
     </message>
     <message>
         <source>Last 30 days</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte 30 Tage</translation>
     </message>
     <message>
         <source>Rate limits</source>
-        <translation type="unfinished"></translation>
+        <translation>Ratenlimits</translation>
     </message>
     <message>
         <source>Tokens over time</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens im Zeitverlauf</translation>
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished">Anbieter</translation>
+        <translation>Anbieter</translation>
     </message>
     <message>
         <source>Requests</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen</translation>
     </message>
     <message>
         <source>Tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen</translation>
     </message>
     <message>
         <source>Last used</source>
-        <translation type="unfinished"></translation>
+        <translation>Zuletzt genutzt</translation>
     </message>
     <message>
         <source>Usage by provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Nutzung nach Anbieter</translation>
     </message>
     <message>
         <source>No provider has served a request yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch kein Anbieter hat eine Anfrage beantwortet.</translation>
     </message>
     <message>
         <source>Chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette</translation>
     </message>
     <message>
         <source>Usage by chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Nutzung nach Kette</translation>
     </message>
     <message>
         <source>No chain has been used yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Kette wurde genutzt.</translation>
     </message>
     <message>
         <source>Time</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit</translation>
     </message>
     <message>
         <source>Served by</source>
-        <translation type="unfinished"></translation>
+        <translation>Beantwortet von</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished">Status</translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Attempts</source>
-        <translation type="unfinished"></translation>
+        <translation>Versuche</translation>
     </message>
     <message>
         <source>Latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Latenz</translation>
     </message>
     <message>
         <source>Recent requests</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte Anfragen</translation>
     </message>
     <message>
         <source>No requests yet. Send one from the Test prompt page or point any OpenAI client at %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Anfragen. Senden Sie eine über die Seite Testanfrage oder richten Sie einen beliebigen OpenAI-Client auf %1.</translation>
     </message>
     <message>
         <source>The request log is off, so these numbers count only the requests since 429chain started. Set a database path in Settings to keep a history.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Anfrageprotokoll ist aus; diese Zahlen zählen nur die Anfragen seit dem Start von 429chain. Legen Sie in den Einstellungen einen Datenbankpfad fest, um einen Verlauf zu behalten.</translation>
     </message>
     <message>
         <source>none recorded yet</source>
-        <translation type="unfinished"></translation>
+        <translation>noch keine erfasst</translation>
     </message>
     <message>
         <source>%1 in total · %2 served</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>share of requests that needed a second entry</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 insgesamt · %2 beantwortet</translation>
     </message>
     <message>
         <source>needed more than one entry: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>brauchten mehr als einen Eintrag: %1</translation>
     </message>
     <message>
         <source>%1 in total</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 insgesamt</translation>
     </message>
     <message>
         <source>no requests yet</source>
-        <translation type="unfinished"></translation>
+        <translation>noch keine Anfragen</translation>
     </message>
     <message>
         <source>per request, all time</source>
-        <translation type="unfinished"></translation>
+        <translation>pro Anfrage, gesamter Zeitraum</translation>
     </message>
     <message>
         <source>(none)</source>
-        <translation type="unfinished"></translation>
+        <translation>(keiner)</translation>
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished"></translation>
+        <translation>keine</translation>
+    </message>
+    <message>
+        <source>requests that needed a second entry</source>
+        <translation>Anfragen, die einen zweiten Eintrag brauchten</translation>
     </message>
 </context>
 <context>
@@ -526,91 +526,91 @@
     <name>DisplayFormat</name>
     <message>
         <source>%1 ms</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 ms</translation>
     </message>
     <message>
         <source>%1 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 s</translation>
     </message>
     <message>
         <source>%1 m %2 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 min %2 s</translation>
     </message>
     <message>
         <source>%1 h %2 m</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 h %2 min</translation>
     </message>
     <message>
         <source>%1 d %2 h</source>
-        <translation type="unfinished">%1 T %2 h</translation>
+        <translation>%1 T %2 h</translation>
     </message>
     <message>
         <source>%1 %</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 %</translation>
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished"></translation>
+        <translation>keiner</translation>
     </message>
     <message>
         <source>%1 / %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 / %2</translation>
     </message>
     <message>
         <source>%1 served</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 beantwortet</translation>
     </message>
     <message>
         <source>%1 exhausted</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 erschöpft</translation>
     </message>
     <message>
         <source>%1 client left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Client getrennt</translation>
     </message>
     <message>
         <source>%1 refused</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 abgelehnt</translation>
     </message>
     <message>
         <source>%1 failed</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 fehlgeschlagen</translation>
     </message>
     <message>
         <source>served</source>
-        <translation type="unfinished"></translation>
+        <translation>beantwortet</translation>
     </message>
     <message>
         <source>skipped</source>
-        <translation type="unfinished"></translation>
+        <translation>übersprungen</translation>
     </message>
     <message>
         <source>rate limited</source>
-        <translation type="unfinished"></translation>
+        <translation>ratenbegrenzt</translation>
     </message>
     <message>
         <source>client error</source>
-        <translation type="unfinished"></translation>
+        <translation>Client-Fehler</translation>
     </message>
     <message>
         <source>server error</source>
-        <translation type="unfinished"></translation>
+        <translation>Serverfehler</translation>
     </message>
     <message>
         <source>timed out</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitüberschreitung</translation>
     </message>
     <message>
         <source>network error</source>
-        <translation type="unfinished"></translation>
+        <translation>Netzwerkfehler</translation>
     </message>
     <message>
         <source>stream broke off</source>
-        <translation type="unfinished"></translation>
+        <translation>Stream abgebrochen</translation>
     </message>
     <message>
         <source>≈%1</source>
-        <translation type="unfinished"></translation>
+        <translation>≈%1</translation>
     </message>
 </context>
 <context>
@@ -718,171 +718,171 @@
     <name>LogPage</name>
     <message>
         <source>Request log</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrageprotokoll</translation>
     </message>
     <message>
         <source>&amp;Refresh</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Aktualisieren</translation>
     </message>
     <message>
         <source>Read the newest requests again (F5)</source>
-        <translation type="unfinished"></translation>
+        <translation>Die neuesten Anfragen erneut lesen (F5)</translation>
     </message>
     <message>
         <source>&amp;Export CSV…</source>
-        <translation type="unfinished"></translation>
+        <translation>Als CSV e&amp;xportieren…</translation>
     </message>
     <message>
         <source>Save every request the filters match as a CSV file</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle Anfragen, die zu den Filtern passen, als CSV-Datei speichern</translation>
     </message>
     <message>
         <source>Requests</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen</translation>
     </message>
     <message>
         <source>Load &amp;more</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Mehr laden</translation>
     </message>
     <message>
         <source>Show the next %1 older requests</source>
-        <translation type="unfinished"></translation>
+        <translation>Die nächsten %1 älteren Anfragen zeigen</translation>
     </message>
     <message>
         <source>Chain filter</source>
-        <translation type="unfinished"></translation>
+        <translation>Kettenfilter</translation>
     </message>
     <message>
         <source>Provider filter</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieterfilter</translation>
     </message>
     <message>
         <source>Status filter</source>
-        <translation type="unfinished"></translation>
+        <translation>Statusfilter</translation>
     </message>
     <message>
         <source>Any status</source>
-        <translation type="unfinished"></translation>
+        <translation>Jeder Status</translation>
     </message>
     <message>
         <source>Served (2xx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Beantwortet (2xx)</translation>
     </message>
     <message>
         <source>Refused (4xx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Abgelehnt (4xx)</translation>
     </message>
     <message>
         <source>Exhausted (429)</source>
-        <translation type="unfinished"></translation>
+        <translation>Erschöpft (429)</translation>
     </message>
     <message>
         <source>Failed (5xx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen (5xx)</translation>
     </message>
     <message>
         <source>Period filter</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitraumfilter</translation>
     </message>
     <message>
         <source>Any time</source>
-        <translation type="unfinished"></translation>
+        <translation>Jederzeit</translation>
     </message>
     <message>
         <source>Last hour</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte Stunde</translation>
     </message>
     <message>
         <source>Last 24 hours</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte 24 Stunden</translation>
     </message>
     <message>
         <source>Last 7 days</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte 7 Tage</translation>
     </message>
     <message>
         <source>&amp;Chain:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Kette:</translation>
     </message>
     <message>
         <source>&amp;Provider:</source>
-        <translation type="unfinished">&amp;Anbieter:</translation>
+        <translation>A&amp;nbieter:</translation>
     </message>
     <message>
         <source>&amp;Status:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Status:</translation>
     </message>
     <message>
         <source>P&amp;eriod:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Zeitraum:</translation>
     </message>
     <message>
         <source>Any chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Jede Kette</translation>
     </message>
     <message>
         <source>Any provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Jeder Anbieter</translation>
     </message>
     <message>
         <source>Select a request to see its attempts.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wählen Sie eine Anfrage, um ihre Versuche zu sehen.</translation>
     </message>
     <message>
         <source>Loading request #%1…</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage #%1 wird geladen…</translation>
     </message>
     <message>
         <source>Request #%1 is no longer in the log (retention removed it).</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage #%1 ist nicht mehr im Protokoll (die Aufbewahrungsfrist hat sie entfernt).</translation>
     </message>
     <message>
         <source>Export the request log</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrageprotokoll exportieren</translation>
     </message>
     <message>
         <source>CSV files (*.csv);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>CSV-Dateien (*.csv);;Alle Dateien (*)</translation>
     </message>
     <message>
         <source>The request log is off: there is nothing to export.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Anfrageprotokoll ist aus: Es gibt nichts zu exportieren.</translation>
     </message>
     <message>
         <source>Exporting…</source>
-        <translation type="unfinished"></translation>
+        <translation>Export läuft…</translation>
     </message>
     <message>
         <source>Saved %1 rows to %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Zeilen in %2 gespeichert</translation>
     </message>
     <message>
         <source>Export failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Export fehlgeschlagen</translation>
     </message>
     <message>
         <source>The request log is off, so there is no history to show. Set a database path in Settings and restart 429chain to keep one.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Anfrageprotokoll ist aus, daher gibt es keinen Verlauf. Legen Sie in den Einstellungen einen Datenbankpfad fest und starten Sie 429chain neu, um einen zu führen.</translation>
     </message>
     <message>
         <source>Loading…</source>
-        <translation type="unfinished"></translation>
+        <translation>Wird geladen…</translation>
     </message>
     <message>
         <source>No request matches these filters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Keine Anfrage passt zu diesen Filtern.</translation>
     </message>
     <message>
         <source>No requests recorded yet. Send one from the Test prompt page or point any OpenAI client at %1.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Anfragen erfasst. Senden Sie eine über die Seite Testanfrage oder richten Sie einen beliebigen OpenAI-Client auf %1.</translation>
     </message>
     <message>
         <source>Newest %1 shown; older ones with Load more</source>
-        <translation type="unfinished"></translation>
+        <translation>Die neuesten %1 angezeigt; ältere mit Mehr laden</translation>
     </message>
     <message>
         <source>All %1 shown</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle %1 angezeigt</translation>
     </message>
 </context>
 <context>
@@ -1651,252 +1651,252 @@
     <name>RateLimitView</name>
     <message>
         <source>tokens per minute</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Minute</translation>
     </message>
     <message>
         <source>requests per minute</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Minute</translation>
     </message>
     <message>
         <source>tokens per hour</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Stunde</translation>
     </message>
     <message>
         <source>requests per hour</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Stunde</translation>
     </message>
     <message>
         <source>tokens per day</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Tag</translation>
     </message>
     <message>
         <source>requests per day</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Tag</translation>
     </message>
     <message>
         <source>tokens per month</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens pro Monat</translation>
     </message>
     <message>
         <source>requests per month</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen pro Monat</translation>
     </message>
     <message>
         <source>tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens</translation>
     </message>
     <message>
         <source>requests</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfragen</translation>
     </message>
     <message>
         <source>%1 (whole provider)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (ganzer Anbieter)</translation>
     </message>
     <message>
         <source>%1: %2 of %3 left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2 von %3 übrig</translation>
     </message>
     <message>
         <source>%1: %2 left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2 übrig</translation>
     </message>
     <message>
         <source>%1: limit %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: Limit %2</translation>
     </message>
     <message>
         <source>Rate-limit status per entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Ratenlimit-Status je Eintrag</translation>
     </message>
     <message>
         <source>Entry</source>
-        <translation type="unfinished"></translation>
+        <translation>Eintrag</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished">Status</translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Resets in</source>
-        <translation type="unfinished"></translation>
+        <translation>Zurückgesetzt in</translation>
     </message>
     <message>
         <source>Quota</source>
-        <translation type="unfinished"></translation>
+        <translation>Kontingent</translation>
     </message>
     <message>
         <source>No chain entries yet. Add a provider and a chain, and their quotas show up here.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Ketteneinträge. Fügen Sie einen Anbieter und eine Kette hinzu, dann erscheinen ihre Kontingente hier.</translation>
     </message>
     <message>
         <source>Cooling down</source>
-        <translation type="unfinished"></translation>
+        <translation>In Abkühlung</translation>
     </message>
     <message>
         <source>Quota known</source>
-        <translation type="unfinished"></translation>
+        <translation>Kontingent bekannt</translation>
     </message>
     <message>
         <source>Available</source>
-        <translation type="unfinished">Verfügbar</translation>
+        <translation>Verfügbar</translation>
     </message>
     <message>
         <source>%1 requests left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Anfragen übrig</translation>
     </message>
     <message>
         <source>%1 tokens left</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Tokens übrig</translation>
     </message>
     <message>
         <source>%1 of %2 in flight</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 von %2 laufend</translation>
     </message>
     <message>
         <source>%1 in flight</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 laufend</translation>
     </message>
     <message>
         <source>nothing learned yet</source>
-        <translation type="unfinished"></translation>
+        <translation>noch nichts bekannt</translation>
     </message>
     <message>
         <source> · </source>
-        <translation type="unfinished"></translation>
+        <translation> · </translation>
     </message>
     <message>
         <source>Reset</source>
-        <translation type="unfinished"></translation>
+        <translation>Zurücksetzen</translation>
     </message>
     <message>
         <source>Reset the limits of %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Limits von %1 zurücksetzen</translation>
     </message>
     <message>
         <source>Forget what 429chain knows about this entry&apos;s limits and try it again</source>
-        <translation type="unfinished"></translation>
+        <translation>Vergessen, was 429chain über die Limits dieses Eintrags weiß, und ihn wieder versuchen</translation>
     </message>
     <message>
         <source>ready</source>
-        <translation type="unfinished"></translation>
+        <translation>bereit</translation>
     </message>
     <message>
         <source>unknown</source>
-        <translation type="unfinished"></translation>
+        <translation>unbekannt</translation>
     </message>
     <message>
         <source>Until %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Bis %1</translation>
     </message>
 </context>
 <context>
     <name>RequestCsv</name>
     <message>
         <source>Cannot write %1: %2</source>
-        <translation type="unfinished">%1 kann nicht geschrieben werden: %2</translation>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
     </message>
 </context>
 <context>
     <name>RequestDetailView</name>
     <message>
         <source>Time</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit</translation>
     </message>
     <message>
         <source>Chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette</translation>
     </message>
     <message>
         <source>Served by</source>
-        <translation type="unfinished"></translation>
+        <translation>Beantwortet von</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished">Status</translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Latenz</translation>
     </message>
     <message>
         <source>First token</source>
-        <translation type="unfinished"></translation>
+        <translation>Erstes Token</translation>
     </message>
     <message>
         <source>Tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens</translation>
     </message>
     <message>
         <source>Client key</source>
-        <translation type="unfinished"></translation>
+        <translation>Client-Schlüssel</translation>
     </message>
     <message>
         <source>Select a request to see its attempts.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wählen Sie eine Anfrage, um ihre Versuche zu sehen.</translation>
     </message>
     <message>
         <source>Request #%1</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage #%1</translation>
     </message>
     <message>
         <source>Request (being written to the log)</source>
-        <translation type="unfinished"></translation>
+        <translation>Anfrage (wird ins Protokoll geschrieben)</translation>
     </message>
     <message>
         <source>whole answer, not streamed</source>
-        <translation type="unfinished"></translation>
+        <translation>ganze Antwort, nicht gestreamt</translation>
     </message>
     <message>
         <source>%1 prompt + %2 completion = %3%4</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Prompt + %2 Antwort = %3%4</translation>
     </message>
     <message>
         <source> (estimated)</source>
-        <translation type="unfinished"></translation>
+        <translation> (geschätzt)</translation>
     </message>
     <message>
         <source>Error: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler: %1</translation>
     </message>
     <message>
         <source>Attempts (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>Versuche (%1)</translation>
     </message>
 </context>
 <context>
     <name>RequestLogModel</name>
     <message>
         <source>Time</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit</translation>
     </message>
     <message>
         <source>Chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette</translation>
     </message>
     <message>
         <source>Provider / model</source>
-        <translation type="unfinished"></translation>
+        <translation>Anbieter / Modell</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished">Status</translation>
+        <translation>Status</translation>
     </message>
     <message>
         <source>Latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Latenz</translation>
     </message>
     <message>
         <source>Tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens</translation>
     </message>
     <message>
         <source>Attempts</source>
-        <translation type="unfinished"></translation>
+        <translation>Versuche</translation>
     </message>
     <message>
         <source>%1 (estimated: the provider sent no usage)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (geschätzt: der Anbieter hat keine Nutzung gemeldet)</translation>
     </message>
 </context>
 <context>
@@ -2157,7 +2157,7 @@
     <name>StatCard</name>
     <message>
         <source>%1: %2. %3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2. %3</translation>
     </message>
 </context>
 <context>
@@ -2183,262 +2183,262 @@
     <name>TestPromptPage</name>
     <message>
         <source>%1 prompt + %2 completion = %3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Prompt + %2 Antwort = %3</translation>
     </message>
     <message>
         <source>%1 (estimated)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (geschätzt)</translation>
     </message>
     <message>
         <source>Test prompt</source>
-        <translation type="unfinished">Testanfrage</translation>
+        <translation>Testanfrage</translation>
     </message>
     <message>
         <source>Chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Kette</translation>
     </message>
     <message>
         <source>The model name a client sends picks the chain.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Modellname, den ein Client sendet, wählt die Kette.</translation>
     </message>
     <message>
         <source>No chains yet — create one on the Chains page first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Ketten — legen Sie zuerst auf der Seite Ketten eine an.</translation>
     </message>
     <message>
         <source>&amp;Chain:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Kette:</translation>
     </message>
     <message>
         <source>System prompt (optional)</source>
-        <translation type="unfinished"></translation>
+        <translation>Systemprompt (optional)</translation>
     </message>
     <message>
         <source>Optional, e.g. You are a helpful assistant.</source>
-        <translation type="unfinished"></translation>
+        <translation>Optional, z. B. Du bist ein hilfreicher Assistent.</translation>
     </message>
     <message>
         <source>S&amp;ystem prompt:</source>
-        <translation type="unfinished"></translation>
+        <translation>S&amp;ystemprompt:</translation>
     </message>
     <message>
         <source>Prompt</source>
-        <translation type="unfinished"></translation>
+        <translation>Prompt</translation>
     </message>
     <message>
         <source>Write a prompt, then press Ctrl+Enter to send it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Schreiben Sie einen Prompt und senden Sie ihn mit Strg+Eingabe.</translation>
     </message>
     <message>
         <source>Hello! Who are you, in two sentences?</source>
-        <translation type="unfinished"></translation>
+        <translation>Hallo! Wer bist du, in zwei Sätzen?</translation>
     </message>
     <message>
         <source>&amp;Prompt:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Prompt:</translation>
     </message>
     <message>
         <source>&amp;Send</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Senden</translation>
     </message>
     <message>
         <source>Send the prompt through the chain (Ctrl+Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Prompt durch die Kette senden (Strg+Eingabe)</translation>
     </message>
     <message>
         <source>S&amp;top</source>
-        <translation type="unfinished"></translation>
+        <translation>S&amp;topp</translation>
     </message>
     <message>
         <source>Cancel the answer (Esc)</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Antwort abbrechen (Esc)</translation>
     </message>
     <message>
         <source>Test &amp;whole chain</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Ganze Kette testen</translation>
     </message>
     <message>
         <source>Ask every entry of the chain once, outside the waterfall and its limits</source>
-        <translation type="unfinished"></translation>
+        <translation>Jeden Eintrag der Kette einmal fragen, außerhalb der Weiterleitung und ihrer Limits</translation>
     </message>
     <message>
         <source>Answer</source>
-        <translation type="unfinished"></translation>
+        <translation>Antwort</translation>
     </message>
     <message>
         <source>The answer appears here as it streams in.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Antwort erscheint hier, während sie eintrifft.</translation>
     </message>
     <message>
         <source>Reasoning</source>
-        <translation type="unfinished"></translation>
+        <translation>Überlegung</translation>
     </message>
     <message>
         <source>Served by</source>
-        <translation type="unfinished"></translation>
+        <translation>Beantwortet von</translation>
     </message>
     <message>
         <source>Attempts</source>
-        <translation type="unfinished"></translation>
+        <translation>Versuche</translation>
     </message>
     <message>
         <source>First token</source>
-        <translation type="unfinished"></translation>
+        <translation>Erstes Token</translation>
     </message>
     <message>
         <source>Latency</source>
-        <translation type="unfinished"></translation>
+        <translation>Latenz</translation>
     </message>
     <message>
         <source>Tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens</translation>
     </message>
     <message>
         <source>Test whole chain asks every entry of the chosen chain once and shows how each one answered.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ganze Kette testen fragt jeden Eintrag der gewählten Kette einmal und zeigt, wie jeder geantwortet hat.</translation>
     </message>
     <message>
         <source>Entry results</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnisse je Eintrag</translation>
     </message>
     <message>
         <source>#</source>
-        <translation type="unfinished">Nr.</translation>
+        <translation>#</translation>
     </message>
     <message>
         <source>Provider</source>
-        <translation type="unfinished">Anbieter</translation>
+        <translation>Anbieter</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Modell</translation>
+        <translation>Modell</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Answer or error</source>
-        <translation type="unfinished"></translation>
+        <translation>Antwort oder Fehler</translation>
     </message>
     <message>
         <source>&amp;Answer</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Antwort</translation>
     </message>
     <message>
         <source>Whole &amp;chain</source>
-        <translation type="unfinished"></translation>
+        <translation>Ganze &amp;Kette</translation>
     </message>
     <message>
         <source>Type a prompt first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geben Sie zuerst einen Prompt ein.</translation>
     </message>
     <message>
         <source>Waiting for the first token…</source>
-        <translation type="unfinished"></translation>
+        <translation>Warten auf das erste Token…</translation>
     </message>
     <message>
         <source>Stopping…</source>
-        <translation type="unfinished"></translation>
+        <translation>Wird gestoppt…</translation>
     </message>
     <message>
         <source>Streaming…</source>
-        <translation type="unfinished"></translation>
+        <translation>Wird gestreamt…</translation>
     </message>
     <message>
         <source>nobody (last tried: %1)</source>
-        <translation type="unfinished"></translation>
+        <translation>niemand (zuletzt versucht: %1)</translation>
     </message>
     <message>
         <source>nobody</source>
-        <translation type="unfinished"></translation>
+        <translation>niemand</translation>
     </message>
     <message>
         <source>%1 (waterfall: earlier entries were skipped)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (Weiterleitung: frühere Einträge wurden übersprungen)</translation>
     </message>
     <message>
         <source>Stopped. The upstream call was cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gestoppt. Der Aufruf beim Anbieter wurde abgebrochen.</translation>
     </message>
     <message>
         <source>Failed (%1): %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen (%1): %2</translation>
     </message>
     <message>
         <source>Failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen: %1</translation>
     </message>
     <message>
         <source>Done.</source>
-        <translation type="unfinished"></translation>
+        <translation>Fertig.</translation>
     </message>
     <message>
         <source>Testing every entry of %1…</source>
-        <translation type="unfinished"></translation>
+        <translation>Jeder Eintrag von %1 wird getestet…</translation>
     </message>
     <message>
         <source>Could not test %1: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 konnte nicht getestet werden: %2</translation>
     </message>
     <message>
         <source>OK</source>
-        <translation type="unfinished"></translation>
+        <translation>OK</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen</translation>
     </message>
     <message>
         <source>%1 has no entries to test.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 hat keine Einträge zum Testen.</translation>
     </message>
     <message>
         <source>%1: %2 of %3 entries answered.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2 von %3 Einträgen haben geantwortet.</translation>
     </message>
 </context>
 <context>
     <name>TokenChart</name>
     <message>
         <source>Tokens over time</source>
-        <translation type="unfinished"></translation>
+        <translation>Tokens im Zeitverlauf</translation>
     </message>
     <message>
         <source>%1: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2</translation>
     </message>
     <message>
         <source>%1 hours</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Stunden</translation>
     </message>
     <message>
         <source>%1 days</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Tage</translation>
     </message>
     <message>
         <source>%1 tokens over %2 (%3)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Tokens in %2 (%3)</translation>
     </message>
     <message>
         <source>, </source>
-        <translation type="unfinished"></translation>
+        <translation>, </translation>
     </message>
     <message>
         <source>(none)</source>
-        <translation type="unfinished"></translation>
+        <translation>(keiner)</translation>
     </message>
     <message>
         <source>No tokens in this period yet. Send a prompt from Test prompt or any OpenAI client and it shows up here.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Tokens in diesem Zeitraum. Senden Sie einen Prompt über Testanfrage oder einen beliebigen OpenAI-Client, dann erscheint er hier.</translation>
     </message>
     <message>
         <source>No tokens in this period yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Tokens in diesem Zeitraum.</translation>
     </message>
     <message>
         <source>%1: %2 tokens</source>
-        <translation type="unfinished"></translation>
+        <translation>%1: %2 Tokens</translation>
     </message>
 </context>
 <context>
