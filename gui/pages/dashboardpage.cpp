@@ -243,8 +243,12 @@ QTableWidget *DashboardPage::buildTable(const QString &name, const QStringList &
 
 void DashboardPage::reload()
 {
-    if (!m_bridge->hasStats() || m_loading)
+    if (!m_bridge->hasStats())
         return;
+    if (m_loading) {
+        m_reloadAgain = true; // e.g. the period changed while a load ran: its answer is for the old one
+        return;
+    }
     m_loading = true;
     m_queryIssuedAt = m_clock.elapsed();
     const bool hourly = m_period->currentIndex() == 0;
@@ -271,7 +275,11 @@ void DashboardPage::reload()
 void DashboardPage::apply(const Snapshot &snapshot)
 {
     m_loading = false;
-    m_loadedOnce = true;
+    if (m_reloadAgain) {
+        m_reloadAgain = false;
+        reload();
+        return;
+    }
     m_summary = snapshot.summary;
     m_latencySumMs = m_summary.avgLatencyMs ? *m_summary.avgLatencyMs * m_summary.totalRequests : 0;
     m_providers = snapshot.providers;

@@ -71,7 +71,7 @@ private:
     QList<StoredRequest> m_recent; // newest first; live rows have id 0
     QString m_liveDay;             // UTC day of the latest live record, to notice midnight
     bool m_loading = false;
-    bool m_loadedOnce = false;
+    bool m_reloadAgain = false;
     QElapsedTimer m_clock;       // monotonic, for the refresh bookkeeping
     qint64 m_lastRecordAt = -1;  // m_clock time of the latest requestFinished
     qint64 m_queryIssuedAt = -1; // m_clock time the running load was sent

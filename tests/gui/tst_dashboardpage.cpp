@@ -12,6 +12,7 @@
 #include "tokenchart.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLabel>
@@ -145,6 +146,15 @@ void TestDashboardPage::reflectsAServedRequest()
     QCOMPARE(text(providers, findRow(providers, 0, QStringLiteral("alpha")), 1), QStringLiteral("1"));
     QCOMPARE(recent->rowCount(), 1);
     QCOMPARE(text(recent, 0, 4), QStringLiteral("1")); // attempts, as the log stores them
+    QCOMPARE(chart->totalTokens(), record.totalTokens);
+
+    // The 30-day view reads the daily rollups: the same tokens, one bar per day.
+    auto *period = page.findChild<QComboBox *>(QStringLiteral("chartPeriod"));
+    loaded.clear();
+    period->setCurrentIndex(1);
+    QVERIFY(loaded.wait(15000));
+    QCOMPARE(chart->bucket(), TokenChart::Bucket::Day);
+    QCOMPARE(chart->bucketCount(), 30);
     QCOMPARE(chart->totalTokens(), record.totalTokens);
 
     // A fresh page reads the same from the log alone.
