@@ -1,7 +1,7 @@
 # 429chain server image: the headless build (no Qt Widgets) on debian:bookworm-slim.
 #   docker build -t 429chain .
-#   docker run --rm -p 3429:3429 429chain --demo          # simulated providers, API key sk-429chain-demo
-#   docker compose up -d                                   # with ./config/config.yaml (see README)
+#   docker run --rm -p 127.0.0.1:3429:3429 429chain --demo   # simulated providers, public key sk-429chain-demo
+#   docker compose up -d                                     # with ./config/config.yaml (see README)
 # Proven without a Docker engine by scripts/check-docker (buildah on a debootstrap base).
 
 FROM debian:bookworm AS build

@@ -21,7 +21,7 @@ if [ "$needs_config" = yes ] && [ ! -e "$config" ]; then
 429chain: no config file at $config
 
 Try it now with simulated providers (API key: sk-429chain-demo):
-  docker run --rm -p 3429:3429 429chain --demo
+  docker run --rm -p 127.0.0.1:3429:3429 429chain --demo
 
 Or write a commented example config into ./config on this host, edit it, and start again:
   mkdir -p config data
