@@ -483,10 +483,6 @@
         <translation>%1 insgesamt · %2 beantwortet</translation>
     </message>
     <message>
-        <source>needed more than one entry: %1</source>
-        <translation>brauchten mehr als einen Eintrag: %1</translation>
-    </message>
-    <message>
         <source>%1 in total</source>
         <translation>%1 insgesamt</translation>
     </message>
@@ -509,6 +505,10 @@
     <message>
         <source>requests that needed a second entry</source>
         <translation>Anfragen, die einen zweiten Eintrag brauchten</translation>
+    </message>
+    <message>
+        <source>%1 used a later entry</source>
+        <translation>%1 nutzten einen späteren Eintrag</translation>
     </message>
 </context>
 <context>

@@ -114,13 +114,8 @@ DashboardPage::DashboardPage(ServiceBridge *bridge, QWidget *parent) : QWidget(p
     m_period->addItem(tr("Last 30 days"));
     connect(m_period, &QComboBox::currentIndexChanged, this, [this]() { reload(); });
 
-    auto *middle = new QGridLayout;
-    middle->setHorizontalSpacing(16);
-    middle->addWidget(buildSection(tr("Rate limits"), m_limits), 0, 0);
-    middle->addWidget(buildSection(tr("Tokens over time"), m_chart, m_period), 0, 1);
-    middle->setColumnStretch(0, 3);
-    middle->setColumnStretch(1, 2);
-    layout->addLayout(middle);
+    // The live limiter status gets the whole width: entries have long model names.
+    layout->addWidget(buildSection(tr("Rate limits"), m_limits));
 
     // Usage.
     m_providerTable =
@@ -136,11 +131,18 @@ DashboardPage::DashboardPage(ServiceBridge *bridge, QWidget *parent) : QWidget(p
     m_chainStack = new QStackedWidget(content);
     m_chainStack->addWidget(emptyLabel(tr("No chain has been used yet."), content));
     m_chainStack->addWidget(m_chainTable);
-    auto *usage = new QGridLayout;
-    usage->setHorizontalSpacing(16);
-    usage->addWidget(buildSection(tr("Usage by provider"), m_providerStack), 0, 0);
-    usage->addWidget(buildSection(tr("Usage by chain"), m_chainStack), 0, 1);
-    layout->addLayout(usage);
+    // The chart beside the two usage tables, which share its height.
+    auto *usage = new QVBoxLayout;
+    usage->setSpacing(12);
+    usage->addWidget(buildSection(tr("Usage by provider"), m_providerStack));
+    usage->addWidget(buildSection(tr("Usage by chain"), m_chainStack));
+    auto *middle = new QGridLayout;
+    middle->setHorizontalSpacing(16);
+    middle->addWidget(buildSection(tr("Tokens over time"), m_chart, m_period), 0, 0);
+    middle->addLayout(usage, 0, 1);
+    middle->setColumnStretch(0, 1);
+    middle->setColumnStretch(1, 1);
+    layout->addLayout(middle);
 
     // Recent requests.
     m_recentTable = buildTable(
@@ -378,7 +380,7 @@ void DashboardPage::showCards()
     m_waterfallCard->setValue(
         DisplayFormat::percent(s.waterfallRequests, s.totalRequests),
         none ? tr("requests that needed a second entry")
-             : tr("needed more than one entry: %1").arg(DisplayFormat::integer(s.waterfallRequests)));
+             : tr("%1 used a later entry").arg(DisplayFormat::integer(s.waterfallRequests)));
     m_tokensCard->setValue(DisplayFormat::integer(s.tokensToday),
                            tr("%1 in total").arg(DisplayFormat::integer(s.totalTokens)));
     m_latencyCard->setValue(s.avgLatencyMs ? DisplayFormat::duration(*s.avgLatencyMs)

@@ -355,7 +355,7 @@ void LogPage::showSelected()
     const QModelIndex current = m_table->currentIndex();
     ++m_detailGeneration;
     if (!current.isValid() || current.row() >= m_model->rowCount()) {
-        m_detail->showMessage(m_model->rowCount() ? tr("Select a request to see its attempts.") : QString());
+        m_detail->showMessage(tr("Select a request to see its attempts."));
         return;
     }
     const StoredRequest &row = m_model->at(current.row());

@@ -69,14 +69,17 @@ RateLimitView::RateLimitView(QWidget *parent)
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setWordWrap(false);
-    m_table->setTextElideMode(Qt::ElideRight);
+    m_table->setTextElideMode(Qt::ElideMiddle);
     // Rows tall enough for the Reset button, so cooling and available rows look alike.
     m_table->verticalHeader()->setDefaultSectionSize(std::max(
         m_table->verticalHeader()->defaultSectionSize(), QPushButton(tr("Reset")).sizeHint().height() + 6));
     m_table->setShowGrid(false);
     m_table->setAlternatingRowColors(true);
     QHeaderView *header = m_table->horizontalHeader();
-    header->setSectionResizeMode(EntryColumn, QHeaderView::ResizeToContents);
+    // Entry and quota share the width; long model names are elided (the tooltip has them whole), so the table
+    // never needs a horizontal scroll bar.
+    header->setSectionResizeMode(EntryColumn, QHeaderView::Stretch);
+    m_table->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     header->setSectionResizeMode(StatusColumn, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(ResetColumn, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(DetailsColumn, QHeaderView::Stretch);

@@ -182,7 +182,7 @@ void TestDashboardPage::waterfallAndCooldownWithReset()
 
     auto *waterfall = page.findChild<StatCard *>(QStringLiteral("waterfallCard"));
     QTRY_COMPARE_WITH_TIMEOUT(waterfall->value(), DisplayFormat::percent(1, 1), 15000);
-    QVERIFY(waterfall->detail().contains(QStringLiteral("needed more than one entry: 1")));
+    QVERIFY(waterfall->detail().contains(QStringLiteral("1 used a later entry")));
 
     // alpha cools down: said in words, with a countdown and a Reset button.
     auto *limits = page.findChild<RateLimitView *>(QStringLiteral("rateLimits"));
