@@ -30,6 +30,7 @@ StatCard::StatCard(const QString &caption, QWidget *parent) : QFrame(parent), m_
     layout->addWidget(title);
     layout->addWidget(m_value);
     layout->addWidget(m_detail);
+    layout->addStretch(1); // cards of one row share a height: their text stays at the top
     setAccessibleName(caption);
 }
 
