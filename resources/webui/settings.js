@@ -36,6 +36,8 @@ const GROUPS = [
     ['maxRequestBytes', 'Largest request body (bytes)', 'number'],
     ['logRetentionDays', 'Keep the request log (days)', 'number'],
     ['corsOrigins', 'CORS origins (one per line)', 'lines', '"*" or http(s) origins.'],
+    ['allowedHosts', 'Extra host names (one per line)', 'lines',
+     'Names this server answers to besides IP addresses and localhost; ".example.com" covers subdomains.'],
   ]],
 ];
 
