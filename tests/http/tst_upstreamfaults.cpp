@@ -211,6 +211,10 @@ private slots:
         Setup s(QStringLiteral("https://127.0.0.1:%1/v1").arg(plain.port()));
         QVERIFY(s.h.start());
         expectFailoverAndCleanError(s);
+        // A handshake error, seen as such (not a timeout).
+        QVERIFY(!s.h.records.first().attempts.isEmpty());
+        QVERIFY2(s.h.records.first().attempts.first().reason.contains(QLatin1String("SSL")),
+                 qPrintable(s.h.records.first().attempts.first().reason));
     }
 
     void connectionRefusedFailsOver()

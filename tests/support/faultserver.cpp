@@ -112,7 +112,9 @@ void FaultServer::onReadyRead(Connection *c)
         if (line.toLower().startsWith("content-length:"))
             length = line.mid(15).trimmed().toLongLong();
     }
-    if (c->head.size() > 1024 * 1024 || (end >= 0 && c->head.size() >= end + 4 + length)) {
+    // Not HTTP at all (a TLS ClientHello starts with 0x16): answer at once, whatever arrives.
+    const bool notHttp = !c->head.isEmpty() && !(c->head.at(0) >= 'A' && c->head.at(0) <= 'Z');
+    if (notHttp || c->head.size() > 1024 * 1024 || (end >= 0 && c->head.size() >= end + 4 + length)) {
         c->stream = c->head.contains("\"stream\":true") || c->head.contains("\"stream\": true");
         start(c);
     }
