@@ -327,7 +327,8 @@ private slots:
         const auto effect = attempt(t, n, m, type, 429, {{"Retry-After", "30"}}, fixture("nvidia-429.json"));
         QCOMPARE(effect.cooldownUntilMs, clock.nowMs() + 30'000);
         const qint64 windowStart = effect.cooldownUntilMs;
-        const auto *learned = findWindow(t.status().first(), QStringLiteral("learned"));
+        const auto status = t.status(); // kept: findWindow points into it
+        const auto *learned = findWindow(status.first(), QStringLiteral("learned"));
         QVERIFY(learned);
         QCOMPARE(learned->limit, 5);
         QCOMPARE(learned->span, LimitWindow::Span::Minute);

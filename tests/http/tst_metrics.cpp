@@ -313,8 +313,8 @@ private slots:
         QTRY_COMPARE(h.records.size(), 2);
 
         // Loopback listener: no key needed.
-        const QByteArray bare =
-            HttpClient::raw(h.port(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        const QByteArray bare = HttpClient::raw(
+            h.port(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         QVERIFY2(bare.startsWith("HTTP/1.1 200"), bare.left(200).constData());
         const auto r = HttpClient::get(h.url(QStringLiteral("/metrics")));
         QCOMPARE(r.status, 200);

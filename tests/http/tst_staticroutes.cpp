@@ -131,8 +131,8 @@ private slots:
 
     void headHasNoBody()
     {
-        const auto r = HttpClient::raw(m_harness->port(),
-                                       "HEAD /chains HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 8000);
+        const auto r = HttpClient::raw(
+            m_harness->port(), "HEAD /chains HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 8000);
         QVERIFY2(r.startsWith("HTTP/1.1 200"), r.constData());
         QVERIFY(r.contains("Content-Security-Policy:"));
         QVERIFY(!r.contains("<!doctype html>"));

@@ -223,9 +223,10 @@ private slots:
         p.h.server().setDraining(true);
         const QByteArray body = HttpClient::chatBody(QStringLiteral("default"), false);
         const QByteArray raw = HttpClient::raw(
-            p.h.port(), "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
-                        "Content-Type: application/json\r\nContent-Length: " +
-                            QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            p.h.port(),
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+                QByteArray::number(body.size()) + "\r\n\r\n" + body);
         QVERIFY2(raw.startsWith("HTTP/1.1 503"), raw.constData());
         QVERIFY2(raw.toLower().contains("connection: close"), raw.constData());
         QVERIFY2(raw.contains("shutting_down"), raw.constData());
@@ -338,9 +339,10 @@ private slots:
         client.setReadBufferSize(64 *
                                  1024); // a client that reads nothing: the kernel buffers fill, then stop
         connect(&client, &QTcpSocket::connected, this, [&] {
-            client.write("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
-                         "Content-Type: application/json\r\nContent-Length: " +
-                         QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            client.write(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer test-key\r\n"
+                "Content-Type: application/json\r\nContent-Length: " +
+                QByteArray::number(body.size()) + "\r\n\r\n" + body);
         });
         client.connectToHost(QHostAddress::LocalHost, h.port());
         QTRY_VERIFY_WITH_TIMEOUT(h.server().pendingOutputBytes() > 0, 10000);

@@ -16,6 +16,15 @@
 
 using Fault = FaultServer::Fault;
 
+namespace {
+// Memory figures mean something only without AddressSanitizer, whose quarantine keeps freed blocks resident.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+} // namespace
+
 class TestUpstreamFaults : public QObject
 {
     Q_OBJECT
@@ -157,7 +166,8 @@ private slots:
         qInfo() << "peak RSS growth" << peakGrowthMiB << "MiB for a 100 MB upstream line";
         // The SSE parser drops a stream at 8 MiB per event and a whole body is refused beyond 16 MiB; the
         // 100 MB never sits in memory.
-        QVERIFY2(peakGrowthMiB < 48, qPrintable(QString::number(peakGrowthMiB)));
+        if (kRssIsMeaningful)
+            QVERIFY2(peakGrowthMiB < 48, qPrintable(QString::number(peakGrowthMiB)));
         QVERIFY(bad.bytesSent() < 100LL * 1024 * 1024); // the proxy hung up before the end
         QTRY_COMPARE_WITH_TIMEOUT(bad.openConnections(), 0, 15000);
     }
@@ -184,7 +194,8 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(bad.openConnections(), 0, 15000); // the upstream call was dropped
         QTRY_COMPARE(s.h.records.size(), 1);
         const qint64 growthMiB = (ProcessProbe::rssKiB() - before) / 1024;
-        QVERIFY2(growthMiB < 48, qPrintable(QString::number(growthMiB)));
+        if (kRssIsMeaningful)
+            QVERIFY2(growthMiB < 48, qPrintable(QString::number(growthMiB)));
     }
 
     void cutAfterContentEndsWithAnErrorEvent()
