@@ -117,6 +117,15 @@ void UpstreamCall::onMetaData()
     // Qt 6.4 drops a read-buffer limit set before its HTTP thread created the reply; set it again now. Whole
     // bodies get one too, so an oversized answer is refused before Qt has buffered it all.
     m_reply->setReadBufferSize(kStreamReadBuffer);
+    if (!m_request.stream && m_status >= 200 && m_status < 300 &&
+        header(QByteArrayLiteral("Content-Type")).trimmed().toLower().startsWith("text/event-stream")) {
+        // A stream where a whole answer was asked for is a broken upstream: no need to read (up to
+        // kMaxBodyBytes of) it to find out.
+        m_done = true;
+        cleanup();
+        emit finished(Failure::Network, QStringLiteral("event stream answered to a non-stream request"));
+        return;
+    }
     if (m_request.stream && !collecting())
         m_timer.start(int(qMin<qint64>(m_request.idleTimeoutMs, INT_MAX)));
     emit headersReceived();
@@ -128,6 +137,8 @@ void UpstreamCall::onReadyRead()
         return;
     if (!m_headersSeen)
         onMetaData();
+    if (m_done || !m_reply)
+        return;
     if (collecting()) {
         // Checked before reading: an oversized body is refused without ever being held in memory.
         if (m_body.size() + m_reply->bytesAvailable() <= kMaxBodyBytes)
@@ -160,6 +171,8 @@ void UpstreamCall::onFinished()
         return;
     if (!m_headersSeen)
         onMetaData();
+    if (m_done || !m_reply)
+        return;
     // Whatever is still buffered belongs to the answer.
     if (m_reply->bytesAvailable() > 0) {
         if (collecting())

@@ -27,6 +27,7 @@
 #include <QThread>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -177,7 +178,13 @@ int main(int argc, char **argv)
                                          QStringLiteral("16"));
     const QCommandLineOption binaryOpt(QStringLiteral("binary"), QStringLiteral("The 429chain binary."),
                                        QStringLiteral("path"), QStringLiteral(CHAIN_BINARY));
-    parser.addOptions({minutesOpt, parallelOpt, binaryOpt});
+    const QCommandLineOption noFaultsOpt(
+        QStringLiteral("no-faults"), QStringLiteral("Only the healthy provider (a baseline to compare)."));
+    const QCommandLineOption faultsOpt(
+        QStringLiteral("faults"),
+        QStringLiteral("Faulty entries to use (default garbage,cut,chatter,flaky)."), QStringLiteral("list"),
+        QStringLiteral("garbage,cut,chatter,flaky"));
+    parser.addOptions({minutesOpt, parallelOpt, binaryOpt, noFaultsOpt, faultsOpt});
     parser.process(app);
     const double minutes = parser.value(minutesOpt).toDouble();
     const int parallel = qMax(1, parser.value(parallelOpt).toInt());
@@ -221,11 +228,19 @@ int main(int argc, char **argv)
                         "\"]\n  defaultChain: default\n  cooldownDefaultMs: 1000\n  requestTimeoutMs: 10000\n"
                         "  streamIdleTimeoutMs: 3000\n  midStreamCooldownMs: 1000\n  dbPath: \"" +
                         dir.filePath(QStringLiteral("soak.db")).toUtf8() + "\"\nproviders:\n";
-    const QList<QPair<QByteArray, QString>> upstreams{{"garbage", garbage.baseUrl()},
-                                                      {"cut", cut.baseUrl()},
-                                                      {"chatter", chatter.baseUrl()},
-                                                      {"flaky", flaky.baseUrl()},
-                                                      {"good", good->baseUrl()}};
+    QList<QPair<QByteArray, QString>> upstreams{{"garbage", garbage.baseUrl()},
+                                                {"cut", cut.baseUrl()},
+                                                {"chatter", chatter.baseUrl()},
+                                                {"flaky", flaky.baseUrl()},
+                                                {"good", good->baseUrl()}};
+    const QStringList faults =
+        parser.isSet(noFaultsOpt) ? QStringList() : parser.value(faultsOpt).split(QLatin1Char(','));
+    upstreams.erase(std::remove_if(upstreams.begin(), upstreams.end(),
+                                   [&](const auto &u) {
+                                       return u.first != "good" &&
+                                              !faults.contains(QString::fromLatin1(u.first));
+                                   }),
+                    upstreams.end());
     for (const auto &[id, url] : upstreams)
         config += "  - {id: " + id + ", name: " + id + ", type: generic-openai, apiKey: sk-" + id +
                   ", timeout: 10000, baseUrl: \"" + url.toUtf8() + "\"}\n";
@@ -282,16 +297,17 @@ int main(int argc, char **argv)
     QNetworkAccessManager admin;
     QTimer forget;
     QObject::connect(&forget, &QTimer::timeout, [&] {
-        for (const char *id : {"garbage", "cut", "chatter", "flaky"}) {
+        for (const QString &id : faults) {
             QNetworkRequest req(
                 QUrl(QStringLiteral("http://127.0.0.1:%1/v1/admin/ratelimits/reset").arg(port)));
             req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
             req.setRawHeader("Authorization", "Bearer " + kKey);
-            QNetworkReply *reply = admin.post(req, "{\"provider\":\"" + QByteArray(id) + "\"}");
+            QNetworkReply *reply = admin.post(req, "{\"provider\":\"" + id.toUtf8() + "\"}");
             QObject::connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
         }
     });
-    forget.start(2000);
+    if (!faults.isEmpty())
+        forget.start(2000);
 
     // Start figures after a warm-up, so caches and pools are filled.
     QElapsedTimer clock;
