@@ -34,27 +34,34 @@ qint64 ChatExecution::streamedTokens() const
 
 void ChatExecution::onStreamData()
 {
-    if (!m_call || m_done)
-        return;
-    const QByteArray bytes = m_call->readAvailable();
-    m_events.clear();
-    m_parser.feed(bytes, m_events);
-    if (m_parser.overflowed()) {
-        const QString reason = QStringLiteral("stream event larger than the parser's limit");
-        if (m_committed)
-            failAfterCommit(QStringLiteral("stream_error"), reason);
-        else
-            failAttempt(Outcome::StreamError, m_call->status(), reason);
-        return;
+    // In pieces: a fast upstream may have megabytes buffered, and every piece becomes a list of events; read
+    // at once they would all be in memory together, for each stream.
+    constexpr qint64 kPieceBytes = 64 * 1024;
+    while (m_call && !m_done) {
+        const QByteArray bytes = m_call->readAvailable(kPieceBytes);
+        if (bytes.isEmpty())
+            return;
+        m_events.clear();
+        m_parser.feed(bytes, m_events);
+        if (m_parser.overflowed()) {
+            const QString reason = QStringLiteral("stream event larger than the parser's limit");
+            if (m_committed)
+                failAfterCommit(QStringLiteral("stream_error"), reason);
+            else
+                failAttempt(Outcome::StreamError, m_call->status(), reason);
+            return;
+        }
+        const UpstreamCall *call = m_call;
+        for (const auto &event : std::as_const(m_events)) {
+            handleEvent(event);
+            if (m_call != call || m_done)
+                return; // failed over or finished while handling
+        }
+        if (m_committed && m_call && m_sink && m_sink->pendingBytes() > kHighWaterBytes) {
+            m_call->setPaused(true);
+            return;
+        }
     }
-    const UpstreamCall *call = m_call;
-    for (const auto &event : std::as_const(m_events)) {
-        handleEvent(event);
-        if (m_call != call || m_done)
-            return; // failed over or finished while handling
-    }
-    if (m_committed && m_call && m_sink && m_sink->pendingBytes() > kHighWaterBytes)
-        m_call->setPaused(true);
 }
 
 void ChatExecution::handleEvent(const SseEvent &event)

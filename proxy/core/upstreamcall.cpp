@@ -80,11 +80,11 @@ QByteArray UpstreamCall::takeBody()
     return scrub(std::exchange(m_body, QByteArray()));
 }
 
-QByteArray UpstreamCall::readAvailable()
+QByteArray UpstreamCall::readAvailable(qint64 maxBytes)
 {
     if (!m_reply)
         return {};
-    return scrub(m_reply->readAll());
+    return scrub(maxBytes < 0 ? m_reply->readAll() : m_reply->read(maxBytes));
 }
 
 void UpstreamCall::setPaused(bool paused)

@@ -50,7 +50,7 @@ public:
     // Data not yet taken (stream). Both hand out what the upstream sent with this call's credentials (its
     // Authorization / *key* / *token* header values) replaced by "***"; a credential split across two
     // stream reads is the one case this cannot see.
-    QByteArray readAvailable();
+    QByteArray readAvailable(qint64 maxBytes = -1);
     QByteArray scrub(QByteArray bytes) const;
 
     // A whole (non-stream) answer larger than this is a broken upstream: no chat completion comes near it.
