@@ -124,7 +124,7 @@ void installTranslations(QCoreApplication &app)
 
 int main(int argc, char *argv[])
 {
-    const bool gui = wantsGui(argc, argv);
+    [[maybe_unused]] const bool gui = wantsGui(argc, argv);
     std::unique_ptr<QCoreApplication> application;
 #ifdef CHAIN_WITH_GUI
     if (gui) {
