@@ -1,5 +1,6 @@
 #include "onboardingdialog.h"
 
+#include "clientkey.h"
 #include "configloader.h"
 #include "configvalidator.h"
 #include "configwriter.h"
@@ -18,7 +19,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QRandomGenerator>
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
@@ -44,16 +44,6 @@ QPushButton *copyButton(QLineEdit *field, const QString &accessibleName, QWidget
 }
 
 } // namespace
-
-QString OnboardingDialog::generateKey()
-{
-    QByteArray bytes(24, Qt::Uninitialized);
-    QRandomGenerator::system()->generate(reinterpret_cast<quint32 *>(bytes.data()),
-                                         reinterpret_cast<quint32 *>(bytes.data() + bytes.size()));
-    return QStringLiteral("sk-429chain-") +
-           QString::fromLatin1(
-               bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
-}
 
 OnboardingDialog::OnboardingDialog(const QString &configPath, const QString &dataDir, const QString &baseUrl,
                                    QWidget *parent)
@@ -83,7 +73,7 @@ OnboardingDialog::OnboardingDialog(const QString &configPath, const QString &dat
 
     auto *form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
-    m_key = readOnlyField(generateKey(), tr("API key"), welcome);
+    m_key = readOnlyField(ClientKey::generate(), tr("API key"), welcome);
     m_key->setObjectName(QStringLiteral("apiKeyField"));
     auto *keyRow = new QHBoxLayout;
     keyRow->addWidget(m_key, 1);

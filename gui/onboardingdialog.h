@@ -22,8 +22,6 @@ public:
 
     Choice choice() const { return m_choice; }
     QString apiKey() const;
-    // A new client key: "sk-429chain-" and 32 characters from the system's secure random source.
-    static QString generateKey();
 
 private:
     void showProviderForm();

@@ -1,5 +1,6 @@
 #include "apikeyspanel.h"
 
+#include "clientkey.h"
 #include "servicebridge.h"
 #include "statusbanner.h"
 
@@ -12,7 +13,6 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QRandomGenerator>
 #include <QVBoxLayout>
 
 namespace {
@@ -149,17 +149,6 @@ QString ApiKeysPanel::maskKey(const QString &key)
     return key.left(8) + QString(6, QChar(0x2022)) + key.right(4);
 }
 
-QString ApiKeysPanel::generateKey()
-{
-    QByteArray bytes(24, Qt::Uninitialized);
-    // QRandomGenerator::system() reads the operating system's cryptographically secure source.
-    QRandomGenerator::system()->generate(reinterpret_cast<quint32 *>(bytes.data()),
-                                         reinterpret_cast<quint32 *>(bytes.data() + bytes.size()));
-    return QStringLiteral("sk-429chain-") +
-           QString::fromLatin1(
-               bytes.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
-}
-
 void ApiKeysPanel::saveKeys(const QStringList &keys, const QString &what, const QString &newKey)
 {
     // Only the keys change; the form's unapplied edits stay in the form.
@@ -187,7 +176,7 @@ void ApiKeysPanel::saveKeys(const QStringList &keys, const QString &what, const 
 
 void ApiKeysPanel::generate()
 {
-    const QString key = generateKey();
+    const QString key = ClientKey::generate();
     QStringList keys = m_bridge->fileConfig()->settings.apiKeys;
     keys << key;
     saveKeys(keys, tr("Key %1 added.").arg(keys.size()), key);

@@ -26,9 +26,6 @@ public:
 
     // "sk-429ch…wxyz" (or dots only for a short key): how a stored key is listed.
     static QString maskKey(const QString &key);
-    // A new random API key: "sk-429chain-" + 32 URL-safe base64 characters from the system's secure
-    // generator.
-    static QString generateKey();
 
 private:
     void updateButtons();

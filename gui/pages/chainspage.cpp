@@ -3,6 +3,7 @@
 #include "chainentriesmodel.h"
 #include "entrypicker.h"
 #include "newchaindialog.h"
+#include "pageparts.h"
 #include "servicebridge.h"
 #include "statusbanner.h"
 
@@ -23,16 +24,6 @@
 #include <QVBoxLayout>
 
 namespace {
-
-QLabel *titleLabel(const QString &text, qreal scale, QWidget *parent)
-{
-    auto *label = new QLabel(text, parent);
-    QFont font = label->font();
-    font.setPointSizeF(font.pointSizeF() * scale);
-    font.setBold(true);
-    label->setFont(font);
-    return label;
-}
 
 QHash<QString, QString> providerLabels(const Config &config)
 {
@@ -88,7 +79,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     auto *leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 8, 0);
     leftLayout->setSpacing(8);
-    leftLayout->addWidget(titleLabel(tr("Chains"), 1.1, left));
+    leftLayout->addWidget(PageParts::title(tr("Chains"), left, 1.1));
     leftLayout->addWidget(m_chains, 1);
     auto *chainButtons = new QGridLayout;
     chainButtons->setSpacing(6);
@@ -100,7 +91,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
 
     // Right: the entries of the selected chain.
     auto *right = new QWidget(this);
-    m_chainTitle = titleLabel(QString(), 1.1, right);
+    m_chainTitle = PageParts::title(QString(), right, 1.1);
     m_chainTitle->setObjectName(QStringLiteral("chainTitle"));
     m_chainNote = new QLabel(right);
     m_chainNote->setObjectName(QStringLiteral("chainNote"));
@@ -195,7 +186,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(24, 20, 24, 20);
     layout->setSpacing(12);
-    layout->addWidget(titleLabel(tr("Chains"), 1.4, this));
+    layout->addWidget(PageParts::title(tr("Chains"), this));
     layout->addWidget(subtitle);
     layout->addWidget(m_banner);
     layout->addWidget(splitter, 1);

@@ -1,5 +1,6 @@
 #include "dashboardpage.h"
 #include "displayformat.h"
+#include "pageparts.h"
 #include "ratelimitview.h"
 #include "servicebridge.h"
 #include "statcard.h"
@@ -19,6 +20,8 @@
 
 #include <algorithm>
 
+using PageParts::cell;
+
 namespace {
 
 constexpr qint64 kHourMs = 3600 * 1000;
@@ -28,15 +31,6 @@ constexpr int kEmptyHeight = 72; // an empty-state box: room for two lines of te
 QString utcDay(qint64 ms)
 {
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).date().toString(Qt::ISODate);
-}
-
-QTableWidgetItem *cell(const QString &text, bool number = false)
-{
-    auto *item = new QTableWidgetItem(text);
-    item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-    item->setTextAlignment(number ? Qt::AlignRight | Qt::AlignVCenter : Qt::AlignLeft | Qt::AlignVCenter);
-    item->setToolTip(text);
-    return item;
 }
 
 QLabel *emptyLabel(const QString &text, QWidget *parent)
@@ -70,11 +64,7 @@ DashboardPage::DashboardPage(ServiceBridge *bridge, QWidget *parent) : QWidget(p
     layout->setContentsMargins(18, 18, 18, 18);
     layout->setSpacing(16);
 
-    auto *title = new QLabel(tr("Dashboard"), content);
-    QFont titleFont = title->font();
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.5);
-    titleFont.setBold(true);
-    title->setFont(titleFont);
+    auto *title = PageParts::title(tr("Dashboard"), content);
     layout->addWidget(title);
 
     m_notice = new QLabel(content);

@@ -1,5 +1,6 @@
 #include "logpage.h"
 #include "displayformat.h"
+#include "pageparts.h"
 #include "requestdetailview.h"
 #include "requestlogmodel.h"
 #include "servicebridge.h"
@@ -50,11 +51,7 @@ LogPage::LogPage(ServiceBridge *bridge, QWidget *parent) : QWidget(parent), m_br
     layout->setSpacing(12);
 
     auto *head = new QHBoxLayout;
-    auto *title = new QLabel(tr("Request log"), this);
-    QFont titleFont = title->font();
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.5);
-    titleFont.setBold(true);
-    title->setFont(titleFont);
+    auto *title = PageParts::title(tr("Request log"), this);
     head->addWidget(title);
     head->addStretch(1);
     m_refresh = new QPushButton(tr("&Refresh"), this);
@@ -271,21 +268,7 @@ void LogPage::reload()
         updateState();
         return;
     }
-    m_loading = true;
-    updateState();
-    RequestQuery q = currentQuery();
-    q.limit = kPageSize;
-    const int generation = m_generation;
-    m_bridge->queryStats<QList<StoredRequest>>([q](StatsSource &stats) { return stats.requests(q); }, this,
-                                               [this, generation](QList<StoredRequest> rows) {
-                                                   if (generation != m_generation)
-                                                       return;
-                                                   m_loading = false;
-                                                   m_morePossible = rows.size() >= kPageSize;
-                                                   m_model->setStored(rows);
-                                                   updateState();
-                                                   emit pageLoaded();
-                                               });
+    fetchPage(0);
 }
 
 void LogPage::loadMore()
@@ -293,19 +276,27 @@ void LogPage::loadMore()
     const qint64 before = m_model->oldestStoredId();
     if (!m_bridge->hasStats() || m_loading || before <= 0)
         return;
+    fetchPage(before);
+}
+
+void LogPage::fetchPage(qint64 beforeId)
+{
     m_loading = true;
     updateState();
     RequestQuery q = currentQuery();
     q.limit = kPageSize;
-    q.beforeId = before;
+    q.beforeId = beforeId;
     const int generation = m_generation;
     m_bridge->queryStats<QList<StoredRequest>>([q](StatsSource &stats) { return stats.requests(q); }, this,
-                                               [this, generation](QList<StoredRequest> rows) {
+                                               [this, generation, beforeId](QList<StoredRequest> rows) {
                                                    if (generation != m_generation)
                                                        return;
                                                    m_loading = false;
                                                    m_morePossible = rows.size() >= kPageSize;
-                                                   m_model->appendStored(rows);
+                                                   if (beforeId > 0)
+                                                       m_model->appendStored(rows);
+                                                   else
+                                                       m_model->setStored(rows);
                                                    updateState();
                                                    emit pageLoaded();
                                                });

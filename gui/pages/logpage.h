@@ -46,6 +46,9 @@ private:
     void buildFilters(QWidget *bar);
     void fillNameFilters();
     void loadMore();
+    // Asks the stats thread for one page of the filtered log: the newest rows (beforeId 0, they replace the
+    // list) or the rows older than beforeId (added below).
+    void fetchPage(qint64 beforeId);
     void onRequestFinished(const RequestRecord &record);
     void syncNewest();
     void showSelected();

@@ -1,5 +1,6 @@
 #include "providerspage.h"
 
+#include "pageparts.h"
 #include "providerdialog.h"
 #include "providerkind.h"
 #include "servicebridge.h"
@@ -43,11 +44,7 @@ ProvidersPage::ProvidersPage(ServiceBridge *bridge, QWidget *parent)
     setObjectName(QStringLiteral("providersPage"));
     m_banner->setObjectName(QStringLiteral("providersBanner"));
 
-    auto *title = new QLabel(tr("Providers"), this);
-    QFont titleFont = title->font();
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.4);
-    titleFont.setBold(true);
-    title->setFont(titleFont);
+    auto *title = PageParts::title(tr("Providers"), this);
     auto *subtitle =
         new QLabel(tr("The accounts 429chain sends requests to. Chains list which of their models "
                       "to try, in order."),

@@ -2,6 +2,7 @@
 
 #include "apikeyspanel.h"
 #include "configvalidator.h"
+#include "pageparts.h"
 #include "servicebridge.h"
 #include "statusbanner.h"
 
@@ -64,11 +65,7 @@ SettingsPage::SettingsPage(ServiceBridge *bridge, QWidget *parent)
     setObjectName(QStringLiteral("settingsPage"));
     m_banner->setObjectName(QStringLiteral("settingsBanner"));
 
-    auto *title = new QLabel(tr("Settings"), this);
-    QFont titleFont = title->font();
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.4);
-    titleFont.setBold(true);
-    title->setFont(titleFont);
+    auto *title = PageParts::title(tr("Settings"), this);
 
     auto *content = new QWidget(this);
     auto *contentLayout = new QVBoxLayout(content);

@@ -1,6 +1,7 @@
 #include "testpromptpage.h"
 #include "attempttable.h"
 #include "displayformat.h"
+#include "pageparts.h"
 
 #include <QComboBox>
 #include <QFormLayout>
@@ -20,6 +21,8 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+using PageParts::cell;
+
 namespace {
 
 enum ChainColumn {
@@ -32,15 +35,6 @@ enum ChainColumn {
     AnswerColumn,
     ChainColumnCount
 };
-
-QTableWidgetItem *cell(const QString &text, bool number = false)
-{
-    auto *item = new QTableWidgetItem(text);
-    item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-    item->setTextAlignment(number ? Qt::AlignRight | Qt::AlignVCenter : Qt::AlignLeft | Qt::AlignVCenter);
-    item->setToolTip(text);
-    return item;
-}
 
 QString tokenText(qint64 prompt, qint64 completion, qint64 total, bool estimated)
 {
@@ -58,11 +52,7 @@ TestPromptPage::TestPromptPage(ServiceBridge *bridge, QWidget *parent) : QWidget
     layout->setContentsMargins(18, 18, 18, 18);
     layout->setSpacing(12);
 
-    auto *title = new QLabel(tr("Test prompt"), this);
-    QFont titleFont = title->font();
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.5);
-    titleFont.setBold(true);
-    title->setFont(titleFont);
+    auto *title = PageParts::title(tr("Test prompt"), this);
     layout->addWidget(title);
 
     // The question.

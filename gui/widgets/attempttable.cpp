@@ -1,7 +1,10 @@
 #include "attempttable.h"
 #include "displayformat.h"
+#include "pageparts.h"
 
 #include <QHeaderView>
+
+using PageParts::cell;
 
 namespace {
 
@@ -14,15 +17,6 @@ enum Column {
     ReasonColumn,
     ColumnCount
 };
-
-QTableWidgetItem *cell(const QString &text, bool number = false)
-{
-    auto *item = new QTableWidgetItem(text);
-    item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-    item->setTextAlignment(number ? Qt::AlignRight | Qt::AlignVCenter : Qt::AlignLeft | Qt::AlignVCenter);
-    item->setToolTip(text);
-    return item;
-}
 
 } // namespace
 

@@ -9,6 +9,7 @@
 
 #include <QCoreApplication>
 #include <QHostAddress>
+#include <QJsonArray>
 #include <QTest>
 
 GuiHarness::GuiHarness() : GuiHarness(Options()) {}
@@ -169,3 +170,45 @@ bool GuiHarness::waitFor(const std::function<bool()> &condition, int timeoutMs)
     }
     return true;
 }
+
+QJsonObject GuiHarness::chatBody(const QString &chain, bool stream, const QString &prompt)
+{
+    return QJsonObject{
+        {QStringLiteral("model"), chain},
+        {QStringLiteral("stream"), stream},
+        {QStringLiteral("messages"), QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                                            {QStringLiteral("content"), prompt}}}}};
+}
+
+RequestRecord GuiHarness::chat(const QString &chain, bool stream)
+{
+    RequestRecord out;
+    bool done = false;
+    std::unique_ptr<GuiChat> chat(m_bridge->startChat(chatBody(chain, stream)));
+    QObject::connect(chat.get(), &GuiChat::finished, chat.get(),
+                     [&](const RequestRecord &record, const QString &) {
+                         out = record;
+                         done = true;
+                     });
+    if (!waitFor([&] { return done; }))
+        qWarning("GuiHarness: the chat did not finish");
+    return out;
+}
+
+namespace GuiTest {
+
+namespace {
+int g_generation = 0;
+} // namespace
+
+int generation()
+{
+    return g_generation;
+}
+
+void nextGeneration()
+{
+    ++g_generation;
+}
+
+} // namespace GuiTest

@@ -3,11 +3,14 @@
 #include "config.h"
 #include "servicebridge.h"
 
+#include <QApplication>
 #include <QElapsedTimer>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QTemporaryDir>
 #include <QThread>
+#include <QTimer>
 
 #include <functional>
 #include <memory>
@@ -61,6 +64,13 @@ public:
     // Spins the GUI thread's event loop until `condition` holds or `timeoutMs` passed; returns the condition.
     static bool waitFor(const std::function<bool()> &condition, int timeoutMs = 15000);
 
+    // A chat completion request for `chain` with one user message.
+    static QJsonObject chatBody(const QString &chain, bool stream = false,
+                                const QString &prompt = QStringLiteral("Hi"));
+    // Sends one chat through the bridge and waits for its end; the record it finished with (status 0, with a
+    // warning, when it did not finish).
+    RequestRecord chat(const QString &chain, bool stream = false);
+
 private:
     Options m_options;
     QTemporaryDir m_dir;
@@ -74,3 +84,41 @@ private:
     quint16 m_port = 0;
     std::unique_ptr<ServiceBridge> m_bridge;
 };
+
+// Helpers for widget tests that drive modal dialogs.
+namespace GuiTest {
+
+// Bumped by every test's cleanup (nextGeneration()): a modal handler left over from a failed test must not
+// act in the next one.
+int generation();
+void nextGeneration();
+
+// Runs `act` on the next modal widget of type T once it is up (a dialog's exec() blocks the caller).
+template<class T> void whenModal(std::function<void(T *)> act, int tries = 1000, int forGeneration = -1)
+{
+    if (forGeneration < 0)
+        forGeneration = generation();
+    QTimer::singleShot(10, qApp, [act, tries, forGeneration] {
+        if (forGeneration != generation())
+            return;
+        if (auto *widget = qobject_cast<T *>(QApplication::activeModalWidget())) {
+            act(widget);
+            return;
+        }
+        if (tries > 0)
+            whenModal<T>(act, tries - 1, forGeneration);
+        else
+            qWarning("no modal %s appeared", T::staticMetaObject.className());
+    });
+}
+
+// The child of `parent` named `name` (a warning when there is none).
+template<class T> T *child(QObject *parent, const char *name)
+{
+    T *found = parent->findChild<T *>(QLatin1String(name));
+    if (!found)
+        qWarning("no child %s", name);
+    return found;
+}
+
+} // namespace GuiTest

@@ -23,41 +23,11 @@
 #include <QPushButton>
 #include <QTableView>
 #include <QTest>
-#include <QTimer>
 
-#include <functional>
+using GuiTest::child;
+using GuiTest::whenModal;
 
 namespace {
-
-// Bumped by every test's cleanup: a handler left over from a failed test must not act in the next one.
-int g_generation = 0;
-
-// Runs `act` on the next modal widget of type T once it is up (a dialog's exec() blocks the caller).
-template<class T> void whenModal(std::function<void(T *)> act, int tries = 1000, int generation = -1)
-{
-    if (generation < 0)
-        generation = g_generation;
-    QTimer::singleShot(10, qApp, [act, tries, generation] {
-        if (generation != g_generation)
-            return;
-        if (auto *widget = qobject_cast<T *>(QApplication::activeModalWidget())) {
-            act(widget);
-            return;
-        }
-        if (tries > 0)
-            whenModal<T>(act, tries - 1, generation);
-        else
-            qWarning("no modal %s appeared", T::staticMetaObject.className());
-    });
-}
-
-template<class T> T *child(QObject *parent, const char *name)
-{
-    T *found = parent->findChild<T *>(QLatin1String(name));
-    if (!found)
-        qWarning("no child %s", name);
-    return found;
-}
 
 QStringList order(const ChainConfig *chain)
 {
@@ -122,7 +92,7 @@ void TestChainsPage::init()
 
 void TestChainsPage::cleanup()
 {
-    ++g_generation;
+    GuiTest::nextGeneration();
     m_page.reset();
     m_harness.reset();
 }

@@ -13,8 +13,6 @@
 
 #include <QApplication>
 #include <QComboBox>
-#include <QJsonArray>
-#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -23,31 +21,6 @@
 #include <QTest>
 
 namespace {
-
-QJsonObject chatBody(const QString &chain)
-{
-    return QJsonObject{{QStringLiteral("model"), chain},
-                       {QStringLiteral("stream"), true},
-                       {QStringLiteral("messages"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("content"), QStringLiteral("Hi")}}}}};
-}
-
-// Sends one chat through the bridge and waits for its end; the record it finished with.
-RequestRecord chat(GuiHarness &harness, const QString &chain)
-{
-    RequestRecord out;
-    bool done = false;
-    GuiChat *chat = harness.bridge()->startChat(chatBody(chain));
-    QObject::connect(chat, &GuiChat::finished, chat, [&](const RequestRecord &record, const QString &) {
-        out = record;
-        done = true;
-    });
-    if (!GuiHarness::waitFor([&] { return done; }))
-        qWarning("the chat did not finish");
-    delete chat;
-    return out;
-}
 
 QString text(QTableWidget *table, int row, int column)
 {
@@ -112,7 +85,7 @@ void TestDashboardPage::reflectsAServedRequest()
     QSignalSpy loaded(&page, &DashboardPage::statsLoaded);
     QVERIFY(loaded.wait(15000));
 
-    const RequestRecord record = chat(harness, QStringLiteral("default"));
+    const RequestRecord record = harness.chat(QStringLiteral("default"), true);
     QCOMPARE(record.status, 200);
     QVERIFY(record.totalTokens > 0);
 
@@ -175,7 +148,7 @@ void TestDashboardPage::waterfallAndCooldownWithReset()
     harness.runOnEngine([&] {
         harness.provider(QStringLiteral("alpha"))->enqueue(SimulatedProvider::Step::rateLimited(600));
     });
-    const RequestRecord record = chat(harness, QStringLiteral("default"));
+    const RequestRecord record = harness.chat(QStringLiteral("default"), true);
     QCOMPARE(record.status, 200);
     QCOMPARE(record.provider, QStringLiteral("beta"));
     QCOMPARE(record.attempts.size(), 2);
@@ -217,7 +190,7 @@ void TestDashboardPage::waterfallAndCooldownWithReset()
     QVERIFY(!table->cellWidget(alpha, 4));
 
     // And the next request goes to alpha again.
-    QCOMPARE(chat(harness, QStringLiteral("default")).provider, QStringLiteral("alpha"));
+    QCOMPARE(harness.chat(QStringLiteral("default"), true).provider, QStringLiteral("alpha"));
 }
 
 void TestDashboardPage::withoutRequestLogCountsLive()
@@ -232,7 +205,7 @@ void TestDashboardPage::withoutRequestLogCountsLive()
     QVERIFY(notice && notice->isVisible());
     QVERIFY(notice->text().contains(QStringLiteral("request log is off")));
 
-    QCOMPARE(chat(harness, QStringLiteral("backup")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("backup"), true).status, 200);
     auto *requests = page.findChild<StatCard *>(QStringLiteral("requestsCard"));
     QTRY_COMPARE_WITH_TIMEOUT(requests->value(), QStringLiteral("1"), 15000);
     auto *chains = page.findChild<QTableWidget *>(QStringLiteral("chainUsage"));

@@ -2,6 +2,7 @@
 // tray, health in words, the single-instance handshake, the autostart entry and the first-run dialog.
 
 #include "autostart.h"
+#include "clientkey.h"
 #include "configloader.h"
 #include "desktopapp.h"
 #include "guiharness.h"
@@ -220,7 +221,7 @@ void TestDesktop::onboardingWritesAConfig()
     QVERIFY(key.size() >= 40);
     QCOMPARE(dialog.findChild<QLineEdit *>(QStringLiteral("baseUrlField"))->text(),
              QStringLiteral("http://127.0.0.1:3429/v1"));
-    QVERIFY(OnboardingDialog::generateKey() != key);
+    QVERIFY(ClientKey::generate() != key);
 
     QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("providerButton")), Qt::LeftButton);
     auto *type = dialog.findChild<QComboBox *>(QStringLiteral("typeCombo"));

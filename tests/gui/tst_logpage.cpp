@@ -15,8 +15,6 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QFile>
-#include <QJsonArray>
-#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -26,30 +24,6 @@
 #include <QTest>
 
 namespace {
-
-QJsonObject chatBody(const QString &chain)
-{
-    return QJsonObject{{QStringLiteral("model"), chain},
-                       {QStringLiteral("stream"), false},
-                       {QStringLiteral("messages"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("content"), QStringLiteral("Hi")}}}}};
-}
-
-RequestRecord chat(GuiHarness &harness, const QString &chain)
-{
-    RequestRecord out;
-    bool done = false;
-    GuiChat *chat = harness.bridge()->startChat(chatBody(chain));
-    QObject::connect(chat, &GuiChat::finished, chat, [&](const RequestRecord &record, const QString &) {
-        out = record;
-        done = true;
-    });
-    if (!GuiHarness::waitFor([&] { return done; }))
-        qWarning("the chat did not finish");
-    delete chat;
-    return out;
-}
 
 RequestLogModel *modelOf(LogPage &page)
 {
@@ -115,8 +89,8 @@ void TestLogPage::listsLiveRequestsAndFilters()
     RequestLogModel *model = modelOf(page);
     QCOMPARE(model->rowCount(), 0);
 
-    QCOMPARE(chat(harness, QStringLiteral("default")).status, 200);
-    QCOMPARE(chat(harness, QStringLiteral("backup")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("default")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("backup")).status, 200);
     // Live first, then with the ids the log gave them.
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 15000);
     QTRY_VERIFY_WITH_TIMEOUT(allStored(model), 15000);
@@ -135,8 +109,8 @@ void TestLogPage::listsLiveRequestsAndFilters()
     QCOMPARE(model->rowCount(), 1);
     QCOMPARE(model->at(0).record.chain, QStringLiteral("backup"));
     // A request on another chain does not show up under this filter; one on this chain does.
-    QCOMPARE(chat(harness, QStringLiteral("default")).status, 200);
-    QCOMPARE(chat(harness, QStringLiteral("backup")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("default")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("backup")).status, 200);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 15000);
     QTRY_VERIFY_WITH_TIMEOUT(allStored(model), 15000);
     for (int row = 0; row < model->rowCount(); ++row)
@@ -186,7 +160,7 @@ void TestLogPage::detailShowsWaterfallAttempts()
     harness.runOnEngine([&] {
         harness.provider(QStringLiteral("alpha"))->enqueue(SimulatedProvider::Step::rateLimited(30));
     });
-    const RequestRecord record = chat(harness, QStringLiteral("default"));
+    const RequestRecord record = harness.chat(QStringLiteral("default"));
     QCOMPARE(record.provider, QStringLiteral("beta"));
     RequestLogModel *model = modelOf(page);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 15000);
@@ -238,7 +212,7 @@ void TestLogPage::loadMorePagesWithBeforeId()
     const qint64 oldest = model->oldestStoredId();
 
     // A request arriving meanwhile must not shift the next page.
-    QCOMPARE(chat(harness, QStringLiteral("default")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("default")).status, 200);
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), LogPage::kPageSize + 1, 15000);
 
     loaded.clear();
@@ -261,9 +235,9 @@ void TestLogPage::exportsCsv()
     LogPage page(harness.bridge());
     QSignalSpy loaded(&page, &LogPage::pageLoaded);
     QVERIFY(loaded.wait(15000));
-    QCOMPARE(chat(harness, QStringLiteral("default")).status, 200);
-    QCOMPARE(chat(harness, QStringLiteral("backup")).status, 200);
-    QCOMPARE(chat(harness, QStringLiteral("backup")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("default")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("backup")).status, 200);
+    QCOMPARE(harness.chat(QStringLiteral("backup")).status, 200);
     harness.flushStore();
 
     QTemporaryDir dir;

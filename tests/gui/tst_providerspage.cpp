@@ -13,8 +13,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QInputDialog>
-#include <QJsonArray>
-#include <QJsonObject>
 #include <QLineEdit>
 #include <QLocale>
 #include <QMessageBox>
@@ -23,43 +21,13 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
-#include <QTimer>
 #include <QToolButton>
 #include <QTreeWidget>
 
-#include <functional>
+using GuiTest::child;
+using GuiTest::whenModal;
 
 namespace {
-
-// Bumped by every test's cleanup: a handler left over from a failed test must not act in the next one.
-int g_generation = 0;
-
-// Runs `act` on the next modal widget of type T once it is up (a dialog's exec() blocks the caller).
-template<class T> void whenModal(std::function<void(T *)> act, int tries = 1000, int generation = -1)
-{
-    if (generation < 0)
-        generation = g_generation;
-    QTimer::singleShot(10, qApp, [act, tries, generation] {
-        if (generation != g_generation)
-            return;
-        if (auto *widget = qobject_cast<T *>(QApplication::activeModalWidget())) {
-            act(widget);
-            return;
-        }
-        if (tries > 0)
-            whenModal<T>(act, tries - 1, generation);
-        else
-            qWarning("no modal %s appeared", T::staticMetaObject.className());
-    });
-}
-
-template<class T> T *child(QObject *parent, const char *name)
-{
-    T *found = parent->findChild<T *>(QLatin1String(name));
-    if (!found)
-        qWarning("no child %s", name);
-    return found;
-}
 
 Config onDisk(const GuiHarness &harness)
 {
@@ -115,7 +83,7 @@ void TestProvidersPage::init()
 
 void TestProvidersPage::cleanup()
 {
-    ++g_generation;
+    GuiTest::nextGeneration();
     m_page.reset();
     m_harness.reset();
 }
@@ -394,16 +362,8 @@ void TestProvidersPage::statusAndRequestsTodayFollowTheEngine()
     // alpha answers one request, then 429 with a reset in 90 s: the second request fails over to beta.
     m_harness->runOnEngine(
         [this] { m_harness->provider(QStringLiteral("alpha"))->setRequestLimit(1, 90000); });
-    for (int i = 0; i < 2; ++i) {
-        const QJsonObject body{{QStringLiteral("model"), QStringLiteral("default")},
-                               {QStringLiteral("messages"),
-                                QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                       {QStringLiteral("content"), QStringLiteral("hi")}}}}};
-        std::unique_ptr<GuiChat> chat(m_harness->bridge()->startChat(body));
-        bool finished = false;
-        connect(chat.get(), &GuiChat::finished, this, [&] { finished = true; });
-        QVERIFY(GuiHarness::waitFor([&] { return finished; }));
-    }
+    for (int i = 0; i < 2; ++i)
+        QVERIFY(m_harness->chat(QStringLiteral("default")).status != 0);
     m_harness->flushStore();
     auto *table = child<QTableWidget>(m_page.get(), "providersTable");
     const int alpha = rowOf(table, QStringLiteral("alpha"));

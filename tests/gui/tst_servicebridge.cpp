@@ -8,7 +8,6 @@
 
 #include <QApplication>
 #include <QFile>
-#include <QJsonArray>
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTest>
@@ -17,15 +16,6 @@
 #include <atomic>
 
 namespace {
-
-QJsonObject chatBody(const QString &model, bool stream, const QString &prompt = QStringLiteral("Hi"))
-{
-    return QJsonObject{
-        {QStringLiteral("model"), model},
-        {QStringLiteral("stream"), stream},
-        {QStringLiteral("messages"), QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                            {QStringLiteral("content"), prompt}}}}};
-}
 
 HttpClient::Headers auth()
 {
@@ -167,7 +157,7 @@ void TestServiceBridge::statsQueryRunsOffTheGuiThread()
     ServiceBridge *b = h.bridge();
 
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(b->startChat(chatBody(QStringLiteral("default"), false)));
+    std::unique_ptr<GuiChat> chat(b->startChat(GuiHarness::chatBody(QStringLiteral("default"), false)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     h.flushStore();
@@ -207,7 +197,8 @@ void TestServiceBridge::chatStreamsTextAndFinishesWithServedBy()
     QSignalSpy finishedSignal(h.bridge(), &ServiceBridge::requestFinished);
 
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(h.bridge()->startChat(chatBody(QStringLiteral("default"), true)));
+    std::unique_ptr<GuiChat> chat(
+        h.bridge()->startChat(GuiHarness::chatBody(QStringLiteral("default"), true)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     QTest::qWait(20);
@@ -233,7 +224,8 @@ void TestServiceBridge::wholeChatAndFailover()
     h.runOnEngine(
         [&] { h.provider(QStringLiteral("alpha"))->enqueue(SimulatedProvider::Step::rateLimited(30)); });
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(h.bridge()->startChat(chatBody(QStringLiteral("default"), false)));
+    std::unique_ptr<GuiChat> chat(
+        h.bridge()->startChat(GuiHarness::chatBody(QStringLiteral("default"), false)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     QCOMPARE(outcome.record.status, 200);
@@ -266,7 +258,8 @@ void TestServiceBridge::stopEndsTheChat()
         alpha->setChunkDelayMs(300);
     });
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(h.bridge()->startChat(chatBody(QStringLiteral("default"), true)));
+    std::unique_ptr<GuiChat> chat(
+        h.bridge()->startChat(GuiHarness::chatBody(QStringLiteral("default"), true)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.deltas >= 1; }));
     chat->stop();
@@ -296,7 +289,7 @@ void TestServiceBridge::pauseRefusesNewRequests()
 
     // The GUI's own chat and an HTTP client both get the 503.
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(b->startChat(chatBody(QStringLiteral("default"), true)));
+    std::unique_ptr<GuiChat> chat(b->startChat(GuiHarness::chatBody(QStringLiteral("default"), true)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     QCOMPARE(outcome.record.status, 503);
@@ -331,7 +324,7 @@ void TestServiceBridge::limitsFollowTheTracker()
         [&] { h.provider(QStringLiteral("alpha"))->enqueue(SimulatedProvider::Step::rateLimited(120)); });
     QSignalSpy limits(b, &ServiceBridge::limitsChanged);
     ChatOutcome outcome;
-    std::unique_ptr<GuiChat> chat(b->startChat(chatBody(QStringLiteral("default"), false)));
+    std::unique_ptr<GuiChat> chat(b->startChat(GuiHarness::chatBody(QStringLiteral("default"), false)));
     observe(chat.get(), &outcome);
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     auto alphaStatus = [&]() -> std::optional<RateLimitTracker::PairStatus> {

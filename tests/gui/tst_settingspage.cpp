@@ -4,6 +4,7 @@
 // revoked.
 
 #include "apikeyspanel.h"
+#include "clientkey.h"
 #include "configloader.h"
 #include "guiharness.h"
 #include "settingspage.h"
@@ -22,41 +23,11 @@
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <QTest>
-#include <QTimer>
 
-#include <functional>
+using GuiTest::child;
+using GuiTest::whenModal;
 
 namespace {
-
-// Bumped by every test's cleanup: a handler left over from a failed test must not act in the next one.
-int g_generation = 0;
-
-// Runs `act` on the next modal widget of type T once it is up (a dialog's exec() blocks the caller).
-template<class T> void whenModal(std::function<void(T *)> act, int tries = 1000, int generation = -1)
-{
-    if (generation < 0)
-        generation = g_generation;
-    QTimer::singleShot(10, qApp, [act, tries, generation] {
-        if (generation != g_generation)
-            return;
-        if (auto *widget = qobject_cast<T *>(QApplication::activeModalWidget())) {
-            act(widget);
-            return;
-        }
-        if (tries > 0)
-            whenModal<T>(act, tries - 1, generation);
-        else
-            qWarning("no modal %s appeared", T::staticMetaObject.className());
-    });
-}
-
-template<class T> T *child(QObject *parent, const char *name)
-{
-    T *found = parent->findChild<T *>(QLatin1String(name));
-    if (!found)
-        qWarning("no child %s", name);
-    return found;
-}
 
 // Types `text` into a spin box as a user would (select all, type).
 void typeInto(QSpinBox *box, const QString &text)
@@ -110,7 +81,7 @@ void TestSettingsPage::init()
 
 void TestSettingsPage::cleanup()
 {
-    ++g_generation;
+    GuiTest::nextGeneration();
     m_page.reset();
     m_harness.reset();
 }
@@ -334,8 +305,8 @@ void TestSettingsPage::adminKeysListedWhenSet()
 
 void TestSettingsPage::keyFormat()
 {
-    const QString a = ApiKeysPanel::generateKey();
-    const QString b = ApiKeysPanel::generateKey();
+    const QString a = ClientKey::generate();
+    const QString b = ClientKey::generate();
     QVERIFY(a != b);
     QCOMPARE(a.size(), 12 + 32); // "sk-429chain-" + 24 bytes in unpadded base64
     QVERIFY(QRegularExpression(QStringLiteral("^sk-429chain-[A-Za-z0-9_-]{32}$")).match(a).hasMatch());

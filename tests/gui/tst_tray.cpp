@@ -13,8 +13,6 @@
 #include <QClipboard>
 #include <QFile>
 #include <QImage>
-#include <QJsonArray>
-#include <QJsonObject>
 #include <QMenu>
 #include <QProcess>
 #include <QScreen>
@@ -92,25 +90,6 @@ private:
     QProcess m_trayer;
     QString m_display;
 };
-
-QJsonObject chatBody(const QString &model)
-{
-    return QJsonObject{{QStringLiteral("model"), model},
-                       {QStringLiteral("messages"),
-                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                               {QStringLiteral("content"), QStringLiteral("Hi")}}}}};
-}
-
-// Sends one chat through the bridge and waits for its end; returns its HTTP status.
-int chat(ServiceBridge *bridge, const QString &model = QStringLiteral("default"))
-{
-    std::unique_ptr<GuiChat> c(bridge->startChat(chatBody(model)));
-    int status = 0;
-    QObject::connect(c.get(), &GuiChat::finished, c.get(),
-                     [&](const RequestRecord &r, const QString &) { status = r.status; });
-    GuiHarness::waitFor([&] { return status != 0; });
-    return status;
-}
 
 // How many pixels of the icon's area are near `colour`.
 int pixelsNear(const QImage &image, QColor colour)
@@ -234,7 +213,7 @@ void TestTray::iconAppearsAndShowsHealth()
         h.provider(QStringLiteral("alpha"))->enqueue(SimulatedProvider::Step::rateLimited(600));
         h.provider(QStringLiteral("beta"))->enqueue(SimulatedProvider::Step::rateLimited(600));
     });
-    QCOMPARE(chat(h.bridge()), 429);
+    QCOMPARE(h.chat(QStringLiteral("default")).status, 429);
     QVERIFY(GuiHarness::waitFor([&] { return tray.health().level == Health::Level::Exhausted; }));
     QVERIFY(tray.systemTrayIcon()->toolTip().contains(QStringLiteral("Exhausted")));
     QVERIFY(GuiHarness::waitFor([&] { return pixelsNear(grabIcon(), QColor(0xb9, 0x1c, 0x1c)) > 20; }));
@@ -307,12 +286,12 @@ void TestTray::pauseAndResume()
     QCOMPARE(tray.health().level, Health::Level::Paused);
     QVERIFY(tray.systemTrayIcon()->toolTip().contains(QStringLiteral("Paused")));
     QVERIFY(GuiHarness::waitFor([&] { return pixelsNear(grabIcon(), QColor(0x52, 0x52, 0x5b)) > 20; }));
-    QCOMPARE(chat(h.bridge()), 503); // the proxy really refuses
+    QCOMPARE(h.chat(QStringLiteral("default")).status, 503); // the proxy really refuses
 
     pause->trigger();
     QVERIFY(GuiHarness::waitFor([&] { return !h.bridge()->isPaused(); }));
     QCOMPARE(pause->text(), QStringLiteral("&Pause proxy"));
-    QCOMPARE(chat(h.bridge()), 200);
+    QCOMPARE(h.chat(QStringLiteral("default")).status, 200);
 }
 
 void TestTray::startAtLogin()
@@ -343,7 +322,7 @@ void TestTray::tooltipCountsToday()
     QVERIFY(
         GuiHarness::waitFor([&] { return tray.toolTip().contains(QStringLiteral("Today: 0 requests")); }));
     QVERIFY(tray.toolTip().contains(h.bridge()->baseUrl()));
-    QCOMPARE(chat(h.bridge()), 200);
+    QCOMPARE(h.chat(QStringLiteral("default")).status, 200);
     QVERIFY(GuiHarness::waitFor([&] {
         h.flushStore();
         return tray.systemTrayIcon()->toolTip().contains(QStringLiteral("Today: 1 requests"));
@@ -361,18 +340,18 @@ void TestTray::notificationsAreRateLimited()
         h.provider(QStringLiteral("beta"))->setDefaultStep(SimulatedProvider::Step::rateLimited(600));
         h.provider(QStringLiteral("alpha"))->setDefaultStep(SimulatedProvider::Step::rateLimited(600));
     });
-    QCOMPARE(chat(h.bridge(), QStringLiteral("backup")), 429);
+    QCOMPARE(h.chat(QStringLiteral("backup")).status, 429);
     QVERIFY(GuiHarness::waitFor([&] { return notified.count() == 1; }));
     QVERIFY(notified.at(0).at(0).toString().contains(QStringLiteral("\"backup\" ran dry")));
     // Dry again at once: no second notification.
-    QCOMPARE(chat(h.bridge(), QStringLiteral("backup")), 429);
+    QCOMPARE(h.chat(QStringLiteral("backup")).status, 429);
     QTest::qWait(300);
     QCOMPARE(notified.count(), 1);
 
     // It serves again: that is news once.
     h.runOnEngine([&] { h.provider(QStringLiteral("beta"))->setDefaultStep(SimulatedProvider::Step::ok()); });
     h.bridge()->resetLimits(QStringLiteral("beta"), QString());
-    QVERIFY(GuiHarness::waitFor([&] { return chat(h.bridge(), QStringLiteral("backup")) == 200; }));
+    QVERIFY(GuiHarness::waitFor([&] { return h.chat(QStringLiteral("backup")).status == 200; }));
     QVERIFY(GuiHarness::waitFor([&] { return notified.count() == 2; }));
     QVERIFY(notified.at(1).at(0).toString().contains(QStringLiteral("serving again")));
 }
