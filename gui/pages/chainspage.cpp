@@ -102,6 +102,7 @@ ChainsPage::ChainsPage(ServiceBridge *bridge, QWidget *parent)
     m_entries->setAccessibleName(tr("Entries of the chain, in the order they are tried"));
     m_entries->setModel(m_model);
     m_entries->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_entries->setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     m_entries->setSelectionMode(QAbstractItemView::SingleSelection);
     m_entries->setDragEnabled(true);
     m_entries->setAcceptDrops(true);

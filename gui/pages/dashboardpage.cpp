@@ -219,6 +219,7 @@ QTableWidget *DashboardPage::buildTable(const QString &name, const QStringList &
     table->verticalHeader()->hide();
     table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     table->setSelectionMode(QAbstractItemView::SingleSelection);
     table->setShowGrid(false);
     table->setAlternatingRowColors(true);

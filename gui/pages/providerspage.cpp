@@ -69,6 +69,7 @@ ProvidersPage::ProvidersPage(ServiceBridge *bridge, QWidget *parent)
     m_table->setHorizontalHeaderLabels(
         {tr("Provider"), tr("Type"), tr("Base URL"), tr("Status"), tr("Requests today")});
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setAlternatingRowColors(true);

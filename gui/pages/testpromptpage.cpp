@@ -193,6 +193,7 @@ TestPromptPage::TestPromptPage(ServiceBridge *bridge, QWidget *parent) : QWidget
     m_chainTable->verticalHeader()->hide();
     m_chainTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_chainTable->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_chainTable->setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     m_chainTable->setShowGrid(false);
     m_chainTable->setAlternatingRowColors(true);
     m_chainTable->setWordWrap(false);

@@ -28,6 +28,7 @@ AttemptTable::AttemptTable(QWidget *parent) : QTableWidget(0, ColumnCount, paren
     verticalHeader()->hide();
     setEditTriggers(QAbstractItemView::NoEditTriggers);
     setSelectionBehavior(QAbstractItemView::SelectRows);
+    setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     setSelectionMode(QAbstractItemView::SingleSelection);
     setShowGrid(false);
     setAlternatingRowColors(true);

@@ -66,6 +66,7 @@ RateLimitView::RateLimitView(QWidget *parent)
     m_table->setHorizontalHeaderLabels({tr("Entry"), tr("Status"), tr("Resets in"), tr("Quota"), QString()});
     m_table->verticalHeader()->hide();
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setTabKeyNavigation(false); // Tab leaves the table; arrows move in it
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setWordWrap(false);

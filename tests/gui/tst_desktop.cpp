@@ -8,23 +8,72 @@
 #include "guiharness.h"
 #include "health.h"
 #include "mainwindow.h"
+#include "newchaindialog.h"
 #include "onboardingdialog.h"
+#include "providerdialog.h"
 #include "singleinstance.h"
 
+#include <QAbstractItemView>
+#include <QAbstractSpinBox>
 #include <QApplication>
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSystemTrayIcon>
+#include <QTabBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
 #include <QToolButton>
 #include <QUuid>
+
+namespace {
+
+// What a keyboard or screen reader user would miss in `root`: a control without an accessible name (its own,
+// a buddy label's or its text) and an item view that catches Tab (Tab must leave a table; arrows move in it).
+QStringList accessibilityProblems(QWidget *root)
+{
+    QStringList problems;
+    const QString where = QLatin1String(root->metaObject()->className());
+    for (QWidget *w : root->findChildren<QWidget *>()) {
+        const QString what = QLatin1String(w->metaObject()->className()) + QLatin1Char(' ') + w->objectName();
+        // Parts of another control (a spin box's line edit, a table's corner button, scroll arrows).
+        bool part = false;
+        for (QWidget *up = w->parentWidget(); up && up != root; up = up->parentWidget())
+            part = part || qobject_cast<QAbstractSpinBox *>(up) || qobject_cast<QComboBox *>(up) ||
+                   qobject_cast<QAbstractItemView *>(up) || qobject_cast<QTabBar *>(up) ||
+                   qobject_cast<QScrollBar *>(up);
+        if (part)
+            continue;
+        if (auto *view = qobject_cast<QAbstractItemView *>(w); view && view->tabKeyNavigation())
+            problems << where + QLatin1String(": Tab moves between the cells of ") + what;
+        const bool control = qobject_cast<QAbstractButton *>(w) || qobject_cast<QComboBox *>(w) ||
+                             qobject_cast<QLineEdit *>(w) || qobject_cast<QAbstractSpinBox *>(w) ||
+                             qobject_cast<QAbstractItemView *>(w) || qobject_cast<QPlainTextEdit *>(w);
+        if (!control)
+            continue;
+        // Qt's own fallbacks differ by platform (a combo box on Linux reports its current text), so: the
+        // control's name, a button's text, or a label that is its buddy.
+        QString name = w->accessibleName();
+        if (auto *button = qobject_cast<QAbstractButton *>(w); button && name.isEmpty())
+            name = button->text().remove(QLatin1Char('&'));
+        for (QLabel *label : root->findChildren<QLabel *>()) {
+            if (name.isEmpty() && label->buddy() == w)
+                name = label->text();
+        }
+        if (name.trimmed().isEmpty())
+            problems << where + QLatin1String(": no accessible name on ") + what;
+    }
+    return problems;
+}
+
+} // namespace
 
 class TestDesktop : public QObject
 {
@@ -35,6 +84,8 @@ private slots:
     void healthInWords();
     void mainWindowStatusBar();
     void mainWindowRemembersGeometry();
+    void everyControlNamedAndTabLeavesTables();
+    void pageShortcutTakesTheFocusAlong();
     void withoutTrayTheWindowOpens();
     void singleInstanceActivatesTheFirst();
     void autostartEntry();
@@ -142,6 +193,61 @@ void TestDesktop::mainWindowRemembersGeometry()
     QCOMPARE(again.size(), QSize(1000, 700));
     if (again.pageCount() > 1)
         QCOMPARE(again.currentPage(), 1);
+}
+
+void TestDesktop::everyControlNamedAndTabLeavesTables()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    MainWindow window(h.bridge());
+    window.show();
+    QStringList problems = accessibilityProblems(&window);
+    OnboardingDialog onboarding(h.dataDir() + QStringLiteral("/new.yaml"), h.dataDir(),
+                                h.bridge()->baseUrl());
+    problems += accessibilityProblems(&onboarding);
+    ProviderDialog provider(h.bridge(), h.bridge()->fileConfig()->provider(QStringLiteral("alpha")));
+    problems += accessibilityProblems(&provider);
+    NewChainDialog newChain(h.bridge());
+    problems += accessibilityProblems(&newChain);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+}
+
+void TestDesktop::pageShortcutTakesTheFocusAlong()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    MainWindow window(h.bridge());
+    window.show();
+    window.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    QVERIFY(window.pageCount() > 1);
+    // From a control of one page, Ctrl+<n> puts the keyboard on a control of page n (not on a hidden widget
+    // or nowhere); from the navigation list it stays there.
+    for (int i = window.pageCount() - 1; i >= 0; --i) {
+        const int from = (i + 1) % window.pageCount();
+        window.showPage(from);
+        QWidget *control = nullptr;
+        for (QWidget *w : window.page(from)->findChildren<QWidget *>()) {
+            if (!control && w->isVisible() && w->isEnabled() && (w->focusPolicy() & Qt::TabFocus))
+                control = w;
+        }
+        QVERIFY(control);
+        control->setFocus();
+        QVERIFY(window.page(from)->isAncestorOf(QApplication::focusWidget()));
+        QTest::keyClick(&window, Qt::Key(Qt::Key_1 + i), Qt::ControlModifier);
+        QCOMPARE(window.currentPage(), i);
+        QWidget *focus = QApplication::focusWidget();
+        QVERIFY2(focus && window.page(i)->isAncestorOf(focus) && focus->isVisible(),
+                 qPrintable(QStringLiteral("page %1: focus on %2")
+                                .arg(i)
+                                .arg(focus ? QLatin1String(focus->metaObject()->className())
+                                           : QLatin1String("nothing"))));
+    }
+    auto *navigation = window.findChild<QWidget *>(QStringLiteral("navigation"));
+    navigation->setFocus();
+    QTest::keyClick(&window, Qt::Key_2, Qt::ControlModifier);
+    QCOMPARE(window.currentPage(), 1);
+    QCOMPARE(QApplication::focusWidget(), navigation);
 }
 
 void TestDesktop::withoutTrayTheWindowOpens()
