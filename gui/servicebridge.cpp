@@ -299,8 +299,11 @@ ServiceBridge::ServiceBridge(ProxyService *service, StatsSource *stats, QObject 
 ServiceBridge::~ServiceBridge()
 {
     if (d->statsContext) {
+        // Stats work never outlives the bridge. A long one (a CSV export) stops at its next page, so closing
+        // the app waits for one query at most.
+        d->statsThread.requestInterruption();
         d->statsThread.quit();
-        d->statsThread.wait(); // stats work never outlives the bridge
+        d->statsThread.wait();
     }
     {
         QMutexLocker lock(&d->shared->mutex);

@@ -1796,6 +1796,10 @@
         <source>Cannot write %1: %2</source>
         <translation>%1 kann nicht geschrieben werden: %2</translation>
     </message>
+    <message>
+        <source>The export to %1 was cancelled: 429chain is closing.</source>
+        <translation>Der Export nach %1 wurde abgebrochen: 429chain wird beendet.</translation>
+    </message>
 </context>
 <context>
     <name>RequestDetailView</name>

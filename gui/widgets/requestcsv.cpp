@@ -3,6 +3,7 @@
 #include <QDateTime>
 #include <QSaveFile>
 #include <QStringList>
+#include <QThread>
 
 QString RequestCsv::header()
 {
@@ -61,6 +62,11 @@ RequestCsv::Result RequestCsv::write(StatsSource &stats, RequestQuery filter, co
     filter.offset = 0;
     filter.beforeId = 0;
     for (;;) {
+        if (QThread::currentThread()->isInterruptionRequested()) {
+            file.cancelWriting();
+            result.error = tr("The export to %1 was cancelled: 429chain is closing.").arg(path);
+            return result;
+        }
         const QList<StoredRequest> page = stats.requests(filter);
         for (const StoredRequest &request : page)
             file.write(row(request).toUtf8() + crlf);

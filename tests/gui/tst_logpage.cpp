@@ -22,6 +22,9 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
+
+#include <memory>
 
 namespace {
 
@@ -56,6 +59,7 @@ private slots:
     void loadMorePagesWithBeforeId();
     void exportsCsv();
     void csvQuoting();
+    void csvExportStopsWhenTheAppCloses();
 };
 
 void TestLogPage::emptyState()
@@ -294,6 +298,34 @@ void TestLogPage::csvQuoting()
     QCOMPARE(RequestCsv::row(r),
              QStringLiteral("7,1970-01-01T00:00:00.000Z,\"my,chain\",groq,m,429,2,0,0,0,false,0,,"
                             "false,,\"all \"\"entries\"\" exhausted\""));
+}
+
+// The bridge's stats thread is asked to stop when the app closes: an export stops between pages (closing
+// waits for one query, not the whole log) and leaves no partial file behind.
+void TestLogPage::csvExportStopsWhenTheAppCloses()
+{
+    GuiHarness harness;
+    QVERIFY(harness.start());
+    QCOMPARE(harness.chat(QStringLiteral("default")).status, 200);
+    harness.flushStore();
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("log.csv"));
+    RequestStore *store = harness.store();
+    RequestCsv::Result written;
+    RequestCsv::Result cancelled;
+    std::unique_ptr<QThread> worker(QThread::create([&] {
+        written = RequestCsv::write(*store, RequestQuery(), path);
+        QThread::currentThread()->requestInterruption();
+        cancelled = RequestCsv::write(*store, RequestQuery(), dir.filePath(QStringLiteral("closing.csv")));
+    }));
+    worker->start();
+    QVERIFY(worker->wait(30000));
+    QVERIFY2(written.ok, qPrintable(written.error));
+    QCOMPARE(written.rows, 1);
+    QVERIFY(!cancelled.ok);
+    QVERIFY(cancelled.error.contains(QStringLiteral("cancelled")));
+    QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("closing.csv"))));
 }
 
 QTEST_MAIN(TestLogPage)
