@@ -273,9 +273,17 @@ void TestPromptPage::fillChains()
 void TestPromptPage::setBusy(bool busy)
 {
     const bool haveChain = m_chain->count() > 0;
+    // The keyboard goes from Send to Stop and back: a button that loses its focus by being disabled would
+    // hand it to whatever comes next in the tab order (here, a disabled button's neighbour further down).
+    const bool sendHadFocus = m_send->hasFocus() || m_testChain->hasFocus();
+    const bool stopHadFocus = m_stop->hasFocus();
+    m_stop->setEnabled(m_chat != nullptr);
+    if (sendHadFocus && m_stop->isEnabled())
+        m_stop->setFocus();
     m_send->setEnabled(!busy && haveChain);
     m_testChain->setEnabled(!busy && haveChain);
-    m_stop->setEnabled(m_chat != nullptr);
+    if (stopHadFocus && !m_stop->isEnabled() && m_send->isEnabled())
+        m_send->setFocus();
     m_chain->setEnabled(!busy);
     m_answer->setProperty("busy", busy);
 }

@@ -39,6 +39,7 @@ private slots:
     void streamsTheAnswerWithServedBy();
     void waterfallShowsAttemptsWithReasons();
     void stopCancelsASlowStream();
+    void keyboardGoesFromSendToStopAndBack();
     void wholeChainShowsARowPerEntry();
     void mistakesAreExplained();
     void withoutChains();
@@ -152,6 +153,34 @@ void TestTestPromptPage::stopCancelsASlowStream()
         harness.runOnEngine([&] { aborts = harness.provider(QStringLiteral("alpha"))->clientAborts(); });
         return aborts > 0;
     }));
+}
+
+// Send pressed with the keyboard puts the focus on Stop (not on whatever follows the disabled buttons), and
+// when the answer is over it goes back to Send.
+void TestTestPromptPage::keyboardGoesFromSendToStopAndBack()
+{
+    GuiHarness harness;
+    QVERIFY(harness.start());
+    harness.runOnEngine([&] {
+        SimulatedProvider *alpha = harness.provider(QStringLiteral("alpha"));
+        alpha->setReply(QStringLiteral("word ").repeated(200).trimmed());
+        alpha->setChunkDelayMs(200);
+    });
+    TestPromptPage page(harness.bridge());
+    page.show();
+    page.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&page));
+    auto *send = page.findChild<QPushButton *>(QStringLiteral("sendButton"));
+    auto *stop = page.findChild<QPushButton *>(QStringLiteral("stopButton"));
+    QSignalSpy finished(&page, &TestPromptPage::chatFinished);
+    send->setFocus();
+    QTest::keyClick(send, Qt::Key_Space);
+    QVERIFY(page.isBusy());
+    QCOMPARE(QApplication::focusWidget(), stop);
+    QTest::keyClick(stop, Qt::Key_Space);
+    QVERIFY(finished.wait(15000));
+    QVERIFY(valueOf(page, "outcomeLabel").startsWith(QStringLiteral("Stopped")));
+    QCOMPARE(QApplication::focusWidget(), send);
 }
 
 void TestTestPromptPage::wholeChainShowsARowPerEntry()
