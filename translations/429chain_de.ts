@@ -884,6 +884,10 @@
         <source>All %1 shown</source>
         <translation>Alle %1 angezeigt</translation>
     </message>
+    <message>
+        <source>Export failed: %1</source>
+        <translation>Export fehlgeschlagen: %1</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>

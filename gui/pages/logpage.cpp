@@ -406,8 +406,11 @@ void LogPage::exportCsv(const QString &path)
                 m_status->setText(
                     tr("Saved %1 rows to %2")
                         .arg(DisplayFormat::integer(result.rows), QDir::toNativeSeparators(path)));
-            } else if (isVisible()) {
-                QMessageBox::warning(this, tr("Export failed"), result.error);
+            } else {
+                // Also in the page: an export that fails while another page is shown is not lost.
+                m_status->setText(tr("Export failed: %1").arg(result.error));
+                if (isVisible())
+                    QMessageBox::warning(this, tr("Export failed"), result.error);
             }
             emit csvExported(result.ok, result.rows, result.error);
         });

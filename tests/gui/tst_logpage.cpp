@@ -275,6 +275,10 @@ void TestLogPage::exportsCsv()
     QVERIFY(exported.wait(15000));
     QCOMPARE(exported.at(0).at(0).toBool(), false);
     QVERIFY(exported.at(0).at(2).toString().contains(QStringLiteral("Cannot write")));
+    // Said in the page too (no dialog while the page is not shown).
+    QVERIFY(page.findChild<QLabel *>(QStringLiteral("logStatus"))
+                ->text()
+                .startsWith(QStringLiteral("Export failed: Cannot write")));
 }
 
 void TestLogPage::csvQuoting()
