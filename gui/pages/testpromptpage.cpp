@@ -273,13 +273,17 @@ void TestPromptPage::fillChains()
 void TestPromptPage::setBusy(bool busy)
 {
     const bool haveChain = m_chain->count() > 0;
-    // The keyboard goes from Send to Stop and back: a button that loses its focus by being disabled would
-    // hand it to whatever comes next in the tab order (here, a disabled button's neighbour further down).
-    const bool sendHadFocus = m_send->hasFocus() || m_testChain->hasFocus();
+    // The keyboard goes from Send to Stop and back, and from Test whole chain to its results: a button that
+    // loses its focus by being disabled would hand it to whatever comes next in the tab order (here, a
+    // disabled button's neighbour further down).
+    const bool sendHadFocus = m_send->hasFocus();
+    const bool testHadFocus = m_testChain->hasFocus();
     const bool stopHadFocus = m_stop->hasFocus();
     m_stop->setEnabled(m_chat != nullptr);
     if (sendHadFocus && m_stop->isEnabled())
         m_stop->setFocus();
+    else if (testHadFocus && busy && m_chainTable->isVisible())
+        m_chainTable->setFocus();
     m_send->setEnabled(!busy && haveChain);
     m_testChain->setEnabled(!busy && haveChain);
     if (stopHadFocus && !m_stop->isEnabled() && m_send->isEnabled())
@@ -412,8 +416,8 @@ void TestPromptPage::testWholeChain()
         return;
     const QString chain = m_chain->currentText();
     m_chainTestRunning = true;
+    m_tabs->setCurrentIndex(1); // first: the results table takes the keyboard from the button
     setBusy(true);
-    m_tabs->setCurrentIndex(1);
     m_chainTable->setRowCount(0);
     m_chainSummary->setText(tr("Testing every entry of %1…").arg(chain));
     const QString prompt = m_prompt->toPlainText().trimmed();

@@ -181,6 +181,16 @@ void TestTestPromptPage::keyboardGoesFromSendToStopAndBack()
     QVERIFY(finished.wait(15000));
     QVERIFY(valueOf(page, "outcomeLabel").startsWith(QStringLiteral("Stopped")));
     QCOMPARE(QApplication::focusWidget(), send);
+
+    // Test whole chain pressed with the keyboard hands it to its results table.
+    harness.runOnEngine([&] { harness.provider(QStringLiteral("alpha"))->setChunkDelayMs(0); });
+    QSignalSpy tested(&page, &TestPromptPage::chainTestFinished);
+    auto *testChain = page.findChild<QPushButton *>(QStringLiteral("testChainButton"));
+    testChain->setFocus();
+    QTest::keyClick(testChain, Qt::Key_Space);
+    QCOMPARE(QApplication::focusWidget(), page.findChild<QTableWidget *>(QStringLiteral("chainTestTable")));
+    QVERIFY(tested.wait(30000));
+    QCOMPARE(QApplication::focusWidget(), page.findChild<QTableWidget *>(QStringLiteral("chainTestTable")));
 }
 
 void TestTestPromptPage::wholeChainShowsARowPerEntry()
