@@ -4,6 +4,7 @@
 #include "guiharness.h"
 #include "httpclient.h"
 #include "proxyservice.h"
+#include "requeststore.h"
 #include "simulatedprovider.h"
 
 #include <QApplication>
@@ -66,6 +67,8 @@ private slots:
     void wholeChatAndFailover();
     void badChatBodyFinishesWithError();
     void stopEndsTheChat();
+    void deletedChatDropsTheUpstreamCall();
+    void bridgeGoesWhileAStatsQueryRuns();
     void pauseRefusesNewRequests();
     void limitsFollowTheTracker();
     void fetchModelsAndTestChain();
@@ -272,6 +275,58 @@ void TestServiceBridge::stopEndsTheChat()
         h.runOnEngine([&] { aborts = h.provider(QStringLiteral("alpha"))->clientAborts(); });
         return aborts == 1;
     }));
+}
+
+// The test prompt page closed while an answer streams: its GuiChat goes, the upstream call is dropped and
+// nothing is delivered to the deleted object.
+void TestServiceBridge::deletedChatDropsTheUpstreamCall()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    h.runOnEngine([&] {
+        auto *alpha = h.provider(QStringLiteral("alpha"));
+        alpha->setReply(QStringLiteral("one two three four five six seven eight nine ten eleven twelve"));
+        alpha->setChunkDelayMs(300);
+    });
+    ChatOutcome outcome;
+    GuiChat *chat = h.bridge()->startChat(GuiHarness::chatBody(QStringLiteral("default"), true));
+    observe(chat, &outcome);
+    QVERIFY(GuiHarness::waitFor([&] { return outcome.deltas >= 1; }));
+    QSignalSpy finished(h.bridge(), &ServiceBridge::requestFinished);
+    delete chat;
+    QVERIFY(GuiHarness::waitFor([&] {
+        int aborts = 0;
+        h.runOnEngine([&] { aborts = h.provider(QStringLiteral("alpha"))->clientAborts(); });
+        return aborts == 1;
+    }));
+    QVERIFY(GuiHarness::waitFor([&] { return finished.count() == 1; })); // the engine recorded its end
+    QCOMPARE(finished.at(0).at(0).value<RequestRecord>().status, 499);
+    QCOMPARE(outcome.finishedCount, 0);
+}
+
+// Quitting while a query runs on the stats thread: the bridge waits for it, and its answer goes nowhere.
+void TestServiceBridge::bridgeGoesWhileAStatsQueryRuns()
+{
+    GuiHarness h;
+    QVERIFY(h.start());
+    auto bridge = std::make_unique<ServiceBridge>(h.service(), h.store());
+    std::atomic<bool> started{false};
+    bool delivered = false;
+    QObject context;
+    bridge->queryStats<qint64>(
+        [&](StatsSource &stats) {
+            started = true;
+            QThread::msleep(200); // still running when the bridge goes (on most machines)
+            return stats.summary().totalRequests;
+        },
+        &context, [&](qint64) { delivered = true; });
+    QVERIFY(GuiHarness::waitFor([&] { return started.load(); }));
+    bridge.reset();
+    QCoreApplication::processEvents();
+    QTest::qWait(50);
+    QVERIFY(!delivered);
+    // The harness's own bridge still works.
+    QCOMPARE(h.chat(QStringLiteral("default")).status, 200);
 }
 
 void TestServiceBridge::pauseRefusesNewRequests()
