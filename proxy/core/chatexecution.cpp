@@ -488,17 +488,22 @@ void ChatExecution::dropCall()
     m_call = nullptr;
 }
 
+void ChatExecution::leaveQueue()
+{
+    if (!m_fromQueue)
+        return;
+    // Waiting or retried: the queue forgets it (and passes the turn on); nothing more goes upstream.
+    if (m_queue)
+        m_queue->cancel(m_queueTicket);
+    m_fromQueue = false;
+    m_queued = false;
+}
+
 void ChatExecution::onClientGone()
 {
     if (m_done)
         return;
-    if (m_fromQueue) {
-        // Waiting or retried: the queue forgets it (and passes the turn on); nothing more goes upstream.
-        if (m_queue)
-            m_queue->cancel(m_queueTicket);
-        m_fromQueue = false;
-        m_queued = false;
-    }
+    leaveQueue();
     if (m_call) {
         dropCall();
         if (m_entry)
@@ -516,12 +521,7 @@ void ChatExecution::abort(const QString &code, const QString &message)
 {
     if (m_done)
         return;
-    if (m_fromQueue) {
-        if (m_queue)
-            m_queue->cancel(m_queueTicket);
-        m_fromQueue = false;
-        m_queued = false;
-    }
+    leaveQueue();
     if (m_waiting) {
         m_waiting = false;
         disconnect(m_waitConnection);

@@ -68,6 +68,8 @@ private:
     void finishStream();
     void answerAllFailed();
     void onClientGone();
+    // A request waiting in (or retried from) the queue leaves it, so the queue passes the turn on.
+    void leaveQueue();
     // No usage came: the prompt estimate and `completionChars` of answer text, flagged as estimated.
     void recordEstimatedTokens(qint64 completionChars);
     // Stops and forgets the running upstream call, if any.

@@ -12,6 +12,7 @@
 #include <QNetworkRequest>
 
 #include <limits>
+#include <utility>
 
 namespace {
 
@@ -139,12 +140,5 @@ void ProviderModels::release()
 {
     if (!m_reply)
         return;
-    QNetworkReply *reply = m_reply;
-    m_reply = nullptr;
-    reply->disconnect(this);
-    if (reply->isRunning())
-        reply->abort();
-    reply->deleteLater();
-    m_pool.release(m_manager, m_hostKey);
-    m_manager = nullptr;
+    m_pool.releaseReply(std::exchange(m_reply, nullptr), this, std::exchange(m_manager, nullptr), m_hostKey);
 }

@@ -7,6 +7,8 @@
 #include <QNetworkReply>
 #include <QNetworkRequest>
 
+#include <utility>
+
 Q_LOGGING_CATEGORY(lcUpstream, "chain.upstream")
 
 UpstreamCall::UpstreamCall(UpstreamPool &pool, Request request, QObject *parent)
@@ -218,14 +220,5 @@ void UpstreamCall::cleanup()
 {
     if (!m_reply)
         return;
-    QNetworkReply *reply = m_reply;
-    m_reply = nullptr;
-    reply->disconnect(this);
-    if (reply->isRunning())
-        reply->abort();
-    reply->deleteLater();
-    if (m_manager) {
-        m_pool.release(m_manager, m_hostKey);
-        m_manager = nullptr;
-    }
+    m_pool.releaseReply(std::exchange(m_reply, nullptr), this, std::exchange(m_manager, nullptr), m_hostKey);
 }

@@ -1,6 +1,7 @@
 #include "upstreampool.h"
 
 #include <QNetworkAccessManager>
+#include <QNetworkReply>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -65,6 +66,17 @@ void UpstreamPool::release(QNetworkAccessManager *manager, const QString &hostKe
             return;
         }
     }
+}
+
+void UpstreamPool::releaseReply(QNetworkReply *reply, const QObject *owner, QNetworkAccessManager *manager,
+                                const QString &hostKey)
+{
+    reply->disconnect(owner);
+    if (reply->isRunning())
+        reply->abort();
+    reply->deleteLater();
+    if (manager)
+        release(manager, hostKey);
 }
 
 void UpstreamPool::trim()

@@ -8,6 +8,7 @@
 #include <QTimer>
 
 class QNetworkAccessManager;
+class QNetworkReply;
 
 // The QNetworkAccessManagers of one engine thread. Each manager opens at most six HTTP/1.1 connections per
 // host, so concurrent streams to one provider would queue in waves behind one manager: the pool hands out the
@@ -30,6 +31,10 @@ public:
     // A manager for one request to `hostKey` ("scheme://host:port"); release() it when the reply finishes.
     QNetworkAccessManager *acquire(const QString &hostKey);
     void release(QNetworkAccessManager *manager, const QString &hostKey);
+    // Ends a reply made on an acquired manager: no more signals to `owner`, aborted if still running, deleted
+    // later; then the manager (if any) is released.
+    void releaseReply(QNetworkReply *reply, const QObject *owner, QNetworkAccessManager *manager,
+                      const QString &hostKey);
     int managerCount() const { return m_managers.size(); }
     int activeRequests() const; // acquired and not yet released, all managers
 
