@@ -98,6 +98,14 @@ void UpstreamCall::setPaused(bool paused)
         return;
     if (paused) {
         m_timer.stop(); // we are slow, not the provider
+    } else if (m_finishPending) {
+        // The provider is done; what it sent is still buffered: hand it over, then finish.
+        if (m_reply && m_reply->bytesAvailable() > 0)
+            emit dataAvailable();
+        if (m_reply && !m_paused) {
+            m_finishPending = false;
+            onFinished();
+        }
     } else {
         m_timer.start(int(qMin<qint64>(m_request.idleTimeoutMs, INT_MAX)));
         if (m_reply && m_reply->bytesAvailable() > 0)
@@ -184,6 +192,13 @@ void UpstreamCall::onFinished()
     }
     if (!m_reply)
         return; // the consumer aborted while handling the data
+    if (m_request.stream && m_paused && m_reply->bytesAvailable() > 0) {
+        // The consumer paused (a slow client) with the end of the stream still buffered: finishing now would
+        // drop it. setPaused(false) hands over the rest and finishes.
+        m_finishPending = true;
+        m_timer.stop();
+        return;
+    }
     m_done = true;
     m_timer.stop();
     Failure failure = Failure::None;

@@ -81,6 +81,7 @@ private:
     QByteArray m_body;
     bool m_headersSeen = false;
     bool m_paused = false;
+    bool m_finishPending = false; // finished upstream while paused, with data still buffered
     bool m_done = false;
     Failure m_timedOut = Failure::None;
     QList<QByteArray> m_secrets; // credential values sent upstream, never to be passed on
