@@ -1,6 +1,7 @@
 #include "providerkind.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 
 namespace {
 
@@ -129,6 +130,17 @@ QList<QPair<QByteArray, QByteArray>> ProviderKind::requestHeaders(const Provider
     headers += extraHeaders(provider.type);
     headers += provider.headers;
     return headers;
+}
+
+UpstreamCall::Request ProviderKind::upstreamRequest(const ProviderConfig &provider, const QString &path,
+                                                    const QJsonObject &body, qint64 defaultTimeoutMs)
+{
+    UpstreamCall::Request request;
+    request.url = endpoint(provider, path);
+    request.body = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    request.headers = requestHeaders(provider);
+    request.timeoutMs = provider.timeoutMs.value_or(defaultTimeoutMs);
+    return request;
 }
 
 void ProviderKind::adaptBody(const QString &type, const QString &model, QJsonObject &body)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config.h"
+#include "upstreamcall.h"
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -27,6 +28,10 @@ public:
     // What every request to the provider carries: its key as a Bearer token, the type's and its own extra
     // headers.
     static QList<QPair<QByteArray, QByteArray>> requestHeaders(const ProviderConfig &provider);
+    // The one place an outgoing request is made: `path` on the provider's base URL, its headers, `body`
+    // (JSON) and the provider's timeout (else `defaultTimeoutMs`).
+    static UpstreamCall::Request upstreamRequest(const ProviderConfig &provider, const QString &path,
+                                                 const QJsonObject &body, qint64 defaultTimeoutMs);
     // Rewrites a client body for this provider and model, in place. `model` is set by the caller.
     static void adaptBody(const QString &type, const QString &model, QJsonObject &body);
 };
