@@ -68,7 +68,8 @@ inline const QStringList &chain()
 
 inline const QStringList &entry()
 {
-    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model")};
+    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model"),
+                                  QStringLiteral("maxOutputTokens")};
     return keys;
 }
 

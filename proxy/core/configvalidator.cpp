@@ -245,6 +245,11 @@ void checkChains(IssueCollector &out, const Config &config)
                 out.add(entryBase + QStringLiteral(".model"),
                         ConfigValidator::tr("is required and must not be empty"), line);
             }
+            if (e.maxOutputTokens && *e.maxOutputTokens < 1) {
+                out.add(entryBase + QStringLiteral(".maxOutputTokens"),
+                        ConfigValidator::tr("must be a positive integer (got %1)").arg(*e.maxOutputTokens),
+                        line);
+            }
         }
     }
 }

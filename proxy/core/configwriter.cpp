@@ -271,6 +271,8 @@ void Emitter::chain(const ChainConfig &c)
         m_out << YAML::BeginMap;
         putText("provider", c.entries.at(i).provider, Quote::IfNeeded);
         putText("model", c.entries.at(i).model);
+        if (c.entries.at(i).maxOutputTokens)
+            putNumber("maxOutputTokens", *c.entries.at(i).maxOutputTokens);
         m_out << YAML::EndMap;
     }
     m_out << YAML::EndSeq << YAML::EndMap;

@@ -443,6 +443,8 @@ ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
         if (const std::optional<Fields> e = openMap(item, entryPath, kEntryKeys)) {
             entry.provider = string(*e, QStringLiteral("provider"), entryPath).value_or(QString());
             entry.model = string(*e, QStringLiteral("model"), entryPath).value_or(QString());
+            if (const auto max = integer(*e, QStringLiteral("maxOutputTokens"), entryPath, kIntMax))
+                entry.maxOutputTokens = int(*max);
         }
         chain.entries << entry;
     }

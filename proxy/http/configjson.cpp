@@ -258,9 +258,12 @@ QJsonObject ConfigJson::providerToJson(const ProviderConfig &p)
 QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
 {
     QJsonArray entries;
-    for (const ChainEntry &e : chain.entries)
-        entries.append(
-            QJsonObject{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}});
+    for (const ChainEntry &e : chain.entries) {
+        QJsonObject entry{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}};
+        if (e.maxOutputTokens)
+            entry.insert(QStringLiteral("maxOutputTokens"), *e.maxOutputTokens);
+        entries.append(entry);
+    }
     return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
 }
 
@@ -361,7 +364,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         const QJsonObject item = list.at(i).toObject();
         Reader entry(item, path + QLatin1Char('.'), error);
-        entry.rejectUnknown({QStringLiteral("provider"), QStringLiteral("model")});
+        entry.rejectUnknown(ConfigKeys::entry());
         ChainEntry e;
         for (const char *required : {"provider", "model"}) {
             if (entry.ok() && item.value(QLatin1String(required)).toString().isEmpty())
@@ -370,6 +373,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         entry.string(QStringLiteral("provider"), e.provider);
         entry.string(QStringLiteral("model"), e.model);
+        entry.optionalNumber(QStringLiteral("maxOutputTokens"), e.maxOutputTokens);
         if (!entry.ok())
             return std::nullopt;
         chain.entries.append(e);
