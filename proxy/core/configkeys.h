@@ -34,6 +34,7 @@ inline const QStringList &settings()
                                   QStringLiteral("queueMaxSize"),
                                   QStringLiteral("corsOrigins"),
                                   QStringLiteral("allowedHosts"),
+                                  QStringLiteral("modelAliases"),
                                   QStringLiteral("maxRequestBytes"),
                                   QStringLiteral("logRetentionDays")};
     return keys;

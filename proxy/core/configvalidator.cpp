@@ -108,6 +108,12 @@ void checkSettings(IssueCollector &out, const Config &config)
                     ConfigValidator::tr("%1 is neither \"*\" nor an http(s) origin").arg(quoted(origin)));
         }
     }
+    for (const auto &[pattern, chain] : s.modelAliases) {
+        if (!config.chain(chain)) {
+            out.add(QStringLiteral("settings.modelAliases.") + pattern,
+                    ConfigValidator::tr("%1 is not the name of a chain").arg(quoted(chain)));
+        }
+    }
     for (int i = 0; i < s.allowedHosts.size(); ++i) {
         const QString &host = s.allowedHosts.at(i);
         if (host != QLatin1String("*") && !ConfigValidator::isValidHostPattern(host)) {
