@@ -15,8 +15,11 @@ PORTABLE_SYSTEM_LIBS='^(ld-linux-x86-64\.so\.2|linux-vdso\.so\.1|libc\.so\.6|lib
 # upstreams; the OpenSSL one does the work, the certificate-only one is Qt's fallback).
 PORTABLE_PLUGINS=(sqldrivers/libqsqlite.so tls/libqopensslbackend.so tls/libqcertonlybackend.so)
 # Libraries loaded with dlopen, invisible to ldd: Debian's Qt OpenSSL backend loads OpenSSL 3 at run time, asking
-# for the unversioned names libcrypto.so and libssl.so first (then scanning /lib, /usr/lib, ... for libssl.*), so
-# the tree has those names too, as links: the loader then finds the tree's copies before any on the system.
+# for the unversioned names libcrypto.so and libssl.so first (then scanning /lib, /usr/lib, /lib64, ... and the
+# folders of loaded libraries for libcrypto.*). So the tree has those names too, found through the RUNPATHs before
+# any on the system (a host with libssl-dev has them). They are not links (npm packs no symbolic links) nor
+# copies (5 MB more) but empty libraries that need the versioned ones: Qt looks the OpenSSL functions up through
+# them, and dlsym searches a library's dependencies. Made with the C compiler of the build.
 PORTABLE_DLOPENED=(libssl.so.3 libcrypto.so.3)
 
 portable_qt_plugin_dir() {
@@ -49,7 +52,7 @@ portable_needed_libs() {
 # Prints the highest version of a versioned symbol set (GLIBC, GLIBCXX) that any ELF file of the tree needs.
 portable_max_version() {
     local tree="$1" prefix="$2"
-    for f in "$tree"/libexec/429chain "$tree"/lib/*.so.* "$tree"/plugins/*/*.so; do
+    for f in "$tree"/libexec/429chain "$tree"/lib/*.so* "$tree"/plugins/*/*.so; do
         readelf -W --version-info "$f"
     done | grep -o "Name: ${prefix}_[0-9][0-9.]*" | sed "s/Name: ${prefix}_//" | sort -uV | tail -n 1
 }
@@ -78,7 +81,11 @@ portable_assemble() {
         path="$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ { print $NF; exit }')"
         [ -n "$path" ] || { echo "portable: $soname is not installed (libssl3)" >&2; return 1; }
         install -m 0644 "$(readlink -f "$path")" "$dest/lib/$soname"
-        ln -s "$soname" "$dest/lib/${soname%.so.*}.so"
+        local stub="${soname%.so.*}.so"
+        cc -shared -nostdlib -x c /dev/null -o "$dest/lib/$stub" -Wl,--no-as-needed,-soname,"$stub" \
+            -L"$dest/lib" -l:"$soname" || { echo "portable: cannot make $stub (needs cc)" >&2; return 1; }
+        strip --strip-unneeded "$dest/lib/$stub"
+        chmod 0644 "$dest/lib/$stub"
         sources+=("$path")
     done
     local libs
@@ -92,7 +99,6 @@ portable_assemble() {
     fi
     patchelf --set-rpath '$ORIGIN/../lib' "$dest/libexec/429chain"
     for f in "$dest"/lib/*.so*; do
-        [ -L "$f" ] && continue
         patchelf --set-rpath '$ORIGIN' "$f"
     done
     for p in "${PORTABLE_PLUGINS[@]}"; do
