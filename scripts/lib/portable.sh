@@ -112,6 +112,6 @@ portable_assemble() {
     local glibc
     glibc="$(portable_max_version "$dest" GLIBC)"
     [ -n "$glibc" ] || { echo "portable: cannot read the glibc version the tree needs" >&2; return 1; }
-    sed "s/@GLIBC_REQUIRED@/$glibc/" "$ROOT/installer/portable/429chain.sh" >"$dest/bin/429chain"
+    sed "s/@GLIBC_REQUIRED@/$glibc/" "${PORTABLE_SOURCE:-$ROOT}/installer/portable/429chain.sh" >"$dest/bin/429chain"
     chmod 0755 "$dest/bin/429chain"
 }
