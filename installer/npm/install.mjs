@@ -66,7 +66,7 @@ function portableBuild() {
 if (process.env.CHAIN_BUILD_FROM_SOURCE === '1')
     say('CHAIN_BUILD_FROM_SOURCE=1: building from source.');
 else
-    say(`${portableBuild()}; building from source.`);
+    say(`${portableBuild()}\n429chain: so it is built from source.`);
 
 if (process.platform !== 'linux')
     stop(`building on ${process.platform} is not supported by this package yet; see installer/README.md.`);
