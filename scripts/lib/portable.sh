@@ -4,8 +4,8 @@
 #
 #   portable_assemble BINARY DEST [--strip]
 #
-# Needs patchelf and binutils (readelf, strip). Works on a Debian 12 host with the Qt 6 runtime installed: the
-# libraries are copied from where the host's loader finds them.
+# Needs patchelf, binutils (readelf, strip) and cc (build-essential). Works on a Debian 12 host with the Qt 6
+# runtime installed: the libraries are copied from where the host's loader finds them.
 
 # What the tree leaves to the system: glibc (package libc6), libstdc++ and libgcc_s. Everything else `ldd` shows
 # is copied into lib/. tests/package/check-portable-tree checks a running tree against the same list.
