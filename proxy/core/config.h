@@ -49,10 +49,10 @@ struct ChainEntry
 {
     QString provider;
     QString model;
+    int line = 0;
     // The most output tokens this entry may be asked for: a client's larger max_tokens is clamped to it (and
     // admission reserves the clamped value). Absent: the provider type's default (ProviderKind).
     std::optional<int> maxOutputTokens;
-    int line = 0;
 };
 
 struct ChainConfig

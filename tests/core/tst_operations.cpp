@@ -22,7 +22,7 @@ QJsonObject sentBody(const Operation &operation, const EngineRequest &request, c
     provider.type = type;
     provider.baseUrl = QStringLiteral("http://127.0.0.1:9/v1");
     // A Gemini model: google-ai sends tools only to those.
-    ChainEntry entry{QStringLiteral("p"), QStringLiteral("gemini-2.5-flash"), entryCap};
+    ChainEntry entry{QStringLiteral("p"), QStringLiteral("gemini-2.5-flash"), 0, entryCap};
     const UpstreamCall::Request upstream = operation.upstreamRequest(request, provider, entry, Settings{});
     return QJsonDocument::fromJson(upstream.body).object();
 }
@@ -32,7 +32,7 @@ qint64 reserved(const EngineRequest &request, const QString &type, std::optional
     ProviderConfig provider;
     provider.type = type;
     return ChatOperation().reservedTokens(request, provider,
-                                          ChainEntry{QStringLiteral("p"), QStringLiteral("m"), entryCap});
+                                          ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0, entryCap});
 }
 
 EngineRequest chatAsking(const char *key, qint64 maxTokens)
