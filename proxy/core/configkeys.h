@@ -35,6 +35,7 @@ inline const QStringList &settings()
                                   QStringLiteral("corsOrigins"),
                                   QStringLiteral("allowedHosts"),
                                   QStringLiteral("modelAliases"),
+                                  QStringLiteral("midStreamContinue"),
                                   QStringLiteral("maxRequestBytes"),
                                   QStringLiteral("logRetentionDays")};
     return keys;
@@ -63,7 +64,8 @@ inline const QStringList &rateLimits()
 
 inline const QStringList &chain()
 {
-    static const QStringList keys{QStringLiteral("name"), QStringLiteral("entries")};
+    static const QStringList keys{QStringLiteral("name"), QStringLiteral("entries"),
+                                  QStringLiteral("midStreamContinue")};
     return keys;
 }
 

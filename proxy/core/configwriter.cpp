@@ -194,6 +194,8 @@ void Emitter::settings(const Settings &s)
     putNumber("streamIdleTimeoutMs", s.streamIdleTimeoutMs);
     putText("dbPath", s.dbPath);
     putBool("normalizeResponses", s.normalizeResponses);
+    if (s.midStreamContinue != defaults.midStreamContinue)
+        putBool("midStreamContinue", s.midStreamContinue);
     putNumber("midStreamFailureThreshold", s.midStreamFailureThreshold);
     putNumber("midStreamCooldownMs", s.midStreamCooldownMs);
     putNumber("midStreamCooldownMaxMs", s.midStreamCooldownMaxMs);
@@ -273,6 +275,8 @@ void Emitter::chain(const ChainConfig &c)
     m_base = base;
     m_out << YAML::BeginMap;
     putText("name", c.name, Quote::IfNeeded);
+    if (c.midStreamContinue)
+        putBool("midStreamContinue", *c.midStreamContinue);
     m_out << YAML::Key << "entries" << YAML::Value << YAML::BeginSeq;
     for (int i = 0; i < c.entries.size(); ++i) {
         m_base = base + QStringLiteral("entries[%1].").arg(i);

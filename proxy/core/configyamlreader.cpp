@@ -341,6 +341,8 @@ void Reader::readSettings(const YAML::Node &node)
     s.dbPath = string(*f, QStringLiteral("dbPath"), path).value_or(s.dbPath);
     s.normalizeResponses =
         boolean(*f, QStringLiteral("normalizeResponses"), path).value_or(s.normalizeResponses);
+    s.midStreamContinue =
+        boolean(*f, QStringLiteral("midStreamContinue"), path).value_or(s.midStreamContinue);
     assign(s.midStreamFailureThreshold,
            integer(*f, QStringLiteral("midStreamFailureThreshold"), path, kIntMax));
     assign(s.midStreamCooldownMs, integer(*f, QStringLiteral("midStreamCooldownMs"), path, kInt64Max));
@@ -444,6 +446,7 @@ ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
     if (!f)
         return chain;
     chain.name = string(*f, QStringLiteral("name"), path).value_or(QString());
+    chain.midStreamContinue = boolean(*f, QStringLiteral("midStreamContinue"), path);
     const std::optional<QList<YAML::Node>> entries = sequence(*f, QStringLiteral("entries"), path);
     if (!entries)
         return chain;

@@ -304,7 +304,10 @@ QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
             entry.insert(QStringLiteral("maxOutputTokens"), *e.maxOutputTokens);
         entries.append(entry);
     }
-    return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
+    QJsonObject out{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
+    if (chain.midStreamContinue)
+        out.insert(QStringLiteral("midStreamContinue"), *chain.midStreamContinue);
+    return out;
 }
 
 QJsonObject ConfigJson::settingsToJson(const Settings &s)
@@ -320,6 +323,7 @@ QJsonObject ConfigJson::settingsToJson(const Settings &s)
                        {QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs},
                        {QStringLiteral("dbPath"), s.dbPath},
                        {QStringLiteral("normalizeResponses"), s.normalizeResponses},
+                       {QStringLiteral("midStreamContinue"), s.midStreamContinue},
                        {QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold},
                        {QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs},
                        {QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs},
@@ -388,7 +392,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
                                                      QString *error)
 {
     Reader r(json, QString(), error);
-    r.rejectUnknown({QStringLiteral("name"), QStringLiteral("entries")});
+    r.rejectUnknown(ConfigKeys::chain());
     if (r.ok() && r.has(QStringLiteral("name")) && json.value(QStringLiteral("name")).toString() != name)
         r.fail(tr("Chain name in path must match name in body"));
     const QJsonValue entries = json.value(QStringLiteral("entries"));
@@ -396,6 +400,12 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         r.fail(tr("entries must be a list of at least one {provider, model}"));
     ChainConfig chain;
     chain.name = name;
+    if (r.ok() && r.has(QStringLiteral("midStreamContinue")) &&
+        !r.isNull(QStringLiteral("midStreamContinue"))) {
+        bool on = true;
+        r.boolean(QStringLiteral("midStreamContinue"), on);
+        chain.midStreamContinue = on;
+    }
     const QJsonArray list = entries.toArray();
     for (int i = 0; r.ok() && i < list.size(); ++i) {
         const QString path = QStringLiteral("entries[%1]").arg(i);
@@ -441,6 +451,7 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     r.number(QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs);
     r.string(QStringLiteral("dbPath"), s.dbPath);
     r.boolean(QStringLiteral("normalizeResponses"), s.normalizeResponses);
+    r.boolean(QStringLiteral("midStreamContinue"), s.midStreamContinue);
     r.number(QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold);
     r.number(QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs);
     r.number(QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs);

@@ -45,8 +45,9 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
                                 QStringLiteral("queueMaxWaitMs"),
                                 QStringLiteral("queueMaxSize")};
 const QStringList kSettingsOurs{
-    QStringLiteral("host"),         QStringLiteral("adminKeys"),       QStringLiteral("corsOrigins"),
-    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"), QStringLiteral("logRetentionDays")};
+    QStringLiteral("host"),         QStringLiteral("adminKeys"),        QStringLiteral("corsOrigins"),
+    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"),  QStringLiteral("logRetentionDays"),
+    QStringLiteral("modelAliases"), QStringLiteral("midStreamContinue")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
                               QStringLiteral("status"),   QStringLiteral("latencyMs"),
                               QStringLiteral("response"), QStringLiteral("tokens"),
