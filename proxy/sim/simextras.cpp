@@ -52,15 +52,15 @@ QByteArray toolCallJson(const ToolAnswer &answer, bool reportsUsage)
 {
     QJsonArray calls;
     for (const auto &call : answer.calls) {
-        calls.append(QJsonObject{
-            {latin("id"), call.id},
-            {latin("type"), latin("function")},
-            {latin("function"), QJsonObject{{latin("name"), call.name}, {latin("arguments"), call.arguments}}}});
+        calls.append(QJsonObject{{latin("id"), call.id},
+                                 {latin("type"), latin("function")},
+                                 {latin("function"), QJsonObject{{latin("name"), call.name},
+                                                                 {latin("arguments"), call.arguments}}}});
     }
-    const QJsonObject message{{latin("role"), latin("assistant")},
-                              {latin("content"), answer.text.isEmpty() ? QJsonValue(QJsonValue::Null)
-                                                                       : QJsonValue(answer.text)},
-                              {latin("tool_calls"), calls}};
+    const QJsonObject message{
+        {latin("role"), latin("assistant")},
+        {latin("content"), answer.text.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(answer.text)},
+        {latin("tool_calls"), calls}};
     QJsonObject o{{latin("id"), answer.id},
                   {latin("object"), latin("chat.completion")},
                   {latin("created"), answer.created},
@@ -78,9 +78,9 @@ QList<SimExchange::Action> toolCallStream(const ToolAnswer &answer, bool include
 {
     using Action = SimExchange::Action;
     QList<Action> actions{Action::begin(200, headers)};
-    actions << Action::write(chunkEvent(
-        answer, QJsonObject{{latin("role"), latin("assistant")}, {latin("content"), latin("")}},
-        QJsonValue::Null));
+    actions << Action::write(
+        chunkEvent(answer, QJsonObject{{latin("role"), latin("assistant")}, {latin("content"), latin("")}},
+                   QJsonValue::Null));
     if (!answer.text.isEmpty())
         actions << Action::write(
             chunkEvent(answer, QJsonObject{{latin("content"), answer.text}}, QJsonValue::Null));
@@ -105,12 +105,10 @@ QList<SimExchange::Action> toolCallStream(const ToolAnswer &answer, bool include
     }
     actions << Action::write(chunkEvent(answer, QJsonObject{}, latin("tool_calls")));
     if (includeUsage) {
-        const QJsonObject o{{latin("id"), answer.id},
-                            {latin("object"), latin("chat.completion.chunk")},
-                            {latin("created"), answer.created},
-                            {latin("model"), answer.model},
-                            {latin("choices"), QJsonArray{}},
-                            {latin("usage"), usageOf(answer)}};
+        const QJsonObject o{
+            {latin("id"), answer.id},           {latin("object"), latin("chat.completion.chunk")},
+            {latin("created"), answer.created}, {latin("model"), answer.model},
+            {latin("choices"), QJsonArray{}},   {latin("usage"), usageOf(answer)}};
         actions << Action::write("data: " + compact(o) + "\n\n");
     }
     actions << Action::write(QByteArrayLiteral("data: [DONE]\n\n")) << Action::end();
@@ -144,9 +142,10 @@ QByteArray embeddingsJson(const QJsonObject &body, const QString &model, bool ba
             texts << QString::fromUtf8(QJsonDocument(items).toJson(QJsonDocument::Compact));
         else
             for (const auto &item : items)
-                texts << (item.isString() ? item.toString()
-                                          : QString::fromUtf8(
-                                                QJsonDocument(item.toArray()).toJson(QJsonDocument::Compact)));
+                texts << (item.isString()
+                              ? item.toString()
+                              : QString::fromUtf8(
+                                    QJsonDocument(item.toArray()).toJson(QJsonDocument::Compact)));
     }
     QJsonArray data;
     int tokens = 0;

@@ -31,7 +31,8 @@ struct ToolAnswer
 };
 
 QByteArray toolCallJson(const ToolAnswer &answer, bool reportsUsage);
-// role chunk, text, per call a naming chunk and argument pieces, finish chunk, usage chunk (if asked), [DONE].
+// role chunk, text, per call a naming chunk and argument pieces, finish chunk, usage chunk (if asked),
+// [DONE].
 QList<SimExchange::Action> toolCallStream(const ToolAnswer &answer, bool includeUsage,
                                           const ResponseWriter::Headers &headers);
 

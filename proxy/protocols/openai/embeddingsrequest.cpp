@@ -78,7 +78,8 @@ std::optional<ApiError> EmbeddingsRequest::parse(const QByteArray &json, Embeddi
         return ApiError::invalidRequest(latin("'encoding_format' must be float or base64."),
                                         latin("encoding_format"));
     const QJsonValue dimensions = body.value(QLatin1String("dimensions"));
-    if (!dimensions.isUndefined() && !dimensions.isNull() && !(isToken(dimensions) && dimensions.toInteger() > 0))
+    if (!dimensions.isUndefined() && !dimensions.isNull() &&
+        !(isToken(dimensions) && dimensions.toInteger() > 0))
         return ApiError::invalidRequest(latin("'dimensions' must be a positive integer."),
                                         latin("dimensions"));
 

@@ -30,9 +30,12 @@ ApiError invalid(const QString &message, const QString &param = {})
 // History items that carry nothing a chat upstream can take: what a model thought, what a hosted tool did.
 bool isDroppedItem(const QString &type)
 {
-    static const QSet<QString> dropped{latin("reasoning"),         latin("web_search_call"),
-                                       latin("file_search_call"),  latin("image_generation_call"),
-                                       latin("code_interpreter_call"), latin("mcp_list_tools"),
+    static const QSet<QString> dropped{latin("reasoning"),
+                                       latin("web_search_call"),
+                                       latin("file_search_call"),
+                                       latin("image_generation_call"),
+                                       latin("code_interpreter_call"),
+                                       latin("mcp_list_tools"),
                                        latin("mcp_approval_request")};
     return dropped.contains(type);
 }
@@ -62,9 +65,10 @@ public:
         if (isDroppedItem(type))
             return std::nullopt;
         if (type == QLatin1String("item_reference"))
-            return invalid(latin("'%1' is an item_reference: this proxy stores no items; send the item itself.")
-                               .arg(param),
-                           param);
+            return invalid(
+                latin("'%1' is an item_reference: this proxy stores no items; send the item itself.")
+                    .arg(param),
+                param);
         return invalid(latin("'%1.type' \"%2\" is not supported here; supported input items are message, "
                              "function_call, function_call_output and reasoning (dropped).")
                            .arg(param, type),
@@ -162,11 +166,11 @@ private:
             return invalid(latin("'%1.arguments' must be a JSON string.").arg(param),
                            param + latin(".arguments"));
         m_callIds.insert(callId);
-        const QJsonObject call{{latin("id"), callId},
-                               {latin("type"), latin("function")},
-                               {latin("function"),
-                                QJsonObject{{latin("name"), name},
-                                            {latin("arguments"), arguments.toString(latin("{}"))}}}};
+        const QJsonObject call{
+            {latin("id"), callId},
+            {latin("type"), latin("function")},
+            {latin("function"),
+             QJsonObject{{latin("name"), name}, {latin("arguments"), arguments.toString(latin("{}"))}}}};
         // Calls that follow an assistant message (or each other) belong to the same assistant turn.
         if (!messages.isEmpty()) {
             QJsonObject last = messages.last().toObject();
@@ -268,8 +272,9 @@ Error translateToolChoice(const QJsonValue &value, QJsonValue *out)
     const QJsonObject choice = value.toObject();
     const QString type = choice.value(QLatin1String("type")).toString();
     if (type == QLatin1String("function") && choice.value(QLatin1String("name")).isString()) {
-        *out = QJsonObject{{latin("type"), latin("function")},
-                           {latin("function"), QJsonObject{{latin("name"), choice.value(QLatin1String("name"))}}}};
+        *out = QJsonObject{
+            {latin("type"), latin("function")},
+            {latin("function"), QJsonObject{{latin("name"), choice.value(QLatin1String("name"))}}}};
         return std::nullopt;
     }
     if (type == QLatin1String("allowed_tools")) {
@@ -384,7 +389,8 @@ std::optional<ApiError> ResponsesRequest::parse(const QByteArray &json, Response
         return invalid(latin("'input' must be a string or an array of input items."), latin("input"));
     }
     if (builder.messages.isEmpty())
-        return invalid(latin("'input' has nothing to answer: no message or function output."), latin("input"));
+        return invalid(latin("'input' has nothing to answer: no message or function output."),
+                       latin("input"));
 
     QJsonObject body{{latin("messages"), builder.messages}};
     if (model.isString())
@@ -436,10 +442,10 @@ std::optional<ApiError> ResponsesRequest::parse(const QByteArray &json, Response
         {latin("max_output_tokens"), in.value(QLatin1String("max_output_tokens")).isDouble()
                                          ? in.value(QLatin1String("max_output_tokens"))
                                          : QJsonValue(QJsonValue::Null)},
-        {latin("text"), in.value(QLatin1String("text")).isObject()
-                            ? in.value(QLatin1String("text"))
-                            : QJsonValue(QJsonObject{{latin("format"),
-                                                      QJsonObject{{latin("type"), latin("text")}}}})},
+        {latin("text"),
+         in.value(QLatin1String("text")).isObject()
+             ? in.value(QLatin1String("text"))
+             : QJsonValue(QJsonObject{{latin("format"), QJsonObject{{latin("type"), latin("text")}}}})},
         {latin("metadata"), in.value(QLatin1String("metadata")).isObject()
                                 ? in.value(QLatin1String("metadata"))
                                 : QJsonValue(QJsonObject{})}};

@@ -73,12 +73,10 @@ QJsonObject ResponsesSink::itemJson(const Item &item, bool completed)
 {
     const QString status = completed ? latin("completed") : latin("in_progress");
     if (item.isCall) {
-        return QJsonObject{{latin("id"), item.id},
-                           {latin("type"), latin("function_call")},
-                           {latin("status"), status},
-                           {latin("call_id"), item.callId},
-                           {latin("name"), item.name},
-                           {latin("arguments"), completed ? item.text : QString()}};
+        return QJsonObject{
+            {latin("id"), item.id},     {latin("type"), latin("function_call")},
+            {latin("status"), status},  {latin("call_id"), item.callId},
+            {latin("name"), item.name}, {latin("arguments"), completed ? item.text : QString()}};
     }
     return QJsonObject{{latin("id"), item.id},
                        {latin("type"), latin("message")},
@@ -97,11 +95,12 @@ QJsonArray ResponsesSink::outputJson() const
 
 QJsonObject ResponsesSink::usageJson(const TokenUsage &usage) const
 {
-    return QJsonObject{{latin("input_tokens"), usage.prompt},
-                       {latin("input_tokens_details"), QJsonObject{{latin("cached_tokens"), 0}}},
-                       {latin("output_tokens"), usage.completion},
-                       {latin("output_tokens_details"), QJsonObject{{latin("reasoning_tokens"), 0}}},
-                       {latin("total_tokens"), usage.total > 0 ? usage.total : usage.prompt + usage.completion}};
+    return QJsonObject{
+        {latin("input_tokens"), usage.prompt},
+        {latin("input_tokens_details"), QJsonObject{{latin("cached_tokens"), 0}}},
+        {latin("output_tokens"), usage.completion},
+        {latin("output_tokens_details"), QJsonObject{{latin("reasoning_tokens"), 0}}},
+        {latin("total_tokens"), usage.total > 0 ? usage.total : usage.prompt + usage.completion}};
 }
 
 void ResponsesSink::applyFinish(QJsonObject *response) const
@@ -163,8 +162,8 @@ void ResponsesSink::send(const QString &type, QJsonObject event)
     event.insert(latin("type"), type);
     event.insert(latin("sequence_number"), m_sequence++);
     if (auto *t = transport())
-        t->writeChunk("event: " + type.toUtf8() + "\ndata: " +
-                      QJsonDocument(event).toJson(QJsonDocument::Compact) + "\n\n");
+        t->writeChunk("event: " + type.toUtf8() +
+                      "\ndata: " + QJsonDocument(event).toJson(QJsonDocument::Compact) + "\n\n");
 }
 
 void ResponsesSink::begin(const ServedBy &servedBy)
@@ -202,8 +201,8 @@ void ResponsesSink::openCall(const ToolCallDelta &delta)
     call.callId = delta.id.isEmpty() ? newId("call_") : delta.id;
     call.name = delta.name;
     m_items.append(call);
-    send(latin("response.output_item.added"),
-         QJsonObject{{latin("output_index"), int(m_items.size() - 1)}, {latin("item"), itemJson(call, false)}});
+    send(latin("response.output_item.added"), QJsonObject{{latin("output_index"), int(m_items.size() - 1)},
+                                                          {latin("item"), itemJson(call, false)}});
 }
 
 void ResponsesSink::closeItem(Item &item)
@@ -214,9 +213,9 @@ void ResponsesSink::closeItem(Item &item)
     const int index = int(&item - m_items.data());
     if (item.isCall) {
         send(latin("response.function_call_arguments.done"), QJsonObject{{latin("item_id"), item.id},
-                                                                        {latin("output_index"), index},
-                                                                        {latin("name"), item.name},
-                                                                        {latin("arguments"), item.text}});
+                                                                         {latin("output_index"), index},
+                                                                         {latin("name"), item.name},
+                                                                         {latin("arguments"), item.text}});
     } else {
         const QJsonObject common{
             {latin("item_id"), item.id}, {latin("output_index"), index}, {latin("content_index"), 0}};
@@ -282,9 +281,10 @@ void ResponsesSink::chunk(const StreamPiece &piece)
             qCWarning(lcResponses) << "arguments arrived for a closed function_call item" << call.id;
             continue;
         }
-        send(latin("response.function_call_arguments.delta"), QJsonObject{{latin("item_id"), call.id},
-                                                                         {latin("output_index"), index},
-                                                                         {latin("delta"), callDelta.arguments}});
+        send(latin("response.function_call_arguments.delta"),
+             QJsonObject{{latin("item_id"), call.id},
+                         {latin("output_index"), index},
+                         {latin("delta"), callDelta.arguments}});
     }
     if (!delta.finishReason.isEmpty())
         m_finishReason = delta.finishReason;
@@ -322,8 +322,8 @@ void ResponsesSink::fail(const EngineFailure &failure)
     // What was streamed stays in the output, unfinished; no response.completed follows.
     QJsonObject response = responseObject(latin("failed"), outputJson());
     response.insert(latin("error"),
-                    QJsonObject{{latin("code"), failure.error.code.isEmpty() ? latin("server_error")
-                                                                             : failure.error.code},
+                    QJsonObject{{latin("code"),
+                                 failure.error.code.isEmpty() ? latin("server_error") : failure.error.code},
                                 {latin("message"), failure.error.message}});
     send(latin("response.failed"), QJsonObject{{latin("response"), response}});
     t->endStream();
