@@ -58,7 +58,8 @@ private slots:
         QTest::addColumn<QByteArray>("body");
         QTest::addColumn<QString>("param"); // empty: accepted
         QTest::newRow("string") << QByteArray(R"({"model":"embed","input":"hello"})") << QString();
-        QTest::newRow("strings") << QByteArray(R"({"input":["a","b"],"encoding_format":"base64"})") << QString();
+        QTest::newRow("strings") << QByteArray(R"({"input":["a","b"],"encoding_format":"base64"})")
+                                 << QString();
         QTest::newRow("tokens") << QByteArray(R"({"input":[1,2,3]})") << QString();
         QTest::newRow("token arrays") << QByteArray(R"({"input":[[1,2],[3]],"dimensions":256})") << QString();
         QTest::newRow("missing input") << QByteArray(R"({"model":"embed"})") << QStringLiteral("input");
@@ -70,8 +71,8 @@ private slots:
         QTest::newRow("object input") << QByteArray(R"({"input":{"a":1}})") << QStringLiteral("input");
         QTest::newRow("bad format") << QByteArray(R"({"input":"a","encoding_format":"int8"})")
                                     << QStringLiteral("encoding_format");
-        QTest::newRow("bad dimensions") << QByteArray(R"({"input":"a","dimensions":0})")
-                                        << QStringLiteral("dimensions");
+        QTest::newRow("bad dimensions")
+            << QByteArray(R"({"input":"a","dimensions":0})") << QStringLiteral("dimensions");
         QTest::newRow("bad model") << QByteArray(R"({"input":"a","model":7})") << QStringLiteral("model");
         QTest::newRow("not json") << QByteArray("{input") << QString::fromLatin1("-");
     }
@@ -105,9 +106,11 @@ private slots:
         QCOMPARE(t->status, 200);
         const QJsonObject body = QJsonDocument::fromJson(t->body).object();
         QCOMPARE(body.value(QLatin1String("model")).toString(), QStringLiteral("text-embedding-3-small"));
-        QCOMPARE(body.value(QLatin1String("data")).toArray().at(0).toObject().value(QLatin1String("embedding")),
-                 QJsonValue(QJsonArray{0.5, -0.25, 0.125}));
-        QCOMPARE(body.value(QLatin1String("usage")).toObject().value(QLatin1String("prompt_tokens")).toInt(), 4);
+        QCOMPARE(
+            body.value(QLatin1String("data")).toArray().at(0).toObject().value(QLatin1String("embedding")),
+            QJsonValue(QJsonArray{0.5, -0.25, 0.125}));
+        QCOMPARE(body.value(QLatin1String("usage")).toObject().value(QLatin1String("prompt_tokens")).toInt(),
+                 4);
     }
 
     void encodesFloatsWhenBase64WasAsked()
@@ -115,20 +118,23 @@ private slots:
         auto *t = new RecordingTransport;
         EmbeddingsSink sink(t, QStringLiteral("embed"), true);
         sink.whole(WholeAnswer{ServedBy{}, kProviderAnswer});
-        const QJsonArray data = QJsonDocument::fromJson(t->body).object().value(QLatin1String("data")).toArray();
+        const QJsonArray data =
+            QJsonDocument::fromJson(t->body).object().value(QLatin1String("data")).toArray();
         QCOMPARE(data.size(), 2);
         const QJsonValue first = data.at(0).toObject().value(QLatin1String("embedding"));
         QVERIFY(first.isString());
         QCOMPARE(decode(first.toString()), (QList<float>{0.5f, -0.25f, 0.125f}));
         // The bytes OpenAI would send: little-endian float32 (0.5 = 00 00 00 3f).
-        QCOMPARE(QByteArray::fromBase64(first.toString().toLatin1()).left(4), QByteArray::fromHex("0000003f"));
+        QCOMPARE(QByteArray::fromBase64(first.toString().toLatin1()).left(4),
+                 QByteArray::fromHex("0000003f"));
         QCOMPARE(decode(data.at(1).toObject().value(QLatin1String("embedding")).toString()),
                  (QList<float>{1.0f, 0.0f, -1.0f}));
     }
 
     void passesABase64Answer()
     {
-        const QByteArray answer = R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAAPw=="}],"model":"m"})";
+        const QByteArray answer =
+            R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAAPw=="}],"model":"m"})";
         QCOMPARE(QJsonDocument::fromJson(EmbeddingsSink::clientBody(answer, QString(), true))
                      .object()
                      .value(QLatin1String("data"))

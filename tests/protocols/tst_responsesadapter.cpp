@@ -125,8 +125,10 @@ bool contains(const QJsonValue &actual, const QJsonValue &expected, const QStrin
         return true;
     }
     if (actual != expected) {
-        *why = where + QStringLiteral(": ") + QString::fromUtf8(QJsonDocument(QJsonArray{actual}).toJson(QJsonDocument::Compact)) +
-               QStringLiteral(" != ") + QString::fromUtf8(QJsonDocument(QJsonArray{expected}).toJson(QJsonDocument::Compact));
+        *why = where + QStringLiteral(": ") +
+               QString::fromUtf8(QJsonDocument(QJsonArray{actual}).toJson(QJsonDocument::Compact)) +
+               QStringLiteral(" != ") +
+               QString::fromUtf8(QJsonDocument(QJsonArray{expected}).toJson(QJsonDocument::Compact));
         return false;
     }
     return true;
@@ -184,7 +186,8 @@ private slots:
         QVERIFY2(!error, error ? qPrintable(error->message) : "");
         const QJsonObject expected = fixture.value(QLatin1String("chat")).toObject();
         if (parsed.request.body != expected) {
-            qWarning().noquote() << "got:     " << QJsonDocument(parsed.request.body).toJson(QJsonDocument::Compact);
+            qWarning().noquote() << "got:     "
+                                 << QJsonDocument(parsed.request.body).toJson(QJsonDocument::Compact);
             qWarning().noquote() << "expected:" << QJsonDocument(expected).toJson(QJsonDocument::Compact);
         }
         QCOMPARE(parsed.request.body, expected);
@@ -193,19 +196,22 @@ private slots:
         QCOMPARE(parsed.request.stream, expected.value(QLatin1String("stream")).toBool());
         QCOMPARE(parsed.request.model, expected.value(QLatin1String("model")).toString());
         QVERIFY(parsed.request.estimatedPromptTokens > 0);
-        QCOMPARE(parsed.echo.value(QLatin1String("model")).toString(), expected.value(QLatin1String("model")).toString());
+        QCOMPARE(parsed.echo.value(QLatin1String("model")).toString(),
+                 expected.value(QLatin1String("model")).toString());
     }
 
     void echoesWhatTheResponseRepeats()
     {
-        const QJsonObject fixture = readFixture(dataDir() + QStringLiteral("requests/codex-tool-round-trip.json"));
+        const QJsonObject fixture =
+            readFixture(dataDir() + QStringLiteral("requests/codex-tool-round-trip.json"));
         ResponsesRequest parsed;
         QVERIFY(!ResponsesRequest::parse(
             QJsonDocument(fixture.value(QLatin1String("request")).toObject()).toJson(), &parsed));
         // Only the function tool is echoed (the dropped ones were not offered to the model).
         const QJsonArray tools = parsed.echo.value(QLatin1String("tools")).toArray();
         QCOMPARE(tools.size(), 1);
-        QCOMPARE(tools.first().toObject().value(QLatin1String("name")).toString(), QStringLiteral("exec_command"));
+        QCOMPARE(tools.first().toObject().value(QLatin1String("name")).toString(),
+                 QStringLiteral("exec_command"));
         QCOMPARE(parsed.echo.value(QLatin1String("parallel_tool_calls")).toBool(true), false);
     }
 
@@ -230,15 +236,15 @@ private slots:
         const ServedBy served{QStringLiteral("groq"), QStringLiteral("llama-3.3-70b"), 1};
         const QString ending = fixture.value(QLatin1String("ending")).toString();
         const QJsonObject f = fixture.value(QLatin1String("failure")).toObject();
-        ApiError error = ApiError::make(f.value(QLatin1String("status")).toInt(),
-                                        kindOf(f.value(QLatin1String("kind")).toString()),
-                                        f.value(QLatin1String("code")).toString(),
-                                        f.value(QLatin1String("message")).toString());
+        ApiError error = ApiError::make(
+            f.value(QLatin1String("status")).toInt(), kindOf(f.value(QLatin1String("kind")).toString()),
+            f.value(QLatin1String("code")).toString(), f.value(QLatin1String("message")).toString());
         error.retryAfterSeconds = f.value(QLatin1String("retryAfter")).toInt(-1);
         const EngineFailure failure{error, served, {}};
 
         if (fixture.contains(QLatin1String("upstream"))) {
-            sink.whole(WholeAnswer{served, QJsonDocument(fixture.value(QLatin1String("upstream")).toObject()).toJson()});
+            sink.whole(WholeAnswer{
+                served, QJsonDocument(fixture.value(QLatin1String("upstream")).toObject()).toJson()});
         } else if (ending == QLatin1String("fail-before")) {
             sink.fail(failure);
         } else {
@@ -265,10 +271,12 @@ private slots:
             QCOMPARE(transport->status, expect.value(QLatin1String("status")).toInt());
             const QJsonObject body = QJsonDocument::fromJson(transport->body).object();
             if (expect.contains(QLatin1String("error"))) {
-                QVERIFY2(contains(body.value(QLatin1String("error")), expect.value(QLatin1String("error")), QStringLiteral("error"), &why),
+                QVERIFY2(contains(body.value(QLatin1String("error")), expect.value(QLatin1String("error")),
+                                  QStringLiteral("error"), &why),
                          qPrintable(why));
                 if (expect.contains(QLatin1String("retryAfter")))
-                    QCOMPARE(transport->header("Retry-After"), expect.value(QLatin1String("retryAfter")).toString().toUtf8());
+                    QCOMPARE(transport->header("Retry-After"),
+                             expect.value(QLatin1String("retryAfter")).toString().toUtf8());
                 return;
             }
             QCOMPARE(transport->header("X-429chain-Provider"), QByteArray("groq/llama-3.3-70b"));
@@ -276,9 +284,12 @@ private slots:
             QVERIFY(body.value(QLatin1String("created_at")).toInteger() > 0);
             for (const auto &item : body.value(QLatin1String("output")).toArray()) {
                 const QString id = item.toObject().value(QLatin1String("id")).toString();
-                QVERIFY2(id.startsWith(QLatin1String("msg_")) || id.startsWith(QLatin1String("fc_")), qPrintable(id));
+                QVERIFY2(id.startsWith(QLatin1String("msg_")) || id.startsWith(QLatin1String("fc_")),
+                         qPrintable(id));
             }
-            QVERIFY2(contains(body, expect.value(QLatin1String("response")), QStringLiteral("response"), &why), qPrintable(why));
+            QVERIFY2(
+                contains(body, expect.value(QLatin1String("response")), QStringLiteral("response"), &why),
+                qPrintable(why));
             return;
         }
 
@@ -312,13 +323,17 @@ private slots:
         // The last event carries the final response object.
         const QJsonObject response = events.last().data.value(QLatin1String("response")).toObject();
         QVERIFY(response.value(QLatin1String("id")).toString().startsWith(QLatin1String("resp_")));
-        QCOMPARE(response.value(QLatin1String("id")), events.first().data.value(QLatin1String("response")).toObject().value(QLatin1String("id")));
-        QVERIFY2(contains(response, expect.value(QLatin1String("response")), QStringLiteral("response"), &why), qPrintable(why));
+        QCOMPARE(response.value(QLatin1String("id")),
+                 events.first().data.value(QLatin1String("response")).toObject().value(QLatin1String("id")));
+        QVERIFY2(
+            contains(response, expect.value(QLatin1String("response")), QStringLiteral("response"), &why),
+            qPrintable(why));
         // Each added item is done with the same id, and the arguments' deltas add up to the final ones.
         QHash<QString, QString> arguments;
         for (const SseEvent &e : events) {
             if (e.name == QLatin1String("response.function_call_arguments.delta"))
-                arguments[e.data.value(QLatin1String("item_id")).toString()] += e.data.value(QLatin1String("delta")).toString();
+                arguments[e.data.value(QLatin1String("item_id")).toString()] +=
+                    e.data.value(QLatin1String("delta")).toString();
             if (e.name == QLatin1String("response.function_call_arguments.done"))
                 QCOMPARE(arguments.value(e.data.value(QLatin1String("item_id")).toString()),
                          e.data.value(QLatin1String("arguments")).toString());
