@@ -27,7 +27,8 @@ QList<float> decode(const QString &base64)
 
 QByteArray body(const QJsonValue &input, const QString &format = {})
 {
-    QJsonObject o{{QStringLiteral("model"), QStringLiteral("text-embedding-3-small")}, {QStringLiteral("input"), input}};
+    QJsonObject o{{QStringLiteral("model"), QStringLiteral("text-embedding-3-small")},
+                  {QStringLiteral("input"), input}};
     if (!format.isEmpty())
         o.insert(QStringLiteral("encoding_format"), format);
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
@@ -61,7 +62,8 @@ private slots:
     {
         Pair p;
         QVERIFY(p.h.start());
-        const auto r = HttpClient::post(p.url(), body(QJsonArray{QStringLiteral("hello"), QStringLiteral("world")}));
+        const auto r =
+            HttpClient::post(p.url(), body(QJsonArray{QStringLiteral("hello"), QStringLiteral("world")}));
         QCOMPARE(r.status, 200);
         QCOMPARE(r.header("X-429chain-Provider"), QByteArray("a/embed-a"));
         const QJsonObject answer = r.json();
@@ -78,7 +80,10 @@ private slots:
         QCOMPARE(p.a.lastRequest().body.value(QLatin1String("model")).toString(), QStringLiteral("embed-a"));
         QTRY_COMPARE(p.h.records.size(), 1);
         QCOMPARE(p.h.records.first().status, 200);
-        QCOMPARE(p.h.records.first().promptTokens, answer.value(QLatin1String("usage")).toObject().value(QLatin1String("prompt_tokens")).toInteger());
+        QCOMPARE(p.h.records.first().promptTokens, answer.value(QLatin1String("usage"))
+                                                       .toObject()
+                                                       .value(QLatin1String("prompt_tokens"))
+                                                       .toInteger());
         QVERIFY(!p.h.records.first().tokensEstimated);
     }
 
@@ -98,9 +103,14 @@ private slots:
         const auto r = HttpClient::post(p.url(), body(QStringLiteral("hello"), QStringLiteral("base64")));
         QCOMPARE(r.status, 200);
         // The request went upstream with encoding_format as the client sent it.
-        QCOMPARE(p.a.lastRequest().body.value(QLatin1String("encoding_format")).toString(), QStringLiteral("base64"));
-        const QJsonValue embedding =
-            r.json().value(QLatin1String("data")).toArray().at(0).toObject().value(QLatin1String("embedding"));
+        QCOMPARE(p.a.lastRequest().body.value(QLatin1String("encoding_format")).toString(),
+                 QStringLiteral("base64"));
+        const QJsonValue embedding = r.json()
+                                         .value(QLatin1String("data"))
+                                         .toArray()
+                                         .at(0)
+                                         .toObject()
+                                         .value(QLatin1String("embedding"));
         QVERIFY2(embedding.isString(), "base64 was asked: never floats");
         QCOMPARE(decode(embedding.toString()), SimExtras::embeddingOf(QStringLiteral("hello"), 8));
     }

@@ -53,7 +53,8 @@ const QJsonObject kWeatherTool{
     {QStringLiteral("parameters"),
      QJsonObject{{QStringLiteral("type"), QStringLiteral("object")},
                  {QStringLiteral("properties"),
-                  QJsonObject{{QStringLiteral("city"), QJsonObject{{QStringLiteral("type"), QStringLiteral("string")}}}}}}}};
+                  QJsonObject{{QStringLiteral("city"),
+                               QJsonObject{{QStringLiteral("type"), QStringLiteral("string")}}}}}}}};
 
 } // namespace
 
@@ -104,12 +105,14 @@ private slots:
         QCOMPARE(body.value(QLatin1String("model")).toString(), QStringLiteral("gpt-4.1"));
         QCOMPARE(body.value(QLatin1String("store")).toBool(true), false); // nothing was stored
         QCOMPARE(outputText(body), QStringLiteral("from a"));
-        QVERIFY(body.value(QLatin1String("usage")).toObject().value(QLatin1String("input_tokens")).toInt() > 0);
+        QVERIFY(body.value(QLatin1String("usage")).toObject().value(QLatin1String("input_tokens")).toInt() >
+                0);
         // The upstream got a chat body: instructions as the system message, then the input.
         const QJsonArray messages = p.a.lastRequest().body.value(QLatin1String("messages")).toArray();
         QCOMPARE(messages.size(), 2);
         QCOMPARE(messages.at(0).toObject().value(QLatin1String("role")).toString(), QStringLiteral("system"));
-        QCOMPARE(messages.at(1).toObject().value(QLatin1String("content")).toString(), QStringLiteral("Say hello."));
+        QCOMPARE(messages.at(1).toObject().value(QLatin1String("content")).toString(),
+                 QStringLiteral("Say hello."));
         QCOMPARE(p.a.lastRequest().body.value(QLatin1String("model")).toString(), QStringLiteral("ma"));
         QTRY_COMPARE(p.h.records.size(), 1);
         QCOMPARE(p.h.records.first().status, 200);
@@ -135,7 +138,9 @@ private slots:
         const QJsonObject completed = eventData(r.events.last()).value(QLatin1String("response")).toObject();
         QCOMPARE(outputText(completed), QStringLiteral("from a"));
         QCOMPARE(completed.value(QLatin1String("model")).toString(), QStringLiteral("default"));
-        QVERIFY(completed.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt() > 0);
+        QVERIFY(
+            completed.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt() >
+            0);
         QVERIFY(!r.sawDone()); // no chat [DONE] leaks into this protocol
     }
 
@@ -183,16 +188,20 @@ private slots:
     {
         QFETCH(bool, stream);
         Pair p;
-        p.a.enqueueToolCalls({{QStringLiteral("call_paris"), QStringLiteral("get_weather"), QStringLiteral(R"({"city":"Paris"})")},
-                              {QStringLiteral("call_rome"), QStringLiteral("get_weather"), QStringLiteral(R"({"city":"Rome"})")}});
+        p.a.enqueueToolCalls({{QStringLiteral("call_paris"), QStringLiteral("get_weather"),
+                               QStringLiteral(R"({"city":"Paris"})")},
+                              {QStringLiteral("call_rome"), QStringLiteral("get_weather"),
+                               QStringLiteral(R"({"city":"Rome"})")}});
         p.a.setReply(QStringLiteral("Paris 14C, Rome 20C."));
         QVERIFY(p.h.start());
         const QJsonObject ask{{QStringLiteral("role"), QStringLiteral("user")},
                               {QStringLiteral("content"), QStringLiteral("Weather in Paris and Rome?")}};
-        const QByteArray first = json({{QStringLiteral("model"), QStringLiteral("default")},
-                                       {QStringLiteral("input"), QJsonArray{ask}},
-                                       {QStringLiteral("tools"), QJsonArray{kWeatherTool, QJsonObject{{QStringLiteral("type"), QStringLiteral("web_search")}}}},
-                                       {QStringLiteral("stream"), stream}});
+        const QByteArray first = json(
+            {{QStringLiteral("model"), QStringLiteral("default")},
+             {QStringLiteral("input"), QJsonArray{ask}},
+             {QStringLiteral("tools"),
+              QJsonArray{kWeatherTool, QJsonObject{{QStringLiteral("type"), QStringLiteral("web_search")}}}},
+             {QStringLiteral("stream"), stream}});
         QJsonArray output;
         if (stream) {
             const auto r = HttpClient::stream(p.url(), first);
@@ -201,7 +210,11 @@ private slots:
             QCOMPARE(names.count(QStringLiteral("response.output_item.added")), 2);
             QCOMPARE(names.count(QStringLiteral("response.function_call_arguments.done")), 2);
             QCOMPARE(names.last(), QStringLiteral("response.completed"));
-            output = eventData(r.events.last()).value(QLatin1String("response")).toObject().value(QLatin1String("output")).toArray();
+            output = eventData(r.events.last())
+                         .value(QLatin1String("response"))
+                         .toObject()
+                         .value(QLatin1String("output"))
+                         .toArray();
         } else {
             const auto r = HttpClient::post(p.url(), first);
             QCOMPARE(r.status, 200);
@@ -213,11 +226,13 @@ private slots:
         QCOMPARE(call.value(QLatin1String("call_id")).toString(), QStringLiteral("call_paris"));
         QCOMPARE(call.value(QLatin1String("name")).toString(), QStringLiteral("get_weather"));
         QCOMPARE(call.value(QLatin1String("arguments")).toString(), QStringLiteral(R"({"city":"Paris"})"));
-        QCOMPARE(output.at(1).toObject().value(QLatin1String("call_id")).toString(), QStringLiteral("call_rome"));
+        QCOMPARE(output.at(1).toObject().value(QLatin1String("call_id")).toString(),
+                 QStringLiteral("call_rome"));
         // Only the function tool went upstream.
         QCOMPARE(p.a.lastRequest().body.value(QLatin1String("tools")).toArray().size(), 1);
 
-        // The next turn echoes both calls (as the client got them, ids and status included) and their outputs.
+        // The next turn echoes both calls (as the client got them, ids and status included) and their
+        // outputs.
         QJsonArray input{ask, output.at(0), output.at(1)};
         input.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("function_call_output")},
                                  {QStringLiteral("call_id"), QStringLiteral("call_paris")},
@@ -225,9 +240,10 @@ private slots:
         input.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("function_call_output")},
                                  {QStringLiteral("call_id"), QStringLiteral("call_rome")},
                                  {QStringLiteral("output"), QStringLiteral("20C")}});
-        const auto second = HttpClient::post(p.url(), json({{QStringLiteral("model"), QStringLiteral("default")},
-                                                            {QStringLiteral("input"), input},
-                                                            {QStringLiteral("tools"), QJsonArray{kWeatherTool}}}));
+        const auto second =
+            HttpClient::post(p.url(), json({{QStringLiteral("model"), QStringLiteral("default")},
+                                            {QStringLiteral("input"), input},
+                                            {QStringLiteral("tools"), QJsonArray{kWeatherTool}}}));
         QCOMPARE(second.status, 200);
         QCOMPARE(outputText(second.json()), QStringLiteral("Paris 14C, Rome 20C."));
         const QJsonArray messages = p.a.lastRequest().body.value(QLatin1String("messages")).toArray();
@@ -235,7 +251,8 @@ private slots:
         const QJsonObject assistant = messages.at(1).toObject();
         QCOMPARE(assistant.value(QLatin1String("role")).toString(), QStringLiteral("assistant"));
         QCOMPARE(assistant.value(QLatin1String("tool_calls")).toArray().size(), 2);
-        QCOMPARE(messages.at(2).toObject().value(QLatin1String("tool_call_id")).toString(), QStringLiteral("call_paris"));
+        QCOMPARE(messages.at(2).toObject().value(QLatin1String("tool_call_id")).toString(),
+                 QStringLiteral("call_paris"));
         QCOMPARE(messages.at(3).toObject().value(QLatin1String("content")).toString(), QStringLiteral("20C"));
     }
 
@@ -253,7 +270,11 @@ private slots:
         QVERIFY(!names.contains(QStringLiteral("response.completed")));
         const QJsonObject failed = eventData(r.events.last()).value(QLatin1String("response")).toObject();
         QCOMPARE(failed.value(QLatin1String("status")).toString(), QStringLiteral("failed"));
-        QVERIFY(!failed.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString().isEmpty());
+        QVERIFY(!failed.value(QLatin1String("error"))
+                     .toObject()
+                     .value(QLatin1String("message"))
+                     .toString()
+                     .isEmpty());
         QCOMPARE(p.b.requestCount(), 0); // committed: no failover after the first token
     }
 
@@ -309,8 +330,10 @@ private slots:
         QTest::addColumn<QString>("id");
         QTest::newRow("chain") << QStringLiteral("default") << 200 << QStringLiteral("default");
         QTest::newRow("entry model") << QStringLiteral("mb") << 200 << QStringLiteral("mb");
-        QTest::newRow("slash, encoded") << QStringLiteral("vendor%2Fm-free") << 200 << QStringLiteral("vendor/m-free");
-        QTest::newRow("slash, raw") << QStringLiteral("vendor/m-free") << 200 << QStringLiteral("vendor/m-free");
+        QTest::newRow("slash, encoded")
+            << QStringLiteral("vendor%2Fm-free") << 200 << QStringLiteral("vendor/m-free");
+        QTest::newRow("slash, raw") << QStringLiteral("vendor/m-free") << 200
+                                    << QStringLiteral("vendor/m-free");
         QTest::newRow("unknown") << QStringLiteral("gpt-9") << 404 << QString();
     }
 
