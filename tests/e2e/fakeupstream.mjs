@@ -15,12 +15,21 @@ function chunk(model, delta, finish = null) {
   })}\n\n`;
 }
 
-// The tool call the model "wants": the first function tool, with arguments naming what the user asked for.
+// What the model "writes" with Codex's shell tool: a file in the working directory, so a test sees the tool ran.
+export const CODEX_COMMAND = 'echo written-by-codex > proof.txt';
+
+// The tool call the model "wants", once per conversation: with Codex's shell tool (exec_command) offered, the
+// command above when the user asks for the "proof file" (else a plain answer); otherwise the first function
+// tool, with a city.
 function toolCallFor(body) {
-  const tool = (body.tools || []).find((t) => t.type === 'function');
-  if (!tool) return null;
-  if ((body.messages || []).some((m) => m.role === 'tool')) return null;
-  return { id: 'call_fake_1', name: tool.function.name, arguments: JSON.stringify({ city: 'Paris' }) };
+  const tools = (body.tools || []).filter((t) => t.type === 'function');
+  const messages = body.messages || [];
+  if (!tools.length || messages.some((m) => m.role === 'tool')) return null;
+  if (tools.some((t) => t.function.name === 'exec_command')) {
+    const asked = messages.some((m) => m.role === 'user' && JSON.stringify(m.content).includes('proof file'));
+    return asked ? { id: 'call_fake_1', name: 'exec_command', arguments: JSON.stringify({ cmd: CODEX_COMMAND }) } : null;
+  }
+  return { id: 'call_fake_1', name: tools[0].function.name, arguments: JSON.stringify({ city: 'Paris' }) };
 }
 
 function finalText(body) {

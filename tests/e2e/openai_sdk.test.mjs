@@ -6,92 +6,20 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { REPLY, startUpstream } from './fakeupstream.mjs';
+import { startProxy } from './proxy.mjs';
 
-const KEY = 'sk-e2e-test';
 let limited;
 let upstream;
 let proxy;
 let client;
 
-async function startProxy(binary = process.env.CHAIN_BINARY) {
-  if (!binary) throw new Error('Set CHAIN_BINARY to the path of the 429chain executable');
-  const dir = mkdtempSync(join(tmpdir(), '429chain-e2e-'));
-  writeFileSync(join(dir, 'config.yaml'), `version: 1
-settings:
-  apiKeys: ["${KEY}"]
-  defaultChain: default
-  dbPath: "${join(dir, 'requests.db')}"
-providers:
-  - id: limited
-    name: Limited
-    type: generic-openai
-    apiKey: "sk-limited"
-    baseUrl: "${limited.url}"
-  - id: fake
-    name: Fake
-    type: generic-openai
-    apiKey: "sk-fake"
-    baseUrl: "${upstream.url}"
-chains:
-  - name: default
-    entries:
-      - provider: limited
-        model: fake-model
-      - provider: fake
-        model: fake-model
-`);
-  const child = spawn(binary, ['--headless', '-c', join(dir, 'config.yaml'), '-p', '0', '--host', '127.0.0.1'], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: dir, LOG_FORMAT: 'pretty', QT_QPA_PLATFORM: 'offscreen' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  let log = '';
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`429chain did not start in 20 s:\n${log}`)), 20000);
-    const onData = (data) => {
-      log += data.toString();
-      const match = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\/v1/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`429chain exited with ${code} before listening:\n${log}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    log: () => log,
-    async stop() {
-      process.removeListener('exit', killChild);
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 8000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 before(async () => {
   limited = await startUpstream({ limited: true });
   upstream = await startUpstream();
-  proxy = await startProxy();
-  client = new OpenAI({ baseURL: proxy.url, apiKey: KEY, maxRetries: 0 });
+  proxy = await startProxy([limited.url, upstream.url]);
+  client = new OpenAI({ baseURL: proxy.url, apiKey: proxy.key, maxRetries: 0 });
 });
 
 after(async () => {
