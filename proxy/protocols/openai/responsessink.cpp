@@ -33,6 +33,43 @@ QJsonObject outputTextPart(const QString &text)
                        {latin("logprobs"), QJsonArray{}}};
 }
 
+// `text` as a JSON string literal (quotes included), UTF-8.
+void appendJsonString(QByteArray &out, const QString &text)
+{
+    static const char hex[] = "0123456789abcdef";
+    const QByteArray utf8 = text.toUtf8();
+    out.reserve(out.size() + utf8.size() + 2);
+    out += '"';
+    for (const char c : utf8) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (uchar(c) < 0x20) {
+                out += "\\u00";
+                out += hex[(uchar(c) >> 4) & 0xf];
+                out += hex[uchar(c) & 0xf];
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
 } // namespace
 
 ResponsesSink::ResponsesSink(ClientTransport *transport, const QJsonObject &echo,
@@ -166,6 +203,34 @@ void ResponsesSink::send(const QString &type, QJsonObject event)
                       "\ndata: " + QJsonDocument(event).toJson(QJsonDocument::Compact) + "\n\n");
 }
 
+void ResponsesSink::sendDelta(const char *type, const QString &itemId, int outputIndex, const QString &delta,
+                              bool text)
+{
+    // The one event of every chunk, written without building a JSON object: the same fields as send() would
+    // give.
+    QByteArray event;
+    event.reserve(192 + delta.size());
+    event += "event: ";
+    event += type;
+    event += "\ndata: {\"type\":\"";
+    event += type;
+    event += "\",\"sequence_number\":";
+    event += QByteArray::number(m_sequence++);
+    event += ",\"item_id\":\"";
+    event += itemId.toLatin1();
+    event += "\",\"output_index\":";
+    event += QByteArray::number(outputIndex);
+    if (text)
+        event += ",\"content_index\":0";
+    event += ",\"delta\":";
+    appendJsonString(event, delta);
+    if (text)
+        event += ",\"logprobs\":[]";
+    event += "}\n\n";
+    if (auto *t = transport())
+        t->writeChunk(event);
+}
+
 void ResponsesSink::begin(const ServedBy &servedBy)
 {
     m_streaming = true;
@@ -253,11 +318,7 @@ void ResponsesSink::chunk(const StreamPiece &piece)
             openMessage();
         Item &message = m_items[m_openMessage];
         message.text += delta.text;
-        send(latin("response.output_text.delta"), QJsonObject{{latin("item_id"), message.id},
-                                                              {latin("output_index"), m_openMessage},
-                                                              {latin("content_index"), 0},
-                                                              {latin("delta"), delta.text},
-                                                              {latin("logprobs"), QJsonArray{}}});
+        sendDelta("response.output_text.delta", message.id, m_openMessage, delta.text, true);
     }
     for (const ToolCallDelta &callDelta : delta.toolCalls) {
         int index = -1;
@@ -281,10 +342,7 @@ void ResponsesSink::chunk(const StreamPiece &piece)
             qCWarning(lcResponses) << "arguments arrived for a closed function_call item" << call.id;
             continue;
         }
-        send(latin("response.function_call_arguments.delta"),
-             QJsonObject{{latin("item_id"), call.id},
-                         {latin("output_index"), index},
-                         {latin("delta"), callDelta.arguments}});
+        sendDelta("response.function_call_arguments.delta", call.id, index, callDelta.arguments, false);
     }
     if (!delta.finishReason.isEmpty())
         m_finishReason = delta.finishReason;

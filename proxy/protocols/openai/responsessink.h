@@ -45,6 +45,8 @@ private:
     };
 
     void send(const QString &type, QJsonObject event);
+    // A text or arguments delta, the event of every chunk: written directly, without a JSON object.
+    void sendDelta(const char *type, const QString &itemId, int outputIndex, const QString &delta, bool text);
     QJsonObject responseObject(const QString &status, const QJsonArray &output) const;
     static QJsonObject itemJson(const Item &item, bool completed);
     void openMessage();
