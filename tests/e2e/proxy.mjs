@@ -56,7 +56,7 @@ ${upstreams.map((_, i) => `      - provider: p${i}\n        model: fake-model\n`
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 8000))]);
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 8000).unref())]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
