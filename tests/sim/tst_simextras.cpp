@@ -1,10 +1,10 @@
 // The simulated provider's tool-call and embeddings answers (SimExtras), asked directly over loopback: what a
 // real provider sends, so the adapters' tests stand on a faithful fake.
 
+#include "chatformat.h"
 #include "httpclient.h"
 #include "simextras.h"
 #include "simulatedprovider.h"
-#include "chatformat.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -28,11 +28,13 @@ private slots:
     {
         SimulatedProvider sim;
         QVERIFY(sim.listen());
-        sim.enqueueToolCalls({{QStringLiteral("call_1"), QStringLiteral("get_weather"), QStringLiteral(R"({"city":"Paris"})")},
-                              {QStringLiteral("call_2"), QStringLiteral("get_time"), QStringLiteral("{}")}},
-                             QStringLiteral("Checking."));
+        sim.enqueueToolCalls(
+            {{QStringLiteral("call_1"), QStringLiteral("get_weather"), QStringLiteral(R"({"city":"Paris"})")},
+             {QStringLiteral("call_2"), QStringLiteral("get_time"), QStringLiteral("{}")}},
+            QStringLiteral("Checking."));
         QCOMPARE(sim.pendingToolCalls(), 1);
-        const auto r = HttpClient::post(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(false));
+        const auto r =
+            HttpClient::post(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(false));
         QCOMPARE(r.status, 200);
         const QJsonObject choice = r.json().value(QLatin1String("choices")).toArray().first().toObject();
         QCOMPARE(choice.value(QLatin1String("finish_reason")).toString(), QStringLiteral("tool_calls"));
@@ -40,13 +42,27 @@ private slots:
         QCOMPARE(message.value(QLatin1String("content")).toString(), QStringLiteral("Checking."));
         const QJsonArray calls = message.value(QLatin1String("tool_calls")).toArray();
         QCOMPARE(calls.size(), 2);
-        QCOMPARE(calls.at(1).toObject().value(QLatin1String("function")).toObject().value(QLatin1String("name")).toString(),
+        QCOMPARE(calls.at(1)
+                     .toObject()
+                     .value(QLatin1String("function"))
+                     .toObject()
+                     .value(QLatin1String("name"))
+                     .toString(),
                  QStringLiteral("get_time"));
         QVERIFY(r.json().value(QLatin1String("usage")).isObject());
         // Then text again.
         QCOMPARE(sim.pendingToolCalls(), 0);
-        const auto next = HttpClient::post(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(false));
-        QVERIFY(next.json().value(QLatin1String("choices")).toArray().first().toObject().value(QLatin1String("message")).toObject().value(QLatin1String("tool_calls")).isUndefined());
+        const auto next =
+            HttpClient::post(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(false));
+        QVERIFY(next.json()
+                    .value(QLatin1String("choices"))
+                    .toArray()
+                    .first()
+                    .toObject()
+                    .value(QLatin1String("message"))
+                    .toObject()
+                    .value(QLatin1String("tool_calls"))
+                    .isUndefined());
     }
 
     void streamedToolCalls()
@@ -55,7 +71,8 @@ private slots:
         QVERIFY(sim.listen());
         const QString arguments = QStringLiteral(R"({"city":"Paris","unit":"celsius"})");
         sim.enqueueToolCalls({{QStringLiteral("call_1"), QStringLiteral("get_weather"), arguments}});
-        const auto r = HttpClient::stream(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(true));
+        const auto r =
+            HttpClient::stream(sim.baseUrl() + QStringLiteral("/chat/completions"), toolRequest(true));
         QCOMPARE(r.status, 200);
         QVERIFY(r.sawDone());
         QString name;
@@ -100,7 +117,8 @@ private slots:
         SimulatedProvider sim;
         QVERIFY(sim.listen());
         sim.setEmbeddingsHonourBase64(honour);
-        const QByteArray body = R"({"model":"e","input":["a","b"],"dimensions":4,"encoding_format":"base64"})";
+        const QByteArray body =
+            R"({"model":"e","input":["a","b"],"dimensions":4,"encoding_format":"base64"})";
         const auto r = HttpClient::post(sim.baseUrl() + QStringLiteral("/embeddings"), body);
         QCOMPARE(r.status, 200);
         QCOMPARE(sim.lastRequest().path, QStringLiteral("/v1/embeddings"));
@@ -120,7 +138,9 @@ private slots:
                 got << float(v.toDouble());
         }
         QCOMPARE(got, expected);
-        QVERIFY(r.json().value(QLatin1String("usage")).toObject().value(QLatin1String("prompt_tokens")).toInt() > 0);
+        QVERIFY(
+            r.json().value(QLatin1String("usage")).toObject().value(QLatin1String("prompt_tokens")).toInt() >
+            0);
     }
 
     void embeddingsTakeScriptSteps()
@@ -131,7 +151,8 @@ private slots:
         const auto r = HttpClient::post(sim.baseUrl() + QStringLiteral("/embeddings"), R"({"input":"a"})");
         QCOMPARE(r.status, 429);
         QCOMPARE(r.header("Retry-After"), QByteArray("9"));
-        QCOMPARE(HttpClient::post(sim.baseUrl() + QStringLiteral("/embeddings"), R"({"input":"a"})").status, 200);
+        QCOMPARE(HttpClient::post(sim.baseUrl() + QStringLiteral("/embeddings"), R"({"input":"a"})").status,
+                 200);
     }
 };
 

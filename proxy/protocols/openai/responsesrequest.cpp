@@ -366,6 +366,10 @@ std::optional<ApiError> ResponsesRequest::parse(const QByteArray &json, Response
         if (const auto error = checkNumber(in, key))
             return error;
     }
+    const QJsonValue maxOutput = in.value(QLatin1String("max_output_tokens"));
+    if (maxOutput.isDouble() &&
+        (maxOutput.toDouble() < 1 || maxOutput.toDouble() != double(maxOutput.toInteger())))
+        return invalid(latin("'max_output_tokens' must be a positive integer."), latin("max_output_tokens"));
     const QJsonValue instructions = in.value(QLatin1String("instructions"));
     if (!absent(instructions) && !instructions.isString())
         return invalid(latin("'instructions' must be a string."), latin("instructions"));
