@@ -105,7 +105,7 @@ public:
     // `created`, receivedAtMs). Not owned; null = wall clock. Delays always use real timers.
     void setClock(const Clock *clock);
 
-    int requestCount() const { return int(m_requests.size()); } // chat requests, including rejected ones
+    int requestCount() const { return int(m_requests.size()); } // chat and embeddings, rejected ones too
     QList<ReceivedRequest> requests() const { return m_requests; }
     ReceivedRequest lastRequest() const;
     void clearRequests() { m_requests.clear(); }

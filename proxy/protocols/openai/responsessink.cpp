@@ -231,14 +231,33 @@ void ResponsesSink::sendDelta(const char *type, const QString &itemId, int outpu
         t->writeChunk(event);
 }
 
+void ResponsesSink::sendResponse(const char *type, const QByteArray &responseJson)
+{
+    QByteArray event;
+    event.reserve(96 + responseJson.size());
+    event += "event: ";
+    event += type;
+    event += "\ndata: {\"type\":\"";
+    event += type;
+    event += "\",\"sequence_number\":";
+    event += QByteArray::number(m_sequence++);
+    event += ",\"response\":";
+    event += responseJson;
+    event += "}\n\n";
+    if (auto *t = transport())
+        t->writeChunk(event);
+}
+
 void ResponsesSink::begin(const ServedBy &servedBy)
 {
     m_streaming = true;
     if (auto *t = transport())
         t->beginStream(200, servedHeaders(servedBy));
-    const QJsonObject response = responseObject(latin("in_progress"), QJsonArray{});
-    send(latin("response.created"), QJsonObject{{latin("response"), response}});
-    send(latin("response.in_progress"), QJsonObject{{latin("response"), response}});
+    // Both events carry the same object: serialized once.
+    const QByteArray response =
+        QJsonDocument(responseObject(latin("in_progress"), QJsonArray{})).toJson(QJsonDocument::Compact);
+    sendResponse("response.created", response);
+    sendResponse("response.in_progress", response);
 }
 
 void ResponsesSink::openMessage()
@@ -362,8 +381,8 @@ void ResponsesSink::done()
         response.insert(latin("usage"), usageJson(m_usage));
     applyFinish(&response);
     const bool incomplete = response.value(QLatin1String("status")).toString() == QLatin1String("incomplete");
-    send(incomplete ? latin("response.incomplete") : latin("response.completed"),
-         QJsonObject{{latin("response"), response}});
+    sendResponse(incomplete ? "response.incomplete" : "response.completed",
+                 QJsonDocument(response).toJson(QJsonDocument::Compact));
     if (auto *t = transport())
         t->endStream();
 }
@@ -383,6 +402,6 @@ void ResponsesSink::fail(const EngineFailure &failure)
                     QJsonObject{{latin("code"),
                                  failure.error.code.isEmpty() ? latin("server_error") : failure.error.code},
                                 {latin("message"), failure.error.message}});
-    send(latin("response.failed"), QJsonObject{{latin("response"), response}});
+    sendResponse("response.failed", QJsonDocument(response).toJson(QJsonDocument::Compact));
     t->endStream();
 }

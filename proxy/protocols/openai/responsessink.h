@@ -45,6 +45,8 @@ private:
     };
 
     void send(const QString &type, QJsonObject event);
+    // An event that carries the response object (created, in_progress, completed, failed), already JSON.
+    void sendResponse(const char *type, const QByteArray &responseJson);
     // A text or arguments delta, the event of every chunk: written directly, without a JSON object.
     void sendDelta(const char *type, const QString &itemId, int outputIndex, const QString &delta, bool text);
     QJsonObject responseObject(const QString &status, const QJsonArray &output) const;
