@@ -16,14 +16,17 @@ import { CODEX_COMMAND, REPLY, startUpstream } from './fakeupstream.mjs';
 import { startProxy } from './proxy.mjs';
 
 const CODEX = fileURLToPath(new URL('../../node_modules/.bin/codex', import.meta.url));
+let limited;
 let upstream;
 let proxy;
 let home;
 
 before(async () => {
   assert.ok(existsSync(CODEX), `Codex CLI missing at ${CODEX}: run npm ci --ignore-scripts (scripts/test does)`);
+  // The chain's first entry is always rate limited: Codex is served by the second.
+  limited = await startUpstream({ limited: true });
   upstream = await startUpstream();
-  proxy = await startProxy([upstream.url]);
+  proxy = await startProxy([limited.url, upstream.url]);
   home = mkdtempSync(join(tmpdir(), '429chain-codex-home-'));
   writeFileSync(join(home, 'config.toml'), `model = "default"
 model_provider = "chain"
@@ -39,6 +42,7 @@ wire_api = "responses"
 after(async () => {
   await proxy?.stop();
   await upstream?.close();
+  await limited?.close();
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
@@ -71,6 +75,7 @@ test('codex exec: a plain answer', async () => {
   try {
     assert.equal(run.code, 0, run.diagnostics);
     assert.deepEqual(agentMessages(run.events), [REPLY], run.diagnostics);
+    assert.ok(limited.requests.length >= 1, 'the first entry was tried (and 429ed)');
     assert.ok(run.events.some((e) => e.type === 'turn.completed'), run.diagnostics);
     // Codex's request arrived upstream as a streamed chat request with only function tools.
     const sent = upstream.requests.slice(before).find((r) => r.path === '/v1/chat/completions');

@@ -177,6 +177,21 @@ private slots:
         QCOMPARE(p.b.requestCount(), 1);
     }
 
+    void streamCutBeforeFirstTokenFailsOver()
+    {
+        Pair p;
+        p.a.enqueue(Step::of(Step::Kind::DropBeforeFirstToken));
+        QVERIFY(p.h.start());
+        const auto r = HttpClient::stream(p.url(), textRequest(true));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("X-429chain-Provider"), QByteArray("b/mb"));
+        const QStringList names = eventNames(r);
+        QCOMPARE(names.count(QStringLiteral("response.created")), 1); // the client saw one response only
+        QCOMPARE(names.last(), QStringLiteral("response.completed"));
+        QCOMPARE(outputText(eventData(r.events.last()).value(QLatin1String("response")).toObject()),
+                 QStringLiteral("served by b"));
+    }
+
     void functionCallRoundTrip_data()
     {
         QTest::addColumn<bool>("stream");
