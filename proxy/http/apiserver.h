@@ -66,7 +66,10 @@ public:
     static bool originAllowed(const QByteArray &origin, const Settings &settings);
 
     RouteTable &routes() { return m_routes; }
+    // An error in the shape of the protocol `path` belongs to (ErrorFormats: Anthropic's under /v1/messages,
+    // OpenAI's elsewhere); without a path, OpenAI's.
     static void sendError(QHttpServerResponder &&responder, const ApiError &error);
+    static void sendError(QHttpServerResponder &&responder, const ApiError &error, const QString &path);
     static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
     static void sendObject(QHttpServerResponder &&responder, int status, const QJsonObject &object);
     // The reference's {"error":"<message>"} body, which its stats and admin routes use instead of OpenAI's
@@ -80,9 +83,13 @@ signals:
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
     // Host check, CORS headers and preflight; false when the request has been answered (or refused) here.
-    bool applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder);
+    bool applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder,
+                            const QString &path);
     void addCoreRoutes();
     void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
+    // POST /v1/messages and /v1/messages/count_tokens: Anthropic's Messages protocol (proxy/protocols/anthropic).
+    void handleMessages(const RouteContext &context, QHttpServerResponder &&responder);
+    static void handleCountTokens(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);
     void handleHealth(QHttpServerResponder &&responder);
 
