@@ -366,12 +366,12 @@ private slots:
         QTest::addColumn<QString>("arguments");
         QTest::addColumn<QByteArray>("input");
         QTest::addColumn<bool>("repaired");
-        QTest::newRow("object") << R"({"a":1})" << QByteArray(R"({"a":1})") << false;
+        QTest::newRow("object") << "{\"a\":1}" << QByteArray("{\"a\":1}") << false;
         QTest::newRow("empty") << "" << QByteArray("{}") << false;
         QTest::newRow("spaces") << "  " << QByteArray("{}") << false;
-        QTest::newRow("fenced") << "```json\n{\"a\":1}\n```" << QByteArray(R"({"a":1})") << true;
-        QTest::newRow("double encoded") << R"("{\"a\":1}")" << QByteArray(R"({"a":1})") << true;
-        QTest::newRow("truncated") << R"({"a":)" << QByteArray("{}") << true;
+        QTest::newRow("fenced") << "```json\n{\"a\":1}\n```" << QByteArray("{\"a\":1}") << true;
+        QTest::newRow("double encoded") << "\"{\\\"a\\\":1}\"" << QByteArray("{\"a\":1}") << true;
+        QTest::newRow("truncated") << "{\"a\":" << QByteArray("{}") << true;
         QTest::newRow("array") << "[1,2]" << QByteArray("{}") << true;
         QTest::newRow("number") << "3" << QByteArray("{}") << true;
         QTest::newRow("garbage") << "\xff\xfe{" << QByteArray("{}") << true;
