@@ -211,8 +211,9 @@ void ApiServer::addCoreRoutes()
                  [this](const RouteContext &, QHttpServerResponder &&r) { handleHealth(std::move(r)); });
     m_routes.add(Method::Post, QStringLiteral("/v1/chat/completions"), Access::ApiKey,
                  [this](const RouteContext &c, QHttpServerResponder &&r) { handleChat(c, std::move(r)); });
-    m_routes.add(Method::Post, QStringLiteral("/v1/messages"), Access::ApiKey,
-                 [this](const RouteContext &c, QHttpServerResponder &&r) { handleMessages(c, std::move(r)); });
+    m_routes.add(
+        Method::Post, QStringLiteral("/v1/messages"), Access::ApiKey,
+        [this](const RouteContext &c, QHttpServerResponder &&r) { handleMessages(c, std::move(r)); });
     m_routes.add(Method::Post, QStringLiteral("/v1/messages/count_tokens"), Access::ApiKey,
                  [](const RouteContext &c, QHttpServerResponder &&r) { handleCountTokens(c, std::move(r)); });
     m_routes.add(Method::Get, QStringLiteral("/v1/models"), Access::ApiKey,

@@ -87,7 +87,8 @@ private:
                             const QString &path);
     void addCoreRoutes();
     void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
-    // POST /v1/messages and /v1/messages/count_tokens: Anthropic's Messages protocol (proxy/protocols/anthropic).
+    // POST /v1/messages and /v1/messages/count_tokens: Anthropic's Messages protocol
+    // (proxy/protocols/anthropic).
     void handleMessages(const RouteContext &context, QHttpServerResponder &&responder);
     static void handleCountTokens(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);

@@ -117,10 +117,11 @@ QByteArray SimAnswer::completionJson() const
     if (!m_toolCalls.isEmpty()) {
         QJsonArray calls;
         for (int i = 0; i < m_toolCalls.size(); ++i) {
-            calls.append(QJsonObject{{latin("id"), toolCallId(i)},
-                                     {latin("type"), latin("function")},
-                                     {latin("function"), QJsonObject{{latin("name"), m_toolCalls.at(i).name},
-                                                                     {latin("arguments"), m_toolCalls.at(i).arguments}}}});
+            calls.append(QJsonObject{
+                {latin("id"), toolCallId(i)},
+                {latin("type"), latin("function")},
+                {latin("function"), QJsonObject{{latin("name"), m_toolCalls.at(i).name},
+                                                {latin("arguments"), m_toolCalls.at(i).arguments}}}});
         }
         message.insert(latin("tool_calls"), calls);
         if (m_text.isEmpty())

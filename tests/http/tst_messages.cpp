@@ -17,23 +17,25 @@ namespace {
 const HttpClient::Headers kAnthropicHeaders{
     {"x-api-key", ProxyHarness::kApiKey},
     {"anthropic-version", "2023-06-01"},
-    {"anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"},
+    {"anthropic-beta",
+     "claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"},
 };
 
 QByteArray messagesBody(bool stream, const QJsonArray &messages = {}, const QJsonObject &extra = {})
 {
-    QJsonObject body{{QStringLiteral("model"), QStringLiteral("claude-sonnet-4-5-20250929")},
-                     {QStringLiteral("max_tokens"), 64000},
-                     {QStringLiteral("system"),
-                      QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
-                                             {QStringLiteral("text"), QStringLiteral("Be brief.")},
-                                             {QStringLiteral("cache_control"),
-                                              QJsonObject{{QStringLiteral("type"), QStringLiteral("ephemeral")}}}}}},
-                     {QStringLiteral("messages"),
-                      messages.isEmpty() ? QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                                  {QStringLiteral("content"), QStringLiteral("Hello")}}}
-                                         : messages},
-                     {QStringLiteral("metadata"), QJsonObject{{QStringLiteral("user_id"), QStringLiteral("u")}}}};
+    QJsonObject body{
+        {QStringLiteral("model"), QStringLiteral("claude-sonnet-4-5-20250929")},
+        {QStringLiteral("max_tokens"), 64000},
+        {QStringLiteral("system"),
+         QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
+                                {QStringLiteral("text"), QStringLiteral("Be brief.")},
+                                {QStringLiteral("cache_control"),
+                                 QJsonObject{{QStringLiteral("type"), QStringLiteral("ephemeral")}}}}}},
+        {QStringLiteral("messages"),
+         messages.isEmpty() ? QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                                     {QStringLiteral("content"), QStringLiteral("Hello")}}}
+                            : messages},
+        {QStringLiteral("metadata"), QJsonObject{{QStringLiteral("user_id"), QStringLiteral("u")}}}};
     if (stream)
         body.insert(QStringLiteral("stream"), true);
     for (auto it = extra.begin(); it != extra.end(); ++it)
@@ -70,7 +72,8 @@ QString streamedText(const HttpClient::StreamResponse &r, const char *deltaType,
     QString text;
     for (const auto &e : r.events) {
         const QJsonObject delta = dataOf(e).value(QLatin1String("delta")).toObject();
-        if (e.event == "content_block_delta" && delta.value(QLatin1String("type")).toString() == QLatin1String(deltaType))
+        if (e.event == "content_block_delta" &&
+            delta.value(QLatin1String("type")).toString() == QLatin1String(deltaType))
             text += delta.value(QLatin1String(field)).toString();
     }
     return text;
@@ -112,7 +115,8 @@ private slots:
         QCOMPARE(body.value(QLatin1String("stop_reason")).toString(), QStringLiteral("end_turn"));
         const QJsonArray content = body.value(QLatin1String("content")).toArray();
         QCOMPARE(content.size(), 1);
-        QCOMPARE(content.first().toObject().value(QLatin1String("text")).toString(), QStringLiteral("Hello there"));
+        QCOMPARE(content.first().toObject().value(QLatin1String("text")).toString(),
+                 QStringLiteral("Hello there"));
         const QJsonObject usage = body.value(QLatin1String("usage")).toObject();
         QVERIFY(usage.value(QLatin1String("input_tokens")).toInt() > 0);
         QCOMPARE(usage.value(QLatin1String("output_tokens")).toInt(), 2); // the simulator counts words
@@ -123,7 +127,8 @@ private slots:
         const QJsonArray sent = up.value(QLatin1String("messages")).toArray();
         QCOMPARE(sent.size(), 2);
         QCOMPARE(sent.at(0).toObject().value(QLatin1String("role")).toString(), QStringLiteral("system"));
-        QCOMPARE(sent.at(0).toObject().value(QLatin1String("content")).toString(), QStringLiteral("Be brief."));
+        QCOMPARE(sent.at(0).toObject().value(QLatin1String("content")).toString(),
+                 QStringLiteral("Be brief."));
         QVERIFY(!up.contains(QLatin1String("metadata")));
         QTRY_COMPARE(h.records.size(), 1);
         QCOMPARE(h.records.first().status, 200);
@@ -155,12 +160,16 @@ private slots:
         QCOMPARE(names.count(QStringLiteral("content_block_delta")), 3);
         QCOMPARE(streamedText(r, "text_delta", "text"), QStringLiteral("One two three"));
         const QJsonObject start = dataOf(r.events.first()).value(QLatin1String("message")).toObject();
-        QCOMPARE(start.value(QLatin1String("model")).toString(), QStringLiteral("claude-sonnet-4-5-20250929"));
-        QVERIFY(start.value(QLatin1String("usage")).toObject().value(QLatin1String("input_tokens")).toInt() > 0);
+        QCOMPARE(start.value(QLatin1String("model")).toString(),
+                 QStringLiteral("claude-sonnet-4-5-20250929"));
+        QVERIFY(start.value(QLatin1String("usage")).toObject().value(QLatin1String("input_tokens")).toInt() >
+                0);
         const QJsonObject delta = dataOf(r.events.at(r.events.size() - 2));
-        QCOMPARE(delta.value(QLatin1String("delta")).toObject().value(QLatin1String("stop_reason")).toString(),
-                 QStringLiteral("end_turn"));
-        QCOMPARE(delta.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt(), 3);
+        QCOMPARE(
+            delta.value(QLatin1String("delta")).toObject().value(QLatin1String("stop_reason")).toString(),
+            QStringLiteral("end_turn"));
+        QCOMPARE(delta.value(QLatin1String("usage")).toObject().value(QLatin1String("output_tokens")).toInt(),
+                 3);
         QVERIFY(!r.sawDone()); // no OpenAI [DONE] in an Anthropic stream
     }
 
@@ -191,7 +200,13 @@ private slots:
             QCOMPARE(eventNames(r).last(), QStringLiteral("message_stop"));
         } else {
             response = HttpClient::post(messages(h), messagesBody(false), kAnthropicHeaders);
-            text = response.json().value(QLatin1String("content")).toArray().first().toObject().value(QLatin1String("text")).toString();
+            text = response.json()
+                       .value(QLatin1String("content"))
+                       .toArray()
+                       .first()
+                       .toObject()
+                       .value(QLatin1String("text"))
+                       .toString();
         }
         QCOMPARE(response.status, 200);
         QCOMPARE(response.header("X-429chain-Provider"), QByteArray("b/mb"));
@@ -220,9 +235,11 @@ private slots:
         const QJsonObject tools{
             {QStringLiteral("tools"),
              QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("get_weather")},
-                                    {QStringLiteral("input_schema"), QJsonObject{{QStringLiteral("type"), QStringLiteral("object")}}}},
+                                    {QStringLiteral("input_schema"),
+                                     QJsonObject{{QStringLiteral("type"), QStringLiteral("object")}}}},
                         QJsonObject{{QStringLiteral("name"), QStringLiteral("get_time")},
-                                    {QStringLiteral("input_schema"), QJsonObject{{QStringLiteral("type"), QStringLiteral("object")}}}},
+                                    {QStringLiteral("input_schema"),
+                                     QJsonObject{{QStringLiteral("type"), QStringLiteral("object")}}}},
                         QJsonObject{{QStringLiteral("type"), QStringLiteral("web_search_20250305")},
                                     {QStringLiteral("name"), QStringLiteral("web_search")}}}}};
         const QJsonObject question{{QStringLiteral("role"), QStringLiteral("user")},
@@ -232,7 +249,8 @@ private slots:
         QJsonArray assistantContent;
         QString stopReason;
         if (stream) {
-            const auto r = HttpClient::stream(messages(h), messagesBody(true, {question}, tools), kAnthropicHeaders);
+            const auto r =
+                HttpClient::stream(messages(h), messagesBody(true, {question}, tools), kAnthropicHeaders);
             QCOMPARE(r.status, 200);
             QList<QJsonObject> blocks;
             for (const auto &e : r.events) {
@@ -240,7 +258,10 @@ private slots:
                 if (e.event == "content_block_start")
                     blocks << d.value(QLatin1String("content_block")).toObject();
                 if (e.event == "message_delta")
-                    stopReason = d.value(QLatin1String("delta")).toObject().value(QLatin1String("stop_reason")).toString();
+                    stopReason = d.value(QLatin1String("delta"))
+                                     .toObject()
+                                     .value(QLatin1String("stop_reason"))
+                                     .toString();
             }
             QCOMPARE(blocks.size(), 3);
             QCOMPARE(blocks.at(0).value(QLatin1String("type")).toString(), QStringLiteral("text"));
@@ -251,18 +272,23 @@ private slots:
                 const QJsonObject d = dataOf(e);
                 if (e.event == "content_block_delta")
                     partials[d.value(QLatin1String("index")).toInt()] +=
-                        d.value(QLatin1String("delta")).toObject().value(QLatin1String("partial_json")).toString();
+                        d.value(QLatin1String("delta"))
+                            .toObject()
+                            .value(QLatin1String("partial_json"))
+                            .toString();
             }
             assistantContent.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("text")},
                                                 {QStringLiteral("text"), QStringLiteral("Let me check.")}});
             for (int i = 1; i < 3; ++i) {
                 QJsonObject block = blocks.at(i);
                 QCOMPARE(block.value(QLatin1String("type")).toString(), QStringLiteral("tool_use"));
-                block.insert(QStringLiteral("input"), QJsonDocument::fromJson(partials.at(i).toUtf8()).object());
+                block.insert(QStringLiteral("input"),
+                             QJsonDocument::fromJson(partials.at(i).toUtf8()).object());
                 assistantContent.append(block);
             }
         } else {
-            const auto r = HttpClient::post(messages(h), messagesBody(false, {question}, tools), kAnthropicHeaders);
+            const auto r =
+                HttpClient::post(messages(h), messagesBody(false, {question}, tools), kAnthropicHeaders);
             QCOMPARE(r.status, 200);
             assistantContent = r.json().value(QLatin1String("content")).toArray();
             stopReason = r.json().value(QLatin1String("stop_reason")).toString();
@@ -274,7 +300,8 @@ private slots:
         QCOMPARE(weather.value(QLatin1String("name")).toString(), QStringLiteral("get_weather"));
         QCOMPARE(weather.value(QLatin1String("input")).toObject(),
                  (QJsonObject{{QStringLiteral("location"), QStringLiteral("Paris")}}));
-        QCOMPARE(time.value(QLatin1String("input")).toObject(), (QJsonObject{{QStringLiteral("tz"), QStringLiteral("CET")}}));
+        QCOMPARE(time.value(QLatin1String("input")).toObject(),
+                 (QJsonObject{{QStringLiteral("tz"), QStringLiteral("CET")}}));
         // The server tool never reached the upstream; the function tools did.
         const QJsonArray upTools = a.lastRequest().body.value(QLatin1String("tools")).toArray();
         QCOMPARE(upTools.size(), 2);
@@ -282,15 +309,17 @@ private slots:
         // Turn 2: the client answers both tool calls; the upstream gets tool messages matched by id.
         const QJsonArray history{
             question,
-            QJsonObject{{QStringLiteral("role"), QStringLiteral("assistant")}, {QStringLiteral("content"), assistantContent}},
-            QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                        {QStringLiteral("content"),
-                         QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("tool_result")},
-                                                {QStringLiteral("tool_use_id"), weather.value(QLatin1String("id"))},
-                                                {QStringLiteral("content"), QStringLiteral("sunny")}},
-                                    QJsonObject{{QStringLiteral("type"), QStringLiteral("tool_result")},
-                                                {QStringLiteral("tool_use_id"), time.value(QLatin1String("id"))},
-                                                {QStringLiteral("content"), QStringLiteral("12:00")}}}}}};
+            QJsonObject{{QStringLiteral("role"), QStringLiteral("assistant")},
+                        {QStringLiteral("content"), assistantContent}},
+            QJsonObject{
+                {QStringLiteral("role"), QStringLiteral("user")},
+                {QStringLiteral("content"),
+                 QJsonArray{QJsonObject{{QStringLiteral("type"), QStringLiteral("tool_result")},
+                                        {QStringLiteral("tool_use_id"), weather.value(QLatin1String("id"))},
+                                        {QStringLiteral("content"), QStringLiteral("sunny")}},
+                            QJsonObject{{QStringLiteral("type"), QStringLiteral("tool_result")},
+                                        {QStringLiteral("tool_use_id"), time.value(QLatin1String("id"))},
+                                        {QStringLiteral("content"), QStringLiteral("12:00")}}}}}};
         const auto r2 = HttpClient::post(messages(h), messagesBody(false, history, tools), kAnthropicHeaders);
         QCOMPARE(r2.status, 200);
         QCOMPARE(r2.json().value(QLatin1String("stop_reason")).toString(), QStringLiteral("end_turn"));
@@ -298,10 +327,12 @@ private slots:
         QCOMPARE(sent.size(), 5); // system, user, assistant with tool_calls, two tool messages
         const QJsonObject asked = sent.at(2).toObject();
         QCOMPARE(asked.value(QLatin1String("tool_calls")).toArray().size(), 2);
-        QCOMPARE(asked.value(QLatin1String("tool_calls")).toArray().first().toObject().value(QLatin1String("id")),
-                 weather.value(QLatin1String("id")));
+        QCOMPARE(
+            asked.value(QLatin1String("tool_calls")).toArray().first().toObject().value(QLatin1String("id")),
+            weather.value(QLatin1String("id")));
         QCOMPARE(sent.at(3).toObject().value(QLatin1String("role")).toString(), QStringLiteral("tool"));
-        QCOMPARE(sent.at(3).toObject().value(QLatin1String("tool_call_id")), weather.value(QLatin1String("id")));
+        QCOMPARE(sent.at(3).toObject().value(QLatin1String("tool_call_id")),
+                 weather.value(QLatin1String("id")));
         QCOMPARE(sent.at(3).toObject().value(QLatin1String("content")).toString(), QStringLiteral("sunny"));
         QCOMPARE(sent.at(4).toObject().value(QLatin1String("tool_call_id")), time.value(QLatin1String("id")));
     }
@@ -323,7 +354,11 @@ private slots:
         QCOMPARE(error.value(QLatin1String("type")).toString(), QStringLiteral("error"));
         QCOMPARE(error.value(QLatin1String("error")).toObject().value(QLatin1String("type")).toString(),
                  QStringLiteral("api_error"));
-        QVERIFY(!error.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString().isEmpty());
+        QVERIFY(!error.value(QLatin1String("error"))
+                     .toObject()
+                     .value(QLatin1String("message"))
+                     .toString()
+                     .isEmpty());
     }
 
     void errorsAreAnthropicShaped()
@@ -334,22 +369,29 @@ private slots:
         auto expect = [](const HttpClient::Response &r, int status, const char *type) {
             QCOMPARE(r.status, status);
             const QJsonObject error = errorOf(r);
-            QVERIFY2(error.value(QLatin1String("type")).toString() == QLatin1String(type), r.body.constData());
+            QVERIFY2(error.value(QLatin1String("type")).toString() == QLatin1String(type),
+                     r.body.constData());
             QVERIFY(!error.value(QLatin1String("message")).toString().isEmpty());
         };
-        expect(HttpClient::post(messages(h), messagesBody(false), {{"x-api-key", ""}, {"Authorization", ""}}), 401,
+        expect(HttpClient::post(messages(h), messagesBody(false), {{"x-api-key", ""}, {"Authorization", ""}}),
+               401, "authentication_error");
+        expect(HttpClient::post(messages(h), messagesBody(false), {{"x-api-key", "wrong"}}), 401,
                "authentication_error");
-        expect(HttpClient::post(messages(h), messagesBody(false), {{"x-api-key", "wrong"}}), 401, "authentication_error");
-        expect(HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens")), "{}", {{"x-api-key", "wrong"}}),
+        expect(HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens")), "{}",
+                                {{"x-api-key", "wrong"}}),
                401, "authentication_error");
         expect(HttpClient::post(h.url(QStringLiteral("/v1/messages/batches")), "{}", kAnthropicHeaders), 404,
                "not_found_error");
-        expect(HttpClient::get(h.url(QStringLiteral("/v1/messages")), kAnthropicHeaders), 405, "invalid_request_error");
+        expect(HttpClient::get(h.url(QStringLiteral("/v1/messages")), kAnthropicHeaders), 405,
+               "invalid_request_error");
         expect(HttpClient::post(messages(h), "{not json", kAnthropicHeaders), 400, "invalid_request_error");
-        const auto missing = HttpClient::post(messages(h), R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
-                                              kAnthropicHeaders);
+        const auto missing = HttpClient::post(
+            messages(h), R"({"model":"m","messages":[{"role":"user","content":"x"}]})", kAnthropicHeaders);
         expect(missing, 400, "invalid_request_error");
-        QVERIFY(errorOf(missing).value(QLatin1String("message")).toString().contains(QLatin1String("max_tokens")));
+        QVERIFY(errorOf(missing)
+                    .value(QLatin1String("message"))
+                    .toString()
+                    .contains(QLatin1String("max_tokens")));
         QCOMPARE(a.requestCount(), 0);
         // The OpenAI paths keep OpenAI's shape.
         const auto openai = HttpClient::get(h.url(QStringLiteral("/v1/nope")));
@@ -375,7 +417,9 @@ private slots:
         SimulatedProvider a;
         ProxyHarness h;
         QVERIFY(oneEntry(h, a));
-        a.enqueue(Step::status(400, R"({"error":{"message":"tools[0] is invalid","type":"invalid_request_error","param":null,"code":null}})"));
+        a.enqueue(Step::status(
+            400,
+            R"({"error":{"message":"tools[0] is invalid","type":"invalid_request_error","param":null,"code":null}})"));
         const auto r = HttpClient::post(messages(h), messagesBody(false), kAnthropicHeaders);
         QCOMPARE(r.status, 400);
         const QJsonObject error = errorOf(r);
@@ -402,16 +446,18 @@ private slots:
         const QByteArray body =
             R"({"model":"claude-haiku-4-5","system":"You are a helpful assistant.","messages":[{"role":"user","content":"Hello, how are you today?"}],
                 "tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"location":{"type":"string"}}}}]})";
-        const auto r = HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens?beta=true")), body, kAnthropicHeaders);
+        const auto r = HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens?beta=true")), body,
+                                        kAnthropicHeaders);
         QCOMPARE(r.status, 200);
         const qint64 tokens = r.json().value(QLatin1String("input_tokens")).toInteger();
         QVERIFY(tokens > 10); // system, message and tool all count
         QCOMPARE(r.json().size(), 1);
         QCOMPARE(a.requestCount(), 0);
-        const auto bad = HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens")), R"({"model":"m"})",
-                                          kAnthropicHeaders);
+        const auto bad = HttpClient::post(h.url(QStringLiteral("/v1/messages/count_tokens")),
+                                          R"({"model":"m"})", kAnthropicHeaders);
         QCOMPARE(bad.status, 400);
-        QCOMPARE(errorOf(bad).value(QLatin1String("type")).toString(), QStringLiteral("invalid_request_error"));
+        QCOMPARE(errorOf(bad).value(QLatin1String("type")).toString(),
+                 QStringLiteral("invalid_request_error"));
     }
 
     void headRootAnswersWithoutAKey()
@@ -420,7 +466,8 @@ private slots:
         ProxyHarness h;
         h.config().settings.apiKeys = {QString::fromLatin1(ProxyHarness::kApiKey)};
         QVERIFY(oneEntry(h, a));
-        const QByteArray reply = HttpClient::raw(h.port(), "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        const QByteArray reply =
+            HttpClient::raw(h.port(), "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         QVERIFY2(reply.startsWith("HTTP/1.1 200"), reply.left(80).constData());
     }
 };

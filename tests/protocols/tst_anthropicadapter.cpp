@@ -175,7 +175,8 @@ private slots:
         const QJsonObject fixture = readJson(path);
         QVERIFY(!fixture.isEmpty());
         AnthropicRequest parsed;
-        const auto error = AnthropicRequest::parse(compact(fixture.value(QLatin1String("anthropic"))), &parsed);
+        const auto error =
+            AnthropicRequest::parse(compact(fixture.value(QLatin1String("anthropic"))), &parsed);
         QVERIFY2(!error, error ? qPrintable(error->message) : "");
         const QJsonObject expected = fixture.value(QLatin1String("openai")).toObject();
         QVERIFY2(parsed.request.body == expected,
@@ -183,7 +184,9 @@ private slots:
                                 .arg(QString::fromUtf8(compact(parsed.request.body)),
                                      QString::fromUtf8(compact(expected)))));
         QCOMPARE(parsed.request.protocol, EngineRequest::Protocol::Messages);
-        QCOMPARE(parsed.request.model, fixture.value(QLatin1String("anthropic")).toObject().value(QLatin1String("model")).toString());
+        QCOMPARE(
+            parsed.request.model,
+            fixture.value(QLatin1String("anthropic")).toObject().value(QLatin1String("model")).toString());
         QCOMPARE(parsed.clientModel, parsed.request.model);
         QCOMPARE(parsed.request.stream, expected.value(QLatin1String("stream")).toBool());
         QCOMPARE(parsed.request.estimatedPromptTokens, EngineRequest::estimatePromptTokens(expected));
@@ -261,8 +264,8 @@ private slots:
         QVERIFY(got.value(QLatin1String("id")).toString().startsWith(QLatin1String("msg_")));
         const QJsonValue expected = fixture.value(QLatin1String("anthropic"));
         QVERIFY2(masked(got) == expected, qPrintable(QStringLiteral("\n got: %1\nwant: %2")
-                                                        .arg(QString::fromUtf8(compact(masked(got))),
-                                                             QString::fromUtf8(compact(expected)))));
+                                                         .arg(QString::fromUtf8(compact(masked(got))),
+                                                              QString::fromUtf8(compact(expected)))));
     }
 
     void answersStreams_data() { addFixtureRows(QStringLiteral("streams")); }
@@ -329,8 +332,8 @@ private slots:
             const QJsonArray w = want.at(i).toArray();
             const QString message = QStringLiteral("event %1:\n got: %2 %3\nwant: %4 %5")
                                         .arg(i)
-                                        .arg(gotName, QString::fromUtf8(compact(gotData)),
-                                             w.at(0).toString(), QString::fromUtf8(compact(w.at(1))));
+                                        .arg(gotName, QString::fromUtf8(compact(gotData)), w.at(0).toString(),
+                                             QString::fromUtf8(compact(w.at(1))));
             QVERIFY2(gotName == w.at(0).toString() && gotData == w.at(1), qPrintable(message));
         }
     }
@@ -353,11 +356,13 @@ private slots:
     {
         QFETCH(int, kind);
         QFETCH(QString, type);
-        const ApiError error = ApiError::make(418, ApiError::Kind(kind), QStringLiteral("c"), QStringLiteral("msg \"q\""));
+        const ApiError error =
+            ApiError::make(418, ApiError::Kind(kind), QStringLiteral("c"), QStringLiteral("msg \"q\""));
         const QJsonObject body = QJsonDocument::fromJson(AnthropicError::json(error)).object();
         QCOMPARE(body, (QJsonObject{{QStringLiteral("type"), QStringLiteral("error")},
                                     {QStringLiteral("error"), QJsonObject{{QStringLiteral("type"), type},
-                                                                          {QStringLiteral("message"), QStringLiteral("msg \"q\"")}}}}));
+                                                                          {QStringLiteral("message"),
+                                                                           QStringLiteral("msg \"q\"")}}}}));
         QVERIFY(AnthropicError::sseEvent(error).startsWith("event: error\ndata: {"));
     }
 

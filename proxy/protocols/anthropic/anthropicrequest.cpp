@@ -53,7 +53,8 @@ Error blockText(const QJsonObject &block, const QString &field, QString *text)
 {
     const QJsonValue value = block.value(QLatin1String("text"));
     if (!value.isString())
-        return bad(field + QLatin1String(".text"), QStringLiteral("must be a string, not %1.").arg(typeName(value)));
+        return bad(field + QLatin1String(".text"),
+                   QStringLiteral("must be a string, not %1.").arg(typeName(value)));
     *text = value.toString();
     return std::nullopt;
 }
@@ -71,9 +72,11 @@ Error imagePart(const QJsonObject &block, const QString &field, QJsonObject *par
         const QString mediaType = source.value(QLatin1String("media_type")).toString();
         const QString data = source.value(QLatin1String("data")).toString();
         if (mediaType.isEmpty())
-            return bad(field + QLatin1String(".source.media_type"), QStringLiteral("is required (e.g. image/png)."));
+            return bad(field + QLatin1String(".source.media_type"),
+                       QStringLiteral("is required (e.g. image/png)."));
         if (data.isEmpty())
-            return bad(field + QLatin1String(".source.data"), QStringLiteral("is required: the image, base64."));
+            return bad(field + QLatin1String(".source.data"),
+                       QStringLiteral("is required: the image, base64."));
         url = QLatin1String("data:") + mediaType + QLatin1String(";base64,") + data;
     } else if (type == QLatin1String("url")) {
         url = source.value(QLatin1String("url")).toString();
@@ -89,14 +92,17 @@ Error imagePart(const QJsonObject &block, const QString &field, QJsonObject *par
 }
 
 // A string or an array of text blocks (system, a system message, a tool result's text) → one text.
-Error textOf(const QJsonValue &value, const QString &field, QString *text, QList<QJsonObject> *images = nullptr)
+Error textOf(const QJsonValue &value, const QString &field, QString *text,
+             QList<QJsonObject> *images = nullptr)
 {
     if (value.isString()) {
         *text = value.toString();
         return std::nullopt;
     }
     if (!value.isArray())
-        return bad(field, QStringLiteral("must be a string or an array of content blocks, not %1.").arg(typeName(value)));
+        return bad(
+            field,
+            QStringLiteral("must be a string or an array of content blocks, not %1.").arg(typeName(value)));
     QStringList texts;
     const QJsonArray blocks = value.toArray();
     for (qsizetype i = 0; i < blocks.size(); ++i) {
@@ -171,7 +177,8 @@ private:
             return std::nullopt;
         }
         if (!content.isArray())
-            return bad(field, QStringLiteral("must be a string or an array of content blocks, not %1.").arg(typeName(content)));
+            return bad(field, QStringLiteral("must be a string or an array of content blocks, not %1.")
+                                  .arg(typeName(content)));
         QJsonArray parts;
         QList<QJsonObject> resultImages;
         const QJsonArray blocks = content.toArray();
@@ -215,7 +222,8 @@ private:
     {
         const QJsonValue id = block.value(QLatin1String("tool_use_id"));
         if (!id.isString() || id.toString().isEmpty())
-            return bad(field + QLatin1String(".tool_use_id"), QStringLiteral("is required and must be a string."));
+            return bad(field + QLatin1String(".tool_use_id"),
+                       QStringLiteral("is required and must be a string."));
         QString text;
         const QJsonValue content = block.value(QLatin1String("content"));
         if (!absent(content)) {
@@ -237,7 +245,8 @@ private:
             return std::nullopt;
         }
         if (!content.isArray())
-            return bad(field, QStringLiteral("must be a string or an array of content blocks, not %1.").arg(typeName(content)));
+            return bad(field, QStringLiteral("must be a string or an array of content blocks, not %1.")
+                                  .arg(typeName(content)));
         QStringList texts;
         QJsonArray toolCalls;
         const QJsonArray blocks = content.toArray();
@@ -257,13 +266,14 @@ private:
                 const QJsonValue name = block.value(QLatin1String("name"));
                 const QJsonValue input = block.value(QLatin1String("input"));
                 if (!id.isString() || id.toString().isEmpty())
-                    return bad(blockField + QLatin1String(".id"), QStringLiteral("is required and must be a string."));
+                    return bad(blockField + QLatin1String(".id"),
+                               QStringLiteral("is required and must be a string."));
                 if (!name.isString() || name.toString().isEmpty())
-                    return bad(blockField + QLatin1String(".name"), QStringLiteral("is required and must be a string."));
+                    return bad(blockField + QLatin1String(".name"),
+                               QStringLiteral("is required and must be a string."));
                 if (!absent(input) && !input.isObject())
                     return bad(blockField + QLatin1String(".input"), QStringLiteral("must be an object."));
-                const QByteArray arguments =
-                    QJsonDocument(input.toObject()).toJson(QJsonDocument::Compact);
+                const QByteArray arguments = QJsonDocument(input.toObject()).toJson(QJsonDocument::Compact);
                 toolCalls.append(QJsonObject{
                     {latin("id"), id},
                     {latin("type"), latin("function")},
@@ -278,7 +288,7 @@ private:
         QJsonObject message{{latin("role"), latin("assistant")}};
         const QString text = texts.join(QString());
         message.insert(latin("content"), text.isEmpty() && !toolCalls.isEmpty() ? QJsonValue(QJsonValue::Null)
-                                                                                 : QJsonValue(text));
+                                                                                : QJsonValue(text));
         if (!toolCalls.isEmpty())
             message.insert(latin("tool_calls"), toolCalls);
         messages.append(message);
@@ -289,11 +299,12 @@ private:
     {
         if (type.isEmpty())
             return bad(field + QLatin1String(".type"), QStringLiteral("is required."));
-        return bad(field + QLatin1String(".type"),
-                   QStringLiteral("content blocks of type '%1' are not supported by this proxy (its providers "
-                                  "speak OpenAI chat completions); supported: text, image, tool_use, "
-                                  "tool_result, thinking (dropped).")
-                       .arg(type));
+        return bad(
+            field + QLatin1String(".type"),
+            QStringLiteral("content blocks of type '%1' are not supported by this proxy (its providers "
+                           "speak OpenAI chat completions); supported: text, image, tool_use, "
+                           "tool_result, thinking (dropped).")
+                .arg(type));
     }
 
     // Text-only content as a plain string: what every chat upstream takes.
@@ -329,9 +340,10 @@ Error translateTools(const QJsonValue &value, QJsonArray *tools, QStringList *dr
         if (!type.isEmpty() && type != QLatin1String("custom")) {
             // A server tool (web_search_20250305, code_execution_…, bash_…, text_editor_…, computer_…):
             // Anthropic runs these itself; a chat-completions upstream cannot.
-            const QString label = name.isEmpty() ? type : name + QLatin1String(" (") + type + QLatin1Char(')');
-            qCWarning(lcAnthropic).noquote() << "dropping Anthropic server tool" << label
-                                             << "- the providers cannot run it";
+            const QString label =
+                name.isEmpty() ? type : name + QLatin1String(" (") + type + QLatin1Char(')');
+            qCWarning(lcAnthropic).noquote()
+                << "dropping Anthropic server tool" << label << "- the providers cannot run it";
             dropped->append(label);
             continue;
         }
@@ -339,7 +351,8 @@ Error translateTools(const QJsonValue &value, QJsonArray *tools, QStringList *dr
             return bad(field + QLatin1String(".name"), QStringLiteral("is required and must be a string."));
         const QJsonValue schema = tool.value(QLatin1String("input_schema"));
         if (!schema.isObject())
-            return bad(field + QLatin1String(".input_schema"), QStringLiteral("is required and must be an object."));
+            return bad(field + QLatin1String(".input_schema"),
+                       QStringLiteral("is required and must be an object."));
         QJsonObject function{{latin("name"), name}, {latin("parameters"), schema}};
         const QJsonValue description = tool.value(QLatin1String("description"));
         if (description.isString())
@@ -395,7 +408,8 @@ Error copyNumber(const QJsonObject &from, const char *name, QJsonObject *to)
 
 } // namespace
 
-std::optional<ApiError> AnthropicRequest::parse(const QByteArray &json, AnthropicRequest *out, Purpose purpose)
+std::optional<ApiError> AnthropicRequest::parse(const QByteArray &json, AnthropicRequest *out,
+                                                Purpose purpose)
 {
     if (json.trimmed().isEmpty())
         return ApiError::invalidRequest(

@@ -29,9 +29,9 @@ struct AnthropicRequest
     enum class Purpose { Messages, CountTokens };
 
     EngineRequest request;
-    QString clientModel;        // the model the client named: the answer's `model`
-    QStringList stopSequences;  // to tell a stop sequence from a natural end, where a provider says which
-    QStringList droppedTools;   // server tools left out, by name (or type)
+    QString clientModel;       // the model the client named: the answer's `model`
+    QStringList stopSequences; // to tell a stop sequence from a natural end, where a provider says which
+    QStringList droppedTools;  // server tools left out, by name (or type)
 
     // Parses, validates and translates a request body; on failure returns the 400 to send. CountTokens does
     // not require max_tokens (Anthropic's count_tokens has none).

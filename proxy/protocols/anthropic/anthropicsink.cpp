@@ -137,7 +137,8 @@ void AnthropicSink::whole(const WholeAnswer &answer)
     QString stopSequence;
     const QString reason = stopReason(chat.finishReason, !chat.toolCalls.isEmpty(), &stopSequence);
     const qint64 input = chat.usage ? chat.usage->prompt : m_estimatedInput;
-    const qint64 output = chat.usage ? chat.usage->completion : EngineRequest::estimateTokens(outputCharacters);
+    const qint64 output =
+        chat.usage ? chat.usage->completion : EngineRequest::estimateTokens(outputCharacters);
     const QJsonObject message{{latin("id"), m_id},
                               {latin("type"), latin("message")},
                               {latin("role"), latin("assistant")},
@@ -147,7 +148,8 @@ void AnthropicSink::whole(const WholeAnswer &answer)
                               {latin("stop_sequence"), orNull(stopSequence)},
                               {latin("usage"), usageObject(input, output)}};
     if (auto *t = transport())
-        t->sendWhole(200, QJsonDocument(message).toJson(QJsonDocument::Compact), servedHeaders(answer.servedBy));
+        t->sendWhole(200, QJsonDocument(message).toJson(QJsonDocument::Compact),
+                     servedHeaders(answer.servedBy));
 }
 
 void AnthropicSink::write(const QString &type, const QJsonObject &data)
@@ -169,7 +171,8 @@ void AnthropicSink::begin(const ServedBy &servedBy)
                               {latin("stop_reason"), QJsonValue::Null},
                               {latin("stop_sequence"), QJsonValue::Null},
                               {latin("usage"), usageObject(m_estimatedInput, 0)}};
-    write(latin("message_start"), QJsonObject{{latin("type"), latin("message_start")}, {latin("message"), message}});
+    write(latin("message_start"),
+          QJsonObject{{latin("type"), latin("message_start")}, {latin("message"), message}});
 }
 
 void AnthropicSink::openText()
@@ -182,7 +185,8 @@ void AnthropicSink::openText()
     write(latin("content_block_start"),
           QJsonObject{{latin("type"), latin("content_block_start")},
                       {latin("index"), m_blockIndex},
-                      {latin("content_block"), QJsonObject{{latin("type"), latin("text")}, {latin("text"), latin("")}}}});
+                      {latin("content_block"),
+                       QJsonObject{{latin("type"), latin("text")}, {latin("text"), latin("")}}}});
 }
 
 void AnthropicSink::openTool(const QString &id, const QString &name)
@@ -266,7 +270,8 @@ void AnthropicSink::chunk(const StreamPiece &piece)
         write(latin("content_block_delta"),
               QJsonObject{{latin("type"), latin("content_block_delta")},
                           {latin("index"), m_blockIndex},
-                          {latin("delta"), QJsonObject{{latin("type"), latin("text_delta")}, {latin("text"), delta.text}}}});
+                          {latin("delta"),
+                           QJsonObject{{latin("type"), latin("text_delta")}, {latin("text"), delta.text}}}});
     }
     for (const ToolCallDelta &call : delta.toolCalls) {
         if (m_block != Block::Tool || call.index != m_toolIndex) {

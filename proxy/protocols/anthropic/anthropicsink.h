@@ -12,12 +12,12 @@
 // back (whatever the provider's finish_reason), max_tokens for `length`, refusal for `content_filter`,
 // stop_sequence where the provider says which sequence matched (a `stop_reason` string on the choice, as
 // vLLM-style servers send), end_turn otherwise. Tool arguments that are not a JSON object are repaired where
-// that is unambiguous (empty → {}, a JSON string holding the object, a ```json fence), else {} with a warning.
-// A stream: message_start (input_tokens: the prompt estimate), one content block per text run and per tool
-// call in order (a text block is closed before a tool block opens), text_delta and input_json_delta events
-// as the provider's chunks arrive, content_block_stop, message_delta (stop_reason, usage from the engine),
-// message_stop; `ping` for the engine's keep-alives. A stream that fails after it began ends with an `error`
-// event and no message_stop.
+// that is unambiguous (empty → {}, a JSON string holding the object, a ```json fence), else {} with a
+// warning. A stream: message_start (input_tokens: the prompt estimate), one content block per text run and
+// per tool call in order (a text block is closed before a tool block opens), text_delta and input_json_delta
+// events as the provider's chunks arrive, content_block_stop, message_delta (stop_reason, usage from the
+// engine), message_stop; `ping` for the engine's keep-alives. A stream that fails after it began ends with an
+// `error` event and no message_stop.
 class AnthropicSink : public ProtocolSink
 {
     Q_OBJECT
@@ -56,11 +56,11 @@ private:
     bool m_streaming = false;
     // The stream's state.
     Block m_block = Block::None;
-    int m_blockIndex = -1;      // of the open (or last) content block
-    int m_toolIndex = -1;       // the provider's index of the tool call whose block is open
-    QList<int> m_closedTools;   // provider indexes of tool calls whose block is closed
+    int m_blockIndex = -1;        // of the open (or last) content block
+    int m_toolIndex = -1;         // the provider's index of the tool call whose block is open
+    QList<int> m_closedTools;     // provider indexes of tool calls whose block is closed
     bool m_toolStreaming = false; // the open tool block's arguments are relayed as they come
-    QString m_toolHeld;         // the open tool block's arguments held back until they can be judged
+    QString m_toolHeld;           // the open tool block's arguments held back until they can be judged
     bool m_sawToolCall = false;
     QString m_finishReason;
     QString m_matchedStop;
