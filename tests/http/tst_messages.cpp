@@ -438,6 +438,28 @@ private slots:
         QCOMPARE(errorOf(r).value(QLatin1String("type")).toString(), QStringLiteral("overloaded_error"));
     }
 
+    void oversizedBodyIs413InAnthropicShape()
+    {
+        SimulatedProvider a;
+        ProxyHarness h;
+        h.config().settings.maxRequestBytes = 4096;
+        QVERIFY(oneEntry(h, a));
+        const QJsonArray big{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                         {QStringLiteral("content"), QString(8000, QLatin1Char('x'))}}};
+        const auto r = HttpClient::post(messages(h), messagesBody(false, big), kAnthropicHeaders);
+        QCOMPARE(r.status, 413);
+        QCOMPARE(errorOf(r).value(QLatin1String("type")).toString(), QStringLiteral("request_too_large"));
+        // The OpenAI route keeps OpenAI's shape for the same refusal.
+        const auto openai = HttpClient::post(
+            h.url(QStringLiteral("/v1/chat/completions")),
+            HttpClient::chatBody(QStringLiteral("default"), false, QString(8000, QLatin1Char('x'))));
+        QCOMPARE(openai.status, 413);
+        QCOMPARE(
+            openai.json().value(QLatin1String("error")).toObject().value(QLatin1String("code")).toString(),
+            QStringLiteral("request_too_large"));
+        QCOMPARE(a.requestCount(), 0);
+    }
+
     void countTokens()
     {
         SimulatedProvider a;
