@@ -1,6 +1,7 @@
 // A tiny fake OpenAI chat-completions provider for the end-to-end tests of the client protocols: answers
-// whole or streamed (role chunk, one chunk per word, finish chunk, usage chunk, [DONE]), and asks for a tool
-// when the request offers one and no tool result has come back yet (the arguments in `toolArguments`).
+// whole or streamed (role chunk, one chunk per word, finish chunk, usage chunk, [DONE]), and calls a tool when
+// the request offers one named in `toolArguments` (with those arguments) and no tool result has come back yet;
+// after a tool result it answers "The tool said: <the results>".
 
 import { createServer } from 'node:http';
 
@@ -24,12 +25,12 @@ export function startFakeUpstream({ reply = 'Hello from the fake upstream.', too
       requests.push(body);
       const messages = body.messages || [];
       const toolResults = messages.filter((m) => m.role === 'tool');
-      const tool = (body.tools || [])[0];
+      const tool = (body.tools || []).find((t) => t.function && t.function.name in toolArguments);
       let text = reply;
       let toolCalls = [];
       if (tool && toolResults.length === 0) {
         text = '';
-        const args = toolArguments[tool.function.name] || {};
+        const args = toolArguments[tool.function.name];
         toolCalls = [{ id: `call_${requests.length}`, type: 'function',
           function: { name: tool.function.name, arguments: JSON.stringify(args) } }];
       } else if (toolResults.length > 0) {
