@@ -285,8 +285,10 @@ private:
                 return unknownBlock(type, blockField);
             }
         }
-        QJsonObject message{{latin("role"), latin("assistant")}};
         const QString text = texts.join(QString());
+        if (text.isEmpty() && toolCalls.isEmpty())
+            return std::nullopt; // only thinking blocks: nothing a provider could read (many refuse it empty)
+        QJsonObject message{{latin("role"), latin("assistant")}};
         message.insert(latin("content"), text.isEmpty() && !toolCalls.isEmpty() ? QJsonValue(QJsonValue::Null)
                                                                                 : QJsonValue(text));
         if (!toolCalls.isEmpty())
