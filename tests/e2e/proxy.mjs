@@ -56,6 +56,7 @@ chains:
   });
   return {
     port,
+    pid: child.pid,
     url: `http://127.0.0.1:${port}`,
     log: () => log,
     async stop() {

@@ -284,6 +284,9 @@ private slots:
                 const QByteArray data = compact(step.value(QLatin1String("chunk")));
                 sink.chunk(StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data,
                                        step.value(QLatin1String("usageOnly")).toBool()));
+            } else if (step.contains(QLatin1String("raw"))) { // a chunk's exact bytes (spacing, escapes)
+                const QByteArray data = step.value(QLatin1String("raw")).toString().toUtf8();
+                sink.chunk(StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data));
             } else if (step.contains(QLatin1String("keepalive"))) {
                 sink.chunk(StreamPiece(StreamPiece::Kind::KeepAlive, ": keep-alive\n\n", {}));
             } else if (step.contains(QLatin1String("usage"))) {

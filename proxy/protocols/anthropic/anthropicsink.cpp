@@ -43,6 +43,63 @@ QString matchedStop(const QJsonObject &root)
     return reason.isString() ? reason.toString() : QString();
 }
 
+// Where the value of a key whose closing quote is just before `keyEnd` begins, or -1.
+qsizetype valueAfterKey(QByteArrayView data, qsizetype keyEnd)
+{
+    qsizetype pos = keyEnd;
+    while (pos < data.size() && (data.at(pos) == ' ' || data.at(pos) == '\t'))
+        ++pos;
+    if (pos >= data.size() || data.at(pos) != ':')
+        return -1;
+    ++pos;
+    while (pos < data.size() && (data.at(pos) == ' ' || data.at(pos) == '\t'))
+        ++pos;
+    return pos < data.size() ? pos : -1;
+}
+
+// The end (one past the closing quote) of the JSON string literal that opens at `start`, or -1.
+qsizetype stringEnd(QByteArrayView data, qsizetype start)
+{
+    for (qsizetype pos = start + 1; pos < data.size(); ++pos) {
+        if (data.at(pos) == '\\')
+            ++pos;
+        else if (data.at(pos) == '"')
+            return pos + 1;
+    }
+    return -1;
+}
+
+// The fast path for the chunks of a stream that only carry text (nearly all of them): the text's JSON string
+// literal is found in the provider's chunk and reused as it is (the escapes of JSON are the same in both
+// protocols), without parsing the chunk. False when the chunk may mean more (tool calls, a finish reason,
+// more than one choice, anything unusual): the caller parses it. An unescaped `"content"` followed by a colon
+// can only be a key, never the inside of a string (whose quotes are all escaped).
+bool textLiteral(QByteArrayView data, QByteArrayView *literal)
+{
+    static const QByteArrayView contentKey("\"content\"");
+    static const QByteArrayView finishKey("\"finish_reason\"");
+    if (data.contains(QByteArrayView("\"tool_calls\"")) || data.contains(QByteArrayView("\"function_call\"")))
+        return false;
+    for (qsizetype at = data.indexOf(finishKey); at >= 0; at = data.indexOf(finishKey, at + 1)) {
+        const qsizetype value = valueAfterKey(data, at + finishKey.size());
+        if (value < 0 || !data.sliced(value).startsWith("null"))
+            return false;
+    }
+    *literal = {};
+    for (qsizetype at = data.indexOf(contentKey); at >= 0; at = data.indexOf(contentKey, at + 1)) {
+        const qsizetype value = valueAfterKey(data, at + contentKey.size());
+        if (value < 0)
+            return false;
+        if (data.at(value) != '"')
+            continue; // null, or logprobs' content array
+        const qsizetype end = stringEnd(data, value);
+        if (end < 0 || !literal->isEmpty())
+            return false; // more than one text: more than one choice
+        *literal = data.sliced(value, end - value);
+    }
+    return true;
+}
+
 } // namespace
 
 AnthropicSink::AnthropicSink(ClientTransport *transport, const QString &clientModel,
@@ -262,6 +319,25 @@ void AnthropicSink::chunk(const StreamPiece &piece)
 {
     if (piece.kind() == StreamPiece::Kind::KeepAlive) {
         write(latin("ping"), QJsonObject{{latin("type"), latin("ping")}});
+        return;
+    }
+    QByteArrayView literal;
+    if (textLiteral(piece.data(), &literal)) {
+        if (literal.size() > 2) { // not ""
+            openText();
+            static const QByteArrayView head(
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":");
+            static const QByteArrayView middle(",\"delta\":{\"type\":\"text_delta\",\"text\":");
+            QByteArray event;
+            event.reserve(head.size() + middle.size() + literal.size() + 16);
+            event.append(head)
+                .append(QByteArray::number(m_blockIndex))
+                .append(middle)
+                .append(literal)
+                .append("}}\n\n");
+            if (auto *t = transport())
+                t->writeChunk(event);
+        }
         return;
     }
     const ChatDelta &delta = piece.delta();
