@@ -176,15 +176,20 @@ private slots:
     void waterfallsWholeAndStreamed_data()
     {
         QTest::addColumn<bool>("stream");
-        QTest::newRow("whole") << false;
-        QTest::newRow("streamed") << true;
+        QTest::addColumn<int>("firstAnswer"); // what the first entry does
+        QTest::newRow("429, whole") << false << int(Step::Kind::RateLimited);
+        QTest::newRow("429, streamed") << true << int(Step::Kind::RateLimited);
+        QTest::newRow("cut before the first token, streamed")
+            << true << int(Step::Kind::DropBeforeFirstToken);
     }
     void waterfallsWholeAndStreamed()
     {
         QFETCH(bool, stream);
+        QFETCH(int, firstAnswer);
         SimulatedProvider a, b;
         QVERIFY(a.listen() && b.listen());
-        a.enqueue(Step::rateLimited(30));
+        a.enqueue(Step::Kind(firstAnswer) == Step::Kind::RateLimited ? Step::rateLimited(30)
+                                                                     : Step::of(Step::Kind(firstAnswer)));
         b.setReply(QStringLiteral("from b"));
         ProxyHarness h;
         h.addProvider(QStringLiteral("a"), &a);
