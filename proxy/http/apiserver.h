@@ -18,11 +18,11 @@ class GuardedTcpServer;
 class ProxyService;
 class ResponseWriter;
 
-// The HTTP face of the engine: one dispatcher over QHttpServer for the client routes (OpenAI chat completions,
-// Anthropic Messages: each a protocol adapter of chain_protocols over the same engine) and /health,
-// with auth on every /v1/* route, plus the route groups registered from their own files (stats, admin,
-// events, metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the engine
-// thread beside the ProxyService it serves.
+// The HTTP face of the engine: one dispatcher over QHttpServer for the client routes (OpenAI chat
+// completions, Anthropic Messages: each a protocol adapter of chain_protocols over the same engine) and
+// /health, with auth on every /v1/* route, plus the route groups registered from their own files (stats,
+// admin, events, metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the
+// engine thread beside the ProxyService it serves.
 class ApiServer : public QObject
 {
     Q_OBJECT
