@@ -34,6 +34,7 @@ inline const QStringList &settings()
                                   QStringLiteral("queueMaxSize"),
                                   QStringLiteral("corsOrigins"),
                                   QStringLiteral("allowedHosts"),
+                                  QStringLiteral("modelAliases"),
                                   QStringLiteral("maxRequestBytes"),
                                   QStringLiteral("logRetentionDays")};
     return keys;
@@ -68,7 +69,8 @@ inline const QStringList &chain()
 
 inline const QStringList &entry()
 {
-    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model")};
+    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model"),
+                                  QStringLiteral("maxOutputTokens")};
     return keys;
 }
 

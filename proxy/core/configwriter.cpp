@@ -208,6 +208,14 @@ void Emitter::settings(const Settings &s)
         putNumber("maxRequestBytes", s.maxRequestBytes);
     if (s.logRetentionDays != defaults.logRetentionDays)
         putNumber("logRetentionDays", s.logRetentionDays);
+    if (!s.modelAliases.isEmpty()) {
+        m_out << YAML::Key << "modelAliases" << YAML::Value << YAML::BeginMap;
+        for (const auto &[pattern, chain] : s.modelAliases) {
+            m_out << YAML::Key << pattern.toStdString() << YAML::Value;
+            text(pathOf("modelAliases.") + pattern, chain, Quote::IfNeeded);
+        }
+        m_out << YAML::EndMap;
+    }
     m_out << YAML::EndMap;
 }
 
@@ -271,6 +279,8 @@ void Emitter::chain(const ChainConfig &c)
         m_out << YAML::BeginMap;
         putText("provider", c.entries.at(i).provider, Quote::IfNeeded);
         putText("model", c.entries.at(i).model);
+        if (c.entries.at(i).maxOutputTokens)
+            putNumber("maxOutputTokens", *c.entries.at(i).maxOutputTokens);
         m_out << YAML::EndMap;
     }
     m_out << YAML::EndSeq << YAML::EndMap;

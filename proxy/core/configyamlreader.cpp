@@ -130,6 +130,8 @@ private:
     ProviderConfig readProvider(const YAML::Node &node, const QString &path);
     void readRateLimits(const YAML::Node &node, const QString &path, ManualRateLimits &limits);
     void readHeaders(const YAML::Node &node, const QString &path, ProviderConfig &provider);
+    // A map of strings in the file's order (headers, modelAliases); null values are empty strings.
+    QList<QPair<QString, QString>> orderedMap(const YAML::Node &node, const QString &path);
     ChainConfig readChain(const YAML::Node &node, const QString &path);
 
     template<typename T> static void assign(T &target, const std::optional<qint64> &value)
@@ -348,6 +350,9 @@ void Reader::readSettings(const YAML::Node &node)
     assign(s.queueMaxSize, integer(*f, QStringLiteral("queueMaxSize"), path, kIntMax));
     s.corsOrigins = stringList(*f, QStringLiteral("corsOrigins"), path).value_or(QStringList());
     s.allowedHosts = stringList(*f, QStringLiteral("allowedHosts"), path).value_or(QStringList());
+    if (const auto aliases = f->constFind(QStringLiteral("modelAliases"));
+        aliases != f->cend() && !aliases->value.IsNull())
+        s.modelAliases = orderedMap(aliases->value, join(path, QStringLiteral("modelAliases")));
     assign(s.maxRequestBytes, integer(*f, QStringLiteral("maxRequestBytes"), path, kInt64Max));
     assign(s.logRetentionDays, integer(*f, QStringLiteral("logRetentionDays"), path, kIntMax));
 }
@@ -404,9 +409,16 @@ void Reader::readRateLimits(const YAML::Node &node, const QString &path, ManualR
 
 void Reader::readHeaders(const YAML::Node &node, const QString &path, ProviderConfig &provider)
 {
+    for (const auto &[name, value] : orderedMap(node, path))
+        provider.headers.append({name.toUtf8(), value.toUtf8()});
+}
+
+QList<QPair<QString, QString>> Reader::orderedMap(const YAML::Node &node, const QString &path)
+{
+    QList<QPair<QString, QString>> out;
     const std::optional<Fields> f = openMap(node, path, {});
     if (!f)
-        return;
+        return out;
     // Keep the file's order: iterate the YAML map, not the hash.
     for (auto it = node.begin(); it != node.end(); ++it) {
         const QString name = QString::fromStdString(it->first.Scalar());
@@ -414,8 +426,10 @@ void Reader::readHeaders(const YAML::Node &node, const QString &path, ProviderCo
             continue;
         const QString value =
             it->second.IsNull() ? QString() : scalarText(it->second, join(path, name)).value_or(QString());
-        provider.headers.append({name.toUtf8(), value.toUtf8()});
+        m_config.keyLines.insert(join(path, name), line1(markOf(it->first)));
+        out.append({name, value});
     }
+    return out;
 }
 
 ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
@@ -443,6 +457,8 @@ ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
         if (const std::optional<Fields> e = openMap(item, entryPath, kEntryKeys)) {
             entry.provider = string(*e, QStringLiteral("provider"), entryPath).value_or(QString());
             entry.model = string(*e, QStringLiteral("model"), entryPath).value_or(QString());
+            if (const auto max = integer(*e, QStringLiteral("maxOutputTokens"), entryPath, kIntMax))
+                entry.maxOutputTokens = int(*max);
         }
         chain.entries << entry;
     }

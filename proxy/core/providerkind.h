@@ -32,6 +32,11 @@ public:
     // (JSON) and the provider's timeout (else `defaultTimeoutMs`).
     static UpstreamCall::Request upstreamRequest(const ProviderConfig &provider, const QString &path,
                                                  const QJsonObject &body, qint64 defaultTimeoutMs);
-    // Rewrites a client body for this provider and model, in place. `model` is set by the caller.
+    // The most output tokens an answer of this type's free tier is asked for (0: no limit); a chain entry's
+    // maxOutputTokens overrides it.
+    static int defaultMaxOutputTokens(const QString &type);
+    // Rewrites a client body for this provider and model, in place: what the type refuses goes (tool schemas'
+    // `$schema`, and for google-ai the JSON Schema keywords Gemini does not take). `model` is set by the
+    // caller.
     static void adaptBody(const QString &type, const QString &model, QJsonObject &body);
 };

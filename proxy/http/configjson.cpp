@@ -28,6 +28,14 @@ QJsonArray maskedList(const QStringList &keys)
 }
 
 // Reads typed values out of one JSON object; the first problem wins and names its key with `prefix`.
+QJsonArray aliasesToJson(const QList<QPair<QString, QString>> &aliases)
+{
+    QJsonArray out;
+    for (const auto &[pattern, chain] : aliases)
+        out.append(QJsonObject{{QStringLiteral("pattern"), pattern}, {QStringLiteral("chain"), chain}});
+    return out;
+}
+
 class Reader
 {
 public:
@@ -113,6 +121,38 @@ public:
         }
         if (const auto v = integer(key, std::numeric_limits<T>::max()))
             out = T(*v);
+    }
+
+    // modelAliases: a list of {pattern, chain}, in order (the first match wins).
+    void aliasList(const QString &key, QList<QPair<QString, QString>> &out)
+    {
+        if (!m_ok || !has(key))
+            return;
+        const QJsonArray list = m_json.value(key).toArray();
+        if (!m_json.value(key).isArray()) {
+            fail(ConfigJson::tr("%1 must be a list of strings").arg(path(key)));
+            return;
+        }
+        QList<QPair<QString, QString>> aliases;
+        for (int i = 0; i < list.size(); ++i) {
+            const QJsonObject item = list.at(i).toObject();
+            Reader alias(item, path(key) + QStringLiteral("[%1].").arg(i), m_error);
+            alias.rejectUnknown({QStringLiteral("pattern"), QStringLiteral("chain")});
+            QPair<QString, QString> pair;
+            for (const char *required : {"pattern", "chain"}) {
+                if (alias.ok() && item.value(QLatin1String(required)).toString().isEmpty())
+                    alias.fail(ConfigJson::tr("%1 is required (a non-empty string)")
+                                   .arg(alias.path(QLatin1String(required))));
+            }
+            alias.string(QStringLiteral("pattern"), pair.first);
+            alias.string(QStringLiteral("chain"), pair.second);
+            if (!alias.ok()) {
+                m_ok = false;
+                return;
+            }
+            aliases.append(pair);
+        }
+        out = aliases;
     }
 
     // A list of strings; a masked entry takes the value at the same index of `stored`.
@@ -258,9 +298,12 @@ QJsonObject ConfigJson::providerToJson(const ProviderConfig &p)
 QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
 {
     QJsonArray entries;
-    for (const ChainEntry &e : chain.entries)
-        entries.append(
-            QJsonObject{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}});
+    for (const ChainEntry &e : chain.entries) {
+        QJsonObject entry{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}};
+        if (e.maxOutputTokens)
+            entry.insert(QStringLiteral("maxOutputTokens"), *e.maxOutputTokens);
+        entries.append(entry);
+    }
     return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
 }
 
@@ -286,7 +329,8 @@ QJsonObject ConfigJson::settingsToJson(const Settings &s)
                        {QStringLiteral("corsOrigins"), QJsonArray::fromStringList(s.corsOrigins)},
                        {QStringLiteral("allowedHosts"), QJsonArray::fromStringList(s.allowedHosts)},
                        {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
-                       {QStringLiteral("logRetentionDays"), s.logRetentionDays}};
+                       {QStringLiteral("logRetentionDays"), s.logRetentionDays},
+                       {QStringLiteral("modelAliases"), aliasesToJson(s.modelAliases)}};
 }
 
 QJsonObject ConfigJson::configToJson(const Config &config)
@@ -361,7 +405,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         const QJsonObject item = list.at(i).toObject();
         Reader entry(item, path + QLatin1Char('.'), error);
-        entry.rejectUnknown({QStringLiteral("provider"), QStringLiteral("model")});
+        entry.rejectUnknown(ConfigKeys::entry());
         ChainEntry e;
         for (const char *required : {"provider", "model"}) {
             if (entry.ok() && item.value(QLatin1String(required)).toString().isEmpty())
@@ -370,6 +414,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         entry.string(QStringLiteral("provider"), e.provider);
         entry.string(QStringLiteral("model"), e.model);
+        entry.optionalNumber(QStringLiteral("maxOutputTokens"), e.maxOutputTokens);
         if (!entry.ok())
             return std::nullopt;
         chain.entries.append(e);
@@ -407,6 +452,7 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     r.keyList(QStringLiteral("allowedHosts"), s.allowedHosts, {});
     r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
     r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
+    r.aliasList(QStringLiteral("modelAliases"), s.modelAliases);
     if (!r.ok())
         return std::nullopt;
     return s;

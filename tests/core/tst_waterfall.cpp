@@ -106,8 +106,9 @@ QJsonObject chatBody(bool stream)
 {
     return QJsonObject{{QStringLiteral("model"), QStringLiteral("default")},
                        {QStringLiteral("stream"), stream},
-                       {QStringLiteral("messages"), QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
-                                                                           {QStringLiteral("content"), QStringLiteral("Hello there")}}}}};
+                       {QStringLiteral("messages"),
+                        QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                               {QStringLiteral("content"), QStringLiteral("Hello there")}}}}};
 }
 
 // Two providers (a, b) on loopback, a chain over both, the limiter on a manual clock.
@@ -155,12 +156,13 @@ struct Fixture
     }
 
     // Starts one request; the journal fills as the engine answers.
-    std::shared_ptr<Journal> send(bool stream, QPointer<Waterfall> *out = nullptr, FakeSink **sinkOut = nullptr)
+    std::shared_ptr<Journal> send(bool stream, QPointer<Waterfall> *out = nullptr,
+                                  FakeSink **sinkOut = nullptr)
     {
         auto journal = std::make_shared<Journal>();
         auto *sink = new FakeSink(journal);
-        auto *waterfall = new Waterfall(config, QStringLiteral("default"), EngineRequest::chat(chatBody(stream)),
-                                        sink, *tracker, pool, &queue);
+        auto *waterfall = new Waterfall(config, QStringLiteral("default"),
+                                        EngineRequest::chat(chatBody(stream)), sink, *tracker, pool, &queue);
         if (out)
             *out = waterfall;
         if (sinkOut)
@@ -196,27 +198,32 @@ private slots:
     {
         QTest::addColumn<Step>("first");
         QTest::addColumn<bool>("stream");
-        QTest::addColumn<QStringList>("calls");  // the sink's calls, chunks left out
-        QTest::addColumn<int>("status");         // the record's
+        QTest::addColumn<QStringList>("calls"); // the sink's calls, chunks left out
+        QTest::addColumn<int>("status");        // the record's
         QTest::addColumn<QStringList>("attempts");
         QTest::addColumn<bool>("firstCooling"); // the limiter put entry a on cooldown
 
         const QStringList servedByA{QStringLiteral("whole a/m 1")};
         const QStringList servedByB{QStringLiteral("whole b/m 2")};
-        const QStringList streamedByA{QStringLiteral("begin a/m 1"), QStringLiteral("usage"), QStringLiteral("done")};
-        const QStringList streamedByB{QStringLiteral("begin b/m 2"), QStringLiteral("usage"), QStringLiteral("done")};
+        const QStringList streamedByA{QStringLiteral("begin a/m 1"), QStringLiteral("usage"),
+                                      QStringLiteral("done")};
+        const QStringList streamedByB{QStringLiteral("begin b/m 2"), QStringLiteral("usage"),
+                                      QStringLiteral("done")};
         const QStringList aOk{QStringLiteral("a:success")};
 
         QTest::newRow("ok whole") << Step::ok() << false << servedByA << 200 << aOk << false;
         QTest::newRow("ok stream") << Step::ok() << true << streamedByA << 200 << aOk << false;
         QTest::newRow("429 whole") << Step::rateLimited(30) << false << servedByB << 200
-                                   << QStringList{QStringLiteral("a:rate_limited"), QStringLiteral("b:success")}
+                                   << QStringList{QStringLiteral("a:rate_limited"),
+                                                  QStringLiteral("b:success")}
                                    << true;
         QTest::newRow("429 stream") << Step::rateLimited(30) << true << streamedByB << 200
-                                    << QStringList{QStringLiteral("a:rate_limited"), QStringLiteral("b:success")}
+                                    << QStringList{QStringLiteral("a:rate_limited"),
+                                                   QStringLiteral("b:success")}
                                     << true;
         QTest::newRow("500 whole") << Step::status(500) << false << servedByB << 200
-                                   << QStringList{QStringLiteral("a:server_error"), QStringLiteral("b:success")}
+                                   << QStringList{QStringLiteral("a:server_error"),
+                                                  QStringLiteral("b:success")}
                                    << false;
         QTest::newRow("dropped before the first token")
             << Step::of(Step::Kind::DropBeforeFirstToken) << true << streamedByB << 200
@@ -231,14 +238,14 @@ private slots:
             << QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:success")} << false;
         QTest::newRow("dropped after tokens")
             << Step::of(Step::Kind::DropAfterTokens, 3) << true
-            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")} << 502
-            << QStringList{QStringLiteral("a:stream_error")} << false;
+            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")}
+            << 502 << QStringList{QStringLiteral("a:stream_error")} << false;
         Step inBand429After = Step::of(Step::Kind::InBandErrorAfterTokens, 2);
         inBand429After.body = R"({"code":429,"message":"quota gone mid-answer"})";
         QTest::newRow("in-band 429 after tokens")
             << inBand429After << true
-            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")} << 502
-            << QStringList{QStringLiteral("a:stream_error")} << true;
+            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")}
+            << 502 << QStringList{QStringLiteral("a:stream_error")} << true;
     }
 
     void answers()
@@ -261,8 +268,9 @@ private slots:
         QCOMPARE(f.tracker->cooldown(QStringLiteral("a"), QStringLiteral("m")).has_value(), firstCooling);
         QCOMPARE(f.inFlight(), 0); // every attempt's reservation went back
         if (status == 200) {
-            const QString expected = journal->record->provider == QLatin1String("a") ? QStringLiteral("Hi from a")
-                                                                                      : QStringLiteral("Hi from b");
+            const QString expected = journal->record->provider == QLatin1String("a")
+                                         ? QStringLiteral("Hi from a")
+                                         : QStringLiteral("Hi from b");
             if (stream) {
                 QCOMPARE(journal->text, expected);
                 QVERIFY(journal->usage);
@@ -282,7 +290,8 @@ private slots:
         f.b.enqueue(Step::rateLimited(90));
         const auto journal = f.send(false);
         QTRY_VERIFY_WITH_TIMEOUT(journal->record.has_value(), 10'000);
-        QCOMPARE(journal->withoutChunks(), QStringList{QStringLiteral("fail 429 all_providers_exhausted - 2")});
+        QCOMPARE(journal->withoutChunks(),
+                 QStringList{QStringLiteral("fail 429 all_providers_exhausted - 2")});
         const EngineFailure &failure = journal->failures.first();
         QCOMPARE(failure.error.kind, ApiError::Kind::RateLimit);
         QCOMPARE(failure.error.retryAfterSeconds, 30); // the first entry to free up
@@ -293,7 +302,8 @@ private slots:
         // The next request does not ask either: both are skipped with the time they free up.
         const auto again = f.send(false);
         QTRY_VERIFY_WITH_TIMEOUT(again->record.has_value(), 10'000);
-        QCOMPARE(outcomes(*again->record), (QStringList{QStringLiteral("a:skipped"), QStringLiteral("b:skipped")}));
+        QCOMPARE(outcomes(*again->record),
+                 (QStringList{QStringLiteral("a:skipped"), QStringLiteral("b:skipped")}));
         QVERIFY2(again->record->attempts.first().reason.contains(QLatin1String("on cooldown 30s")),
                  qPrintable(again->record->attempts.first().reason));
         QCOMPARE(f.a.requests().size(), 1);
@@ -304,7 +314,8 @@ private slots:
     {
         Fixture f;
         QVERIFY(f.start());
-        const QByteArray body = R"({"error":{"message":"bad tool schema","type":"invalid_request_error","code":null}})";
+        const QByteArray body =
+            R"({"error":{"message":"bad tool schema","type":"invalid_request_error","code":null}})";
         f.a.enqueue(Step::status(400, body));
         f.b.enqueue(Step::status(422, R"({"error":{"message":"other","type":"invalid_request_error"}})"));
         const auto journal = f.send(false);
@@ -358,8 +369,8 @@ private slots:
         journal = f.send(true, &waterfall);
         QTRY_VERIFY_WITH_TIMEOUT(journal->calls.contains(QStringLiteral("chunk")), 10'000);
         waterfall->abort(QStringLiteral("shutting_down"), QStringLiteral("bye"));
-        QCOMPARE(journal->withoutChunks(),
-                 (QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 503 shutting_down a/m 1")}));
+        QCOMPARE(journal->withoutChunks(), (QStringList{QStringLiteral("begin a/m 1"),
+                                                        QStringLiteral("fail 503 shutting_down a/m 1")}));
         QCOMPARE(journal->record->status, 503);
         QTRY_COMPARE_WITH_TIMEOUT(f.inFlight(), 0, 10'000);
     }
@@ -369,8 +380,9 @@ private slots:
         Fixture f;
         QVERIFY(f.start());
         auto journal = std::make_shared<Journal>();
-        auto *waterfall = new Waterfall(f.config, QStringLiteral("default"), EngineRequest::chat(chatBody(false)),
-                                        new FakeSink(journal), *f.tracker, f.pool, &f.queue);
+        auto *waterfall =
+            new Waterfall(f.config, QStringLiteral("default"), EngineRequest::chat(chatBody(false)),
+                          new FakeSink(journal), *f.tracker, f.pool, &f.queue);
         QSignalSpy finished(waterfall, &Waterfall::finished);
         waterfall->refuse(ApiError::make(503, ApiError::Kind::Overloaded, QStringLiteral("proxy_paused"),
                                          QStringLiteral("paused")));
@@ -410,10 +422,10 @@ private slots:
     {
         Fixture f;
         QVERIFY(f.start("  queueMode: true\n  queueMaxWaitMs: 60000\n"));
-        f.tracker->markCooldown(QStringLiteral("a"), QStringLiteral("m"), 10'000, RateLimitTracker::Kind::RateLimited,
-                                QStringLiteral("429"));
-        f.tracker->markCooldown(QStringLiteral("b"), QStringLiteral("m"), 10'000, RateLimitTracker::Kind::RateLimited,
-                                QStringLiteral("429"));
+        f.tracker->markCooldown(QStringLiteral("a"), QStringLiteral("m"), 10'000,
+                                RateLimitTracker::Kind::RateLimited, QStringLiteral("429"));
+        f.tracker->markCooldown(QStringLiteral("b"), QStringLiteral("m"), 10'000,
+                                RateLimitTracker::Kind::RateLimited, QStringLiteral("429"));
         QPointer<Waterfall> waterfall;
         const auto journal = f.send(false, &waterfall);
         QCOMPARE(waterfall->state(), Waterfall::State::Queued);

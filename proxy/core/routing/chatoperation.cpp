@@ -13,13 +13,19 @@ qint64 ChatOperation::requestedOutputTokens(const QJsonObject &body)
                                 body.value(QLatin1String("max_completion_tokens")).toInteger()));
 }
 
+int ChatOperation::outputCap(const ProviderConfig &provider, const ChainEntry &entry)
+{
+    return entry.maxOutputTokens.value_or(ProviderKind::defaultMaxOutputTokens(provider.type));
+}
+
 qint64 ChatOperation::reservedTokens(const EngineRequest &request, const ProviderConfig &provider,
                                      const ChainEntry &entry) const
 {
-    Q_UNUSED(provider);
-    Q_UNUSED(entry);
-    // Providers count the most the answer may take against their token windows too.
-    return request.estimatedPromptTokens + requestedOutputTokens(request.body);
+    // Providers count the most the answer may take against their token windows too: as this entry is asked.
+    qint64 output = requestedOutputTokens(request.body);
+    if (const int cap = outputCap(provider, entry); cap > 0)
+        output = qMin<qint64>(output, cap);
+    return request.estimatedPromptTokens + output;
 }
 
 UpstreamCall::Request ChatOperation::upstreamRequest(const EngineRequest &request,
@@ -32,6 +38,13 @@ UpstreamCall::Request ChatOperation::upstreamRequest(const EngineRequest &reques
         QJsonObject options = body.value(QLatin1String("stream_options")).toObject();
         options.insert(QLatin1String("include_usage"), true);
         body.insert(QLatin1String("stream_options"), options);
+    }
+    if (const int cap = outputCap(provider, entry); cap > 0) {
+        // A coding agent's max_tokens of 64000 fits no free tier: each entry is asked for what it can give.
+        for (const char *key : {"max_tokens", "max_completion_tokens"}) {
+            if (body.value(QLatin1String(key)).toInteger() > cap)
+                body.insert(QLatin1String(key), cap);
+        }
     }
     ProviderKind::adaptBody(provider.type, entry.model, body);
     UpstreamCall::Request upstream = ProviderKind::upstreamRequest(
