@@ -46,7 +46,8 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
                                 QStringLiteral("queueMaxSize")};
 const QStringList kSettingsOurs{
     QStringLiteral("host"),         QStringLiteral("adminKeys"),       QStringLiteral("corsOrigins"),
-    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"), QStringLiteral("logRetentionDays")};
+    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"), QStringLiteral("logRetentionDays"),
+    QStringLiteral("modelAliases")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
                               QStringLiteral("status"),   QStringLiteral("latencyMs"),
                               QStringLiteral("response"), QStringLiteral("tokens"),
