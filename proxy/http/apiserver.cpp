@@ -1,6 +1,9 @@
 #include "apiserver.h"
 
 #include "adminroutes.h"
+#include "anthropicrequest.h"
+#include "anthropicsink.h"
+#include "errorformats.h"
 #include "eventroutes.h"
 #include "guardedtcpserver.h"
 #include "metricsroute.h"
@@ -143,7 +146,8 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, 
         key = RouteContext::headerOf(request, QByteArrayLiteral("x-api-key")).trimmed();
     if (key.isEmpty()) {
         return ApiError::unauthorized(QStringLiteral(
-            "Missing or invalid API key. Provide a valid key in the Authorization header as Bearer <key>."));
+            "Missing or invalid API key. Provide a valid key in the Authorization header as Bearer <key> "
+            "or in the x-api-key header."));
     }
     const Settings &settings = m_service.config()->settings;
     if (access == RouteTable::Access::Admin && !settings.adminKeys.isEmpty()) {
@@ -174,11 +178,16 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, 
 
 void ApiServer::sendError(QHttpServerResponder &&responder, const ApiError &error)
 {
+    sendError(std::move(responder), error, QString());
+}
+
+void ApiServer::sendError(QHttpServerResponder &&responder, const ApiError &error, const QString &path)
+{
     ResponseWriter writer(std::move(responder));
     ResponseWriter::Headers headers;
     if (error.retryAfterSeconds > 0)
         headers.append({QByteArrayLiteral("Retry-After"), QByteArray::number(error.retryAfterSeconds)});
-    writer.sendWhole(error.status, OpenAiError::json(error), headers);
+    writer.sendWhole(error.status, ErrorFormats::json(path, error), headers);
 }
 
 void ApiServer::sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json)
@@ -205,6 +214,11 @@ void ApiServer::addCoreRoutes()
                  [this](const RouteContext &, QHttpServerResponder &&r) { handleHealth(std::move(r)); });
     m_routes.add(Method::Post, QStringLiteral("/v1/chat/completions"), Access::ApiKey,
                  [this](const RouteContext &c, QHttpServerResponder &&r) { handleChat(c, std::move(r)); });
+    m_routes.add(
+        Method::Post, QStringLiteral("/v1/messages"), Access::ApiKey,
+        [this](const RouteContext &c, QHttpServerResponder &&r) { handleMessages(c, std::move(r)); });
+    m_routes.add(Method::Post, QStringLiteral("/v1/messages/count_tokens"), Access::ApiKey,
+                 [](const RouteContext &c, QHttpServerResponder &&r) { handleCountTokens(c, std::move(r)); });
     m_routes.add(Method::Get, QStringLiteral("/v1/models"), Access::ApiKey,
                  [this](const RouteContext &, QHttpServerResponder &&r) { handleModels(std::move(r)); });
 }
@@ -263,7 +277,8 @@ bool ApiServer::originAllowed(const QByteArray &origin, const Settings &settings
     return false;
 }
 
-bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder)
+bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder,
+                                   const QString &path)
 {
     const auto config = m_service.config();
     const Settings &settings = config->settings;
@@ -273,7 +288,8 @@ bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServe
             std::move(responder),
             ApiError::make(403, ApiError::Kind::Permission, QStringLiteral("host_not_allowed"),
                            QStringLiteral("This server does not answer to the host name in the Host header; "
-                                          "add it to settings.allowedHosts if it is yours.")));
+                                          "add it to settings.allowedHosts if it is yours.")),
+            path);
         return false;
     }
     const QByteArray origin = RouteContext::headerOf(request, QByteArrayLiteral("Origin"));
@@ -297,7 +313,8 @@ bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServe
             std::move(responder),
             ApiError::make(403, ApiError::Kind::Permission, QStringLiteral("origin_not_allowed"),
                            QStringLiteral("Cross-origin requests from this origin are not allowed; add it to "
-                                          "settings.corsOrigins to allow them.")));
+                                          "settings.corsOrigins to allow them.")),
+            path);
         return false;
     }
     ResponseWriter writer(std::move(responder));
@@ -317,7 +334,9 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     // and its connection closes after that answer (a client may retry it on a new connection).
     if (!ConnectionGuard::beginResponse(responder.socket()))
         return;
-    if (!applySecurityRules(request, responder))
+    // Matched encoded, so a parameter is percent-decoded once (by the route table) and may contain '/'.
+    const QString path = request.url().path(QUrl::FullyEncoded);
+    if (!applySecurityRules(request, responder, path))
         return;
     if (m_draining) {
         QPointer<QTcpSocket> socket = responder.socket();
@@ -328,13 +347,11 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         if (!ConnectionGuard::closeAfterResponse(socket))
             headers.append({QByteArrayLiteral("Connection"), QByteArrayLiteral("close")});
         ResponseWriter writer(std::move(responder));
-        writer.sendWhole(error.status, OpenAiError::json(error), headers);
+        writer.sendWhole(error.status, ErrorFormats::json(path, error), headers);
         if (socket)
             socket->disconnectFromHost(); // after what is queued is written
         return;
     }
-    // Matched encoded, so a parameter is percent-decoded once (by the route table) and may contain '/'.
-    const QString path = request.url().path(QUrl::FullyEncoded);
     const bool apiPath = path == QLatin1String("/v1") || path.startsWith(QLatin1String("/v1/"));
     const RouteTable::Match match = m_routes.match(request.method(), path);
     // Every /v1/* path needs a key, even one that does not exist: no route is revealed to a stranger.
@@ -343,7 +360,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
                                                   : RouteTable::Access::Public;
     QString label;
     if (const auto error = checkAuth(request, access, &label)) {
-        sendError(std::move(responder), *error);
+        sendError(std::move(responder), *error, path);
         return;
     }
     if (match.route) {
@@ -355,7 +372,8 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         sendError(std::move(responder),
                   ApiError::make(405, ApiError::Kind::InvalidRequest, QStringLiteral("method_not_allowed"),
                                  QStringLiteral("Method not allowed; use %1 %2.")
-                                     .arg(match.allowedMethods.join(QLatin1String(", ")), path)));
+                                     .arg(match.allowedMethods.join(QLatin1String(", ")), path)),
+                  path);
         return;
     }
     // The web UI's client-side routes (/providers, /log, …) get its page, as "/" does.
@@ -368,7 +386,7 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         QString::fromLatin1(QMetaEnum::fromType<RouteTable::Method>().valueToKey(int(request.method())))
             .toUpper();
     sendError(std::move(responder),
-              ApiError::notFound(QStringLiteral("Unknown route: %1 %2").arg(method, path)));
+              ApiError::notFound(QStringLiteral("Unknown route: %1 %2").arg(method, path)), path);
 }
 
 void ApiServer::handleChat(const RouteContext &context, QHttpServerResponder &&responder)
@@ -381,6 +399,32 @@ void ApiServer::handleChat(const RouteContext &context, QHttpServerResponder &&r
     chat.request.clientKeyLabel = context.keyLabel;
     auto *sink = new OpenAiChatSink(new ResponseWriter(std::move(responder)), chat.clientWantsUsage);
     m_service.startRequest(std::move(chat.request), sink);
+}
+
+void ApiServer::handleMessages(const RouteContext &context, QHttpServerResponder &&responder)
+{
+    AnthropicRequest messages;
+    if (const auto error = AnthropicRequest::parse(context.request.body(), &messages)) {
+        sendError(std::move(responder), *error, context.request.url().path());
+        return;
+    }
+    messages.request.clientKeyLabel = context.keyLabel;
+    auto *sink = new AnthropicSink(new ResponseWriter(std::move(responder)), messages.clientModel,
+                                   messages.request.estimatedPromptTokens, messages.stopSequences);
+    m_service.startRequest(std::move(messages.request), sink);
+}
+
+void ApiServer::handleCountTokens(const RouteContext &context, QHttpServerResponder &&responder)
+{
+    // The same translation and the same estimator the limiter counts with; no upstream is asked.
+    AnthropicRequest messages;
+    if (const auto error = AnthropicRequest::parse(context.request.body(), &messages,
+                                                   AnthropicRequest::Purpose::CountTokens)) {
+        sendError(std::move(responder), *error, context.request.url().path());
+        return;
+    }
+    sendObject(std::move(responder), 200,
+               QJsonObject{{QStringLiteral("input_tokens"), messages.request.estimatedPromptTokens}});
 }
 
 void ApiServer::handleModels(QHttpServerResponder &&responder)

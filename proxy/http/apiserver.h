@@ -18,10 +18,11 @@ class GuardedTcpServer;
 class ProxyService;
 class ResponseWriter;
 
-// The HTTP face of the engine: one dispatcher over QHttpServer for the OpenAI-compatible routes and /health,
-// with auth on every /v1/* route, plus the route groups registered from their own files (stats, admin,
-// events, metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the engine
-// thread beside the ProxyService it serves.
+// The HTTP face of the engine: one dispatcher over QHttpServer for the client routes (OpenAI chat
+// completions, Anthropic Messages: each a protocol adapter of chain_protocols over the same engine) and
+// /health, with auth on every /v1/* route, plus the route groups registered from their own files (stats,
+// admin, events, metrics). Owns the Prometheus Metrics, fed by the service's finished requests. Lives on the
+// engine thread beside the ProxyService it serves.
 class ApiServer : public QObject
 {
     Q_OBJECT
@@ -66,7 +67,10 @@ public:
     static bool originAllowed(const QByteArray &origin, const Settings &settings);
 
     RouteTable &routes() { return m_routes; }
+    // An error in the shape of the protocol `path` belongs to (ErrorFormats: Anthropic's under /v1/messages,
+    // OpenAI's elsewhere); without a path, OpenAI's.
     static void sendError(QHttpServerResponder &&responder, const ApiError &error);
+    static void sendError(QHttpServerResponder &&responder, const ApiError &error, const QString &path);
     static void sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json);
     static void sendObject(QHttpServerResponder &&responder, int status, const QJsonObject &object);
     // The reference's {"error":"<message>"} body, which its stats and admin routes use instead of OpenAI's
@@ -80,9 +84,14 @@ signals:
 private:
     void dispatch(const QHttpServerRequest &request, QHttpServerResponder &&responder);
     // Host check, CORS headers and preflight; false when the request has been answered (or refused) here.
-    bool applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder);
+    bool applySecurityRules(const QHttpServerRequest &request, QHttpServerResponder &responder,
+                            const QString &path);
     void addCoreRoutes();
     void handleChat(const RouteContext &context, QHttpServerResponder &&responder);
+    // POST /v1/messages and /v1/messages/count_tokens: Anthropic's Messages protocol
+    // (proxy/protocols/anthropic).
+    void handleMessages(const RouteContext &context, QHttpServerResponder &&responder);
+    static void handleCountTokens(const RouteContext &context, QHttpServerResponder &&responder);
     void handleModels(QHttpServerResponder &&responder);
     void handleHealth(QHttpServerResponder &&responder);
 

@@ -1,5 +1,7 @@
 #include "connectionguard.h"
 
+#include "errorformats.h"
+
 #include <QLoggingCategory>
 #include <QTcpSocket>
 
@@ -120,7 +122,7 @@ void ConnectionGuard::onReadyRead()
             m_readTimer.stop();
             break;
         case RequestScanner::Event::Kind::Rejected:
-            reject(event.status, event.reason, event.message, event.code);
+            reject(event.status, event.reason, event.message, event.code, event.path);
             return;
         }
     }
@@ -132,7 +134,7 @@ void ConnectionGuard::onReadyRead()
 }
 
 void ConnectionGuard::reject(int status, const QByteArray &reason, const QByteArray &message,
-                             const QByteArray &code)
+                             const QByteArray &code, const QByteArray &path)
 {
     qCInfo(lcGuard) << "refusing request:" << status << message;
     m_readTimer.stop();
@@ -143,8 +145,11 @@ void ConnectionGuard::reject(int status, const QByteArray &reason, const QByteAr
         m_closeAfter = true;
         return;
     }
-    const QByteArray body = R"({"error":{"message":")" + message +
-                            R"(","type":"invalid_request_error","param":null,"code":")" + code + R"("}})";
+    // In the shape of the protocol the path belongs to (Anthropic's under /v1/messages, else OpenAI's).
+    const ApiError error = ApiError::make(
+        status, status == 413 || status == 431 ? ApiError::Kind::TooLarge : ApiError::Kind::InvalidRequest,
+        QString::fromLatin1(code), QString::fromLatin1(message));
+    const QByteArray body = ErrorFormats::json(QString::fromLatin1(path), error);
     m_socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reason +
                     "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
                     QByteArray::number(body.size()) + "\r\n\r\n" + body);
@@ -159,7 +164,7 @@ void ConnectionGuard::onReadTimeout()
     reject(408, "Request Timeout",
            "The request was not received within " + QByteArray::number(m_limits.requestReadTimeoutMs) +
                " ms.",
-           "request_timeout");
+           "request_timeout", m_scanner.path());
 }
 
 void ConnectionGuard::onIdleTimeout()

@@ -54,7 +54,8 @@ private:
     void onReadyRead();
     void onIdleTimeout();
     void onReadTimeout();
-    void reject(int status, const QByteArray &reason, const QByteArray &message, const QByteArray &code);
+    void reject(int status, const QByteArray &reason, const QByteArray &message, const QByteArray &code,
+                const QByteArray &path);
 
     QTcpSocket *m_socket;
     Limits m_limits;

@@ -37,6 +37,8 @@ QList<RequestScanner::Event> RequestScanner::feed(const char *data, qint64 size)
         }
         // Head: take bytes up to the end of the header block, never more than the limit allows.
         const qint64 before = m_head.size();
+        if (before == 0)
+            m_path.clear(); // a new request: its path is not known until its request line is read
         const qint64 room = m_limits.maxHeaderBytes + 4 - before;
         m_head.append(data + pos, qMax<qint64>(0, qMin(size - pos, room)));
         // The head ends at the first empty line, whatever mix of CRLF and bare LF the client uses.
@@ -87,6 +89,9 @@ bool RequestScanner::headComplete(QList<Event> &events)
         reject(events, 400, "Bad Request", "Malformed HTTP request line.", "bad_request");
         return false;
     }
+    m_path = requestLine.at(1);
+    if (const qsizetype query = m_path.indexOf('?'); query >= 0)
+        m_path.truncate(query);
     if (lines.size() - 1 > m_limits.maxHeaderFields) {
         reject(events, 431, "Request Header Fields Too Large", "Too many request header fields.",
                "request_header_fields_too_large");
@@ -158,5 +163,6 @@ void RequestScanner::reject(QList<Event> &events, int status, const QByteArray &
     event.reason = reason;
     event.message = message;
     event.code = code;
+    event.path = m_path;
     events.append(event);
 }

@@ -36,6 +36,7 @@ public:
         QByteArray reason;  // "Request Header Fields Too Large"
         QByteArray message; // for the OpenAI-shaped error body
         QByteArray code;    // "request_header_fields_too_large"
+        QByteArray path;    // the request's path (no query) when its request line was read, else empty
     };
 
     static Event completed()
@@ -54,6 +55,8 @@ public:
     void abandon() { m_state = State::Rejected; }
     // Some bytes of a request have arrived but not all of it (head or body still incomplete).
     bool midRequest() const { return m_state == State::Body || !m_head.isEmpty(); }
+    // The path of the request being read, once its request line was read (for the shape of an error).
+    const QByteArray &path() const { return m_path; }
 
 private:
     enum class State { Head, Body, Rejected };
@@ -65,5 +68,6 @@ private:
     Limits m_limits;
     State m_state = State::Head;
     QByteArray m_head;
+    QByteArray m_path;
     qint64 m_bodyRemaining = 0;
 };

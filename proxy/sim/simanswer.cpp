@@ -101,13 +101,36 @@ QJsonObject SimAnswer::timeInfo() const
                        {latin("created"), m_created}};
 }
 
+QString SimAnswer::finishReason() const
+{
+    return m_toolCalls.isEmpty() ? latin("stop") : latin("tool_calls");
+}
+
+QString SimAnswer::toolCallId(int index) const
+{
+    return m_id + latin("_call_") + QString::number(index);
+}
+
 QByteArray SimAnswer::completionJson() const
 {
-    const QJsonObject message{{latin("role"), latin("assistant")}, {latin("content"), m_text}};
+    QJsonObject message{{latin("role"), latin("assistant")}, {latin("content"), m_text}};
+    if (!m_toolCalls.isEmpty()) {
+        QJsonArray calls;
+        for (int i = 0; i < m_toolCalls.size(); ++i) {
+            calls.append(QJsonObject{
+                {latin("id"), toolCallId(i)},
+                {latin("type"), latin("function")},
+                {latin("function"), QJsonObject{{latin("name"), m_toolCalls.at(i).name},
+                                                {latin("arguments"), m_toolCalls.at(i).arguments}}}});
+        }
+        message.insert(latin("tool_calls"), calls);
+        if (m_text.isEmpty())
+            message.insert(latin("content"), QJsonValue::Null);
+    }
     const QJsonObject choice{{latin("index"), 0},
                              {latin("message"), message},
                              {latin("logprobs"), QJsonValue::Null},
-                             {latin("finish_reason"), latin("stop")}};
+                             {latin("finish_reason"), finishReason()}};
     QJsonObject o{{latin("id"), m_id},
                   {latin("object"), latin("chat.completion")},
                   {latin("created"), m_created},
@@ -168,10 +191,33 @@ QByteArray SimAnswer::contentEvent(int index) const
 
 QByteArray SimAnswer::finishEvent() const
 {
-    QJsonObject o = chunk(QJsonObject{}, latin("stop"));
+    QJsonObject o = chunk(QJsonObject{}, finishReason());
     if (m_dialect == Dialect::Groq && m_reportsUsage)
         o.insert(latin("x_groq"), QJsonObject{{latin("id"), m_requestId}, {latin("usage"), usage()}});
     return dataEvent(o);
+}
+
+QList<QByteArray> SimAnswer::toolCallEvents() const
+{
+    QList<QByteArray> events;
+    for (int i = 0; i < m_toolCalls.size(); ++i) {
+        const QString &arguments = m_toolCalls.at(i).arguments;
+        auto piece = [&](const QJsonObject &call) {
+            return dataEvent(chunk(QJsonObject{{latin("tool_calls"), QJsonArray{call}}}, QJsonValue::Null));
+        };
+        events << piece(QJsonObject{{latin("index"), i},
+                                    {latin("id"), toolCallId(i)},
+                                    {latin("type"), latin("function")},
+                                    {latin("function"), QJsonObject{{latin("name"), m_toolCalls.at(i).name},
+                                                                    {latin("arguments"), latin("")}}}});
+        const qsizetype half = arguments.size() / 2;
+        for (const QString &part : {arguments.left(half), arguments.mid(half)}) {
+            if (!part.isEmpty())
+                events << piece(QJsonObject{{latin("index"), i},
+                                            {latin("function"), QJsonObject{{latin("arguments"), part}}}});
+        }
+    }
+    return events;
 }
 
 QByteArray SimAnswer::usageEvent() const

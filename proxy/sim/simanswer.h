@@ -22,9 +22,12 @@ public:
     // OpenAI: with stream_options.include_usage every chunk carries "usage": null.
     void setUsageRequested(bool requested) { m_usageRequested = requested; }
     void setReportsUsage(bool reports) { m_reportsUsage = reports; }
+    // The answer calls these tools after its text: finish_reason becomes tool_calls.
+    void setToolCalls(const QList<SimulatedProvider::ToolCall> &calls) { m_toolCalls = calls; }
+    const QList<SimulatedProvider::ToolCall> &toolCalls() const { return m_toolCalls; }
 
     const QStringList &pieces() const { return m_pieces; }
-    int completionTokens() const { return int(m_pieces.size()); }
+    int completionTokens() const { return int(m_pieces.size()) + int(m_toolCalls.size()) * 8; }
     int totalTokens() const { return m_promptTokens + completionTokens(); }
 
     QByteArray completionJson() const;
@@ -32,6 +35,9 @@ public:
     // Piece `index` of the text; wraps around so that any number of chunks can be sent.
     QByteArray contentEvent(int index) const;
     QByteArray finishEvent() const;
+    // The stream's tool-call chunks: per call one naming it (id, name, empty arguments), then its
+    // arguments in two pieces.
+    QList<QByteArray> toolCallEvents() const;
     QByteArray usageEvent() const;
     // The dialect's mid-stream error; `errorObject` (JSON) replaces the default `error` object if not empty.
     QByteArray errorEvent(const QByteArray &errorObject) const;
@@ -47,6 +53,8 @@ public:
 
 private:
     QJsonObject chunk(const QJsonObject &delta, const QJsonValue &finishReason) const;
+    QString finishReason() const;
+    QString toolCallId(int index) const;
     QJsonObject usage() const;
     QJsonObject timeInfo() const;
     QJsonObject errorObject(const QByteArray &custom) const;
@@ -62,4 +70,5 @@ private:
     QString m_requestId;
     bool m_usageRequested = false;
     bool m_reportsUsage = true;
+    QList<SimulatedProvider::ToolCall> m_toolCalls;
 };

@@ -63,6 +63,8 @@ QList<SimExchange::Action> actions(SimulatedProvider::Dialect dialect, const Sim
     case Step::Kind::Ok:
         actions << Action::write(answer.roleEvent());
         addContent(int(answer.pieces().size()));
+        for (const QByteArray &event : answer.toolCallEvents())
+            actions << Action::write(event);
         actions << Action::write(answer.finishEvent(),
                                  answer.pieces().isEmpty() ? pacing.firstTokenDelayMs : 0);
         if (includeUsage)

@@ -95,6 +95,14 @@ SimulatedProvider::Step SimulatedProvider::Step::status(int code, const QByteArr
     return s;
 }
 
+SimulatedProvider::Step SimulatedProvider::Step::callTools(const QList<ToolCall> &calls, const QString &text)
+{
+    Step s;
+    s.toolCalls = calls;
+    s.reply = text;
+    return s;
+}
+
 SimulatedProvider::Step SimulatedProvider::Step::of(Kind kind, int tokens)
 {
     Step s;
@@ -421,7 +429,11 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
     }
 
     // From here on the request reached the "model": it counts against the limiter.
-    SimAnswer answer(m_dialect, model, nextReply(), SimAnswer::promptTokens(body), now, ++m_answerSerial);
+    const bool callsTools = step.kind == Step::Kind::Ok && !step.toolCalls.isEmpty();
+    SimAnswer answer(m_dialect, model, callsTools ? step.reply : nextReply(), SimAnswer::promptTokens(body),
+                     now, ++m_answerSerial);
+    if (callsTools)
+        answer.setToolCalls(step.toolCalls);
     answer.setUsageRequested(includeUsage);
     answer.setReportsUsage(m_reportsUsage);
     ResponseWriter::Headers headers;

@@ -29,6 +29,13 @@ class SimulatedProvider : public QObject
 public:
     enum class Dialect { OpenAI, Groq, OpenRouter, Cerebras, Gemini };
 
+    // A tool call the model makes in an answer: the function's name and its arguments' JSON text.
+    struct ToolCall
+    {
+        QString name;
+        QString arguments;
+    };
+
     // What to do with one chat request.
     struct Step
     {
@@ -53,12 +60,18 @@ public:
         qint64 retryAfterSeconds = -1; // RateLimited: adds Retry-After when >= 0 (and uses it in body hints)
         bool dailyCap = false;         // RateLimited: the per-day flavour of the dialect's 429
         int tokens = 0;                // *AfterTokens: content chunks sent first (the reply repeats if short)
+        // Ok: when not empty, the answer calls these tools (finish_reason tool_calls) after `reply` (which
+        // may be empty), instead of saying the next reply; streamed, each call's first chunk names it and its
+        // arguments follow in two pieces.
+        QList<ToolCall> toolCalls;
+        QString reply;
 
         static Step ok();
         static Step rateLimited(qint64 retryAfterSeconds = -1);
         static Step dailyLimited(qint64 retryAfterSeconds = -1); // RateLimited with dailyCap
         static Step status(int code, const QByteArray &body = {});
         static Step of(Kind kind, int tokens = 0);
+        static Step callTools(const QList<ToolCall> &calls, const QString &text = {});
     };
 
     struct ReceivedRequest

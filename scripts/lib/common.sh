@@ -27,8 +27,10 @@ ensure_packages() {
     fi
 }
 
-# What the web UI's browser tests and scripts/screenshots need: Debian's chromium, Node.js with npm (a Node.js
-# that is already installed, e.g. one with its own npm, is kept), and playwright-core from package-lock.json.
+# What the web UI's browser tests, scripts/screenshots and the end-to-end client tests (tests/e2e) need: Debian's
+# chromium, Node.js with npm (a Node.js that is already installed, e.g. one with its own npm, is kept), and the
+# devDependencies of package-lock.json (playwright-core, the Anthropic and OpenAI SDKs, Claude Code; without their
+# install scripts: Claude Code then runs through its cli-wrapper.cjs).
 # playwright-core never downloads a browser here: the tests drive /usr/bin/chromium.
 ensure_webui_tools() {
     ensure_packages chromium
@@ -37,7 +39,7 @@ ensure_webui_tools() {
     fi
     if [ ! -f "$ROOT/node_modules/playwright-core/package.json" ] ||
         [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
-        echo "==> npm ci (playwright-core)"
+        echo "==> npm ci (playwright-core, client SDKs and CLIs)"
         # --ignore-scripts: the package's own install script compiles 429chain (the npm package), not wanted here.
         (cd "$ROOT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     fi

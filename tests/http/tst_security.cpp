@@ -99,7 +99,11 @@ private slots:
                 if (route.access == RouteTable::Access::Public)
                     QVERIFY2(statusOf(answer) != 401, qPrintable(name));
                 else
-                    QVERIFY2(statusOf(answer) == 401 && answer.contains("invalid_api_key"),
+                    // OpenAI's code, or Anthropic's error type on the Anthropic routes (/v1/messages…).
+                    QVERIFY2(statusOf(answer) == 401 &&
+                                 answer.contains(concrete.startsWith(QLatin1String("/v1/messages"))
+                                                     ? "\"authentication_error\""
+                                                     : "invalid_api_key"),
                              qPrintable(name + QLatin1String(": ") + QString::fromLatin1(answer.left(200))));
             }
             if (route.access == RouteTable::Access::Admin) {
