@@ -10,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QSysInfo>
 #include <QTimer>
 
 #include <memory>
@@ -79,6 +80,8 @@ bool Engine::start(QString *error)
             });
             ok = m_server->listen(bindAddress(m_config.settings.host), quint16(m_config.settings.port), &err);
             m_port = m_server->port();
+            if (ok && m_store)
+                m_store->setReplica(replicaName());
         },
         Qt::BlockingQueuedConnection);
     if (!ok) {
@@ -99,6 +102,8 @@ void Engine::openStore()
 {
     RequestStore::Options options;
     options.path = m_config.settings.dbPath;
+    options.storage = m_config.settings.storage;
+    options.replica = replicaName();
     options.retentionDays = m_config.settings.logRetentionDays;
     auto *store = new RequestStore(options, *m_clock);
     QString error;
@@ -109,10 +114,21 @@ void Engine::openStore()
         return;
     }
     m_store = store;
+    const StorageStatus status = m_store->storageStatus();
+    qCInfo(lcEngine).noquote() << "request log:" << status.backend << status.location;
     m_service->setStatsSource(m_store);
     connect(m_service, &ProxyService::requestFinished, m_store, &RequestStore::record, Qt::DirectConnection);
     // Before the server listens: the first request already knows which entries the last run found empty.
     m_limiterPersistence = new LimiterPersistence(m_service->tracker(), m_store, *m_clock);
+}
+
+QString Engine::replicaName() const
+{
+    // Two replicas on one host differ by their port; before listening the port is the configured one.
+    if (!m_config.settings.replicaName.trimmed().isEmpty())
+        return m_config.settings.replicaName.trimmed();
+    const quint16 port = m_port ? m_port : quint16(m_config.settings.port);
+    return QSysInfo::machineHostName() + QLatin1Char(':') + QString::number(port);
 }
 
 void Engine::closeStore()

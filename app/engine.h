@@ -38,8 +38,9 @@ signals:
     void stopped();
 
 private:
-    void openStore();  // engine thread
-    void closeStore(); // engine thread
+    void openStore();            // engine thread
+    void closeStore();           // engine thread
+    QString replicaName() const; // settings.replicaName, else "<host name>:<port>"
 
     Config m_config;
     QThread m_thread;

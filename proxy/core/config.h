@@ -84,6 +84,11 @@ struct Settings
     QStringList allowedHosts;
     qint64 maxRequestBytes = 10 * 1024 * 1024;
     int logRetentionDays = 30;
+    // Where the request log lives: empty or "sqlite" = the file at dbPath; a postgresql:// URL = a database
+    // that several replicas share (StorageUrl). DATABASE_URL / CHAIN_DATABASE_URL override it.
+    QString storage;
+    // This replica's name in the request rows; empty = "<host name>:<port>" (CHAIN_REPLICA_NAME overrides).
+    QString replicaName;
 };
 
 struct Config

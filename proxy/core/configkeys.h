@@ -35,7 +35,9 @@ inline const QStringList &settings()
                                   QStringLiteral("corsOrigins"),
                                   QStringLiteral("allowedHosts"),
                                   QStringLiteral("maxRequestBytes"),
-                                  QStringLiteral("logRetentionDays")};
+                                  QStringLiteral("logRetentionDays"),
+                                  QStringLiteral("storage"),
+                                  QStringLiteral("replicaName")};
     return keys;
 }
 

@@ -208,6 +208,10 @@ void Emitter::settings(const Settings &s)
         putNumber("maxRequestBytes", s.maxRequestBytes);
     if (s.logRetentionDays != defaults.logRetentionDays)
         putNumber("logRetentionDays", s.logRetentionDays);
+    if (!s.storage.isEmpty())
+        putText("storage", s.storage);
+    if (!s.replicaName.isEmpty())
+        putText("replicaName", s.replicaName, Quote::IfNeeded);
     m_out << YAML::EndMap;
 }
 

@@ -350,6 +350,8 @@ void Reader::readSettings(const YAML::Node &node)
     s.allowedHosts = stringList(*f, QStringLiteral("allowedHosts"), path).value_or(QStringList());
     assign(s.maxRequestBytes, integer(*f, QStringLiteral("maxRequestBytes"), path, kInt64Max));
     assign(s.logRetentionDays, integer(*f, QStringLiteral("logRetentionDays"), path, kIntMax));
+    s.storage = string(*f, QStringLiteral("storage"), path).value_or(QString());
+    s.replicaName = string(*f, QStringLiteral("replicaName"), path).value_or(QString());
 }
 
 ProviderConfig Reader::readProvider(const YAML::Node &node, const QString &path)

@@ -4,6 +4,7 @@
 #include "chatrequest.h"
 #include "eventroutes.h"
 #include "guardedtcpserver.h"
+#include "healthreport.h"
 #include "metricsroute.h"
 #include "proxyservice.h"
 #include "ratelimitroutes.h"
@@ -412,11 +413,5 @@ void ApiServer::handleModels(QHttpServerResponder &&responder)
 
 void ApiServer::handleHealth(QHttpServerResponder &&responder)
 {
-    const auto config = m_service.config();
-    sendJson(std::move(responder), 200,
-             json({{QStringLiteral("status"), QStringLiteral("ok")},
-                   {QStringLiteral("version"), QStringLiteral(CHAIN_VERSION)},
-                   {QStringLiteral("uptime"), double(m_service.uptimeMs()) / 1000.0},
-                   {QStringLiteral("providers"), int(config->providers.size())},
-                   {QStringLiteral("chains"), int(config->chains.size())}}));
+    sendObject(std::move(responder), 200, HealthReport::build(m_service));
 }

@@ -1,6 +1,7 @@
 #include "configjson.h"
 
 #include "configkeys.h"
+#include "storageurl.h"
 
 #include <QJsonArray>
 #include <QStringList>
@@ -286,7 +287,10 @@ QJsonObject ConfigJson::settingsToJson(const Settings &s)
                        {QStringLiteral("corsOrigins"), QJsonArray::fromStringList(s.corsOrigins)},
                        {QStringLiteral("allowedHosts"), QJsonArray::fromStringList(s.allowedHosts)},
                        {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
-                       {QStringLiteral("logRetentionDays"), s.logRetentionDays}};
+                       {QStringLiteral("logRetentionDays"), s.logRetentionDays},
+                       // The database URL's password is a secret like the keys.
+                       {QStringLiteral("storage"), StorageUrl::masked(s.storage)},
+                       {QStringLiteral("replicaName"), s.replicaName}};
 }
 
 QJsonObject ConfigJson::configToJson(const Config &config)
@@ -407,6 +411,11 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     r.keyList(QStringLiteral("allowedHosts"), s.allowedHosts, {});
     r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
     r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
+    r.string(QStringLiteral("storage"), s.storage);
+    // The masked URL sent back unchanged keeps the stored one, password included.
+    if (s.storage != current.storage && s.storage == StorageUrl::masked(current.storage))
+        s.storage = current.storage;
+    r.string(QStringLiteral("replicaName"), s.replicaName);
     if (!r.ok())
         return std::nullopt;
     return s;

@@ -12,10 +12,20 @@ namespace {
 
 std::atomic<quint64> g_nextStoreId{1};
 
+StorageCommon::Target targetOf(const RequestStore::Options &options, QString *error)
+{
+    StorageCommon::Target target;
+    target.path = options.path;
+    if (const auto url = StorageUrl::parse(options.storage, error))
+        target.url = *url;
+    return target;
+}
+
 RequestWriter::Settings writerSettings(const RequestStore::Options &options, quint64 id)
 {
     RequestWriter::Settings s;
-    s.path = options.path;
+    s.target = targetOf(options, nullptr);
+    s.replica = options.replica;
     s.connectionName = QStringLiteral("chain.storage.%1.writer").arg(id);
     s.retentionDays = options.retentionDays;
     s.maxRequestRows = options.maxRequestRows;
@@ -32,6 +42,7 @@ RequestStore::RequestStore(const Options &options, const Clock &clock, QObject *
     , m_options(options)
     , m_clock(clock)
     , m_id(g_nextStoreId++)
+    , m_target(targetOf(options, &m_targetError))
     , m_writer(std::make_unique<RequestWriter>(writerSettings(options, m_id), clock))
 {
     m_thread.setObjectName(QStringLiteral("chain.storage.writer"));
@@ -92,7 +103,22 @@ bool RequestStore::open(QString *error)
     if (m_open.load())
         return true;
     QString why;
-    if (m_options.path.isEmpty()) {
+    if (!m_targetError.isEmpty()) {
+        why = QStringLiteral("cannot open the request log: settings.storage ") + m_targetError;
+    } else if (m_target.isPostgreSql()) {
+        // No folder to make: the writer connects (or keeps trying).
+        m_thread.start();
+        bool opened = false;
+        const qint64 nowMs = m_clock.nowMs();
+        runOnWriter([&] { opened = m_writer->open(nowMs, &why); });
+        if (opened) {
+            m_schemaVersion = m_writer->schemaVersion();
+            m_open.store(true);
+            return true;
+        }
+        m_thread.quit();
+        m_thread.wait();
+    } else if (m_options.path.isEmpty()) {
         why = QStringLiteral("cannot open the request log: no database path is set");
     } else if (!QDir().mkpath(QFileInfo(m_options.path).absolutePath())) {
         why = QStringLiteral("cannot open the request log %1: cannot create the folder %2")
@@ -114,6 +140,16 @@ bool RequestStore::open(QString *error)
     if (error)
         *error = why;
     return false;
+}
+
+void RequestStore::setReplica(const QString &replica)
+{
+    m_writer->setReplica(replica);
+}
+
+StorageStatus RequestStore::storageStatus() const
+{
+    return m_writer->status();
 }
 
 void RequestStore::record(const RequestRecord &record)
@@ -173,8 +209,10 @@ QString RequestStore::readerConnection()
 
     const QString name = QStringLiteral("chain.storage.%1.read.%2").arg(m_id).arg(quintptr(thread), 0, 16);
     QString error;
-    if (!StorageCommon::openConnection(name, m_options.path, &error)) {
-        qCWarning(lcStorage).noquote() << error;
+    if (!StorageCommon::openConnection(name, m_target, &error)) {
+        // A database that is away says so once per outage, in the writer's log line.
+        if (!m_target.isPostgreSql())
+            qCWarning(lcStorage).noquote() << error;
         return QString();
     }
     // Runs in the finishing thread, the only one allowed to close its connection cleanly.
@@ -196,69 +234,78 @@ void RequestStore::dropReader(QThread *thread)
         StorageCommon::closeConnection(reader.connectionName);
 }
 
-qint64 RequestStore::requestRowCount()
+template<typename T> T RequestStore::read(T fallback, const std::function<T(StatsQueries &)> &query)
 {
     const QString name = readerConnection();
-    return name.isEmpty() ? 0 : StatsQueries(QSqlDatabase::database(name, false)).requestRowCount();
+    if (name.isEmpty())
+        return fallback;
+    StatsQueries queries(QSqlDatabase::database(name, false));
+    T out = query(queries);
+    if (queries.failed() && m_target.isPostgreSql()) {
+        // The server may have gone (or restarted): a new connection next time, not a dead one forever.
+        QThread *thread = QThread::currentThread();
+        Reader reader;
+        {
+            QMutexLocker lock(&m_readersMutex);
+            reader = m_readers.take(thread);
+        }
+        disconnect(reader.threadFinished);
+        StorageCommon::closeConnection(reader.connectionName);
+    }
+    return out;
+}
+
+qint64 RequestStore::requestRowCount()
+{
+    return read<qint64>(0, [](StatsQueries &q) { return q.requestRowCount(); });
 }
 
 StatsSummary RequestStore::summary()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? StatsSummary()
-                          : StatsQueries(QSqlDatabase::database(name, false)).summary(m_clock.nowMs());
+    const qint64 nowMs = m_clock.nowMs();
+    return read<StatsSummary>({}, [nowMs](StatsQueries &q) { return q.summary(nowMs); });
 }
 
 QList<UsageTotals> RequestStore::providerUsage()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<UsageTotals>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).usage(true);
+    return read<QList<UsageTotals>>({}, [](StatsQueries &q) { return q.usage(true); });
 }
 
 std::optional<UsageTotals> RequestStore::providerUsage(const QString &providerId)
 {
-    const QString name = readerConnection();
-    if (name.isEmpty() || providerId.isNull())
+    if (providerId.isNull())
         return std::nullopt;
     const QList<UsageTotals> found =
-        StatsQueries(QSqlDatabase::database(name, false)).usage(true, providerId);
+        read<QList<UsageTotals>>({}, [&providerId](StatsQueries &q) { return q.usage(true, providerId); });
     return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
 }
 
 QList<UsageTotals> RequestStore::chainUsage()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<UsageTotals>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).usage(false);
+    return read<QList<UsageTotals>>({}, [](StatsQueries &q) { return q.usage(false); });
 }
 
 std::optional<UsageTotals> RequestStore::chainUsage(const QString &chainName)
 {
-    const QString name = readerConnection();
-    if (name.isEmpty() || chainName.isNull())
+    if (chainName.isNull())
         return std::nullopt;
     const QList<UsageTotals> found =
-        StatsQueries(QSqlDatabase::database(name, false)).usage(false, chainName);
+        read<QList<UsageTotals>>({}, [&chainName](StatsQueries &q) { return q.usage(false, chainName); });
     return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
 }
 
 QList<StoredRequest> RequestStore::requests(const RequestQuery &query)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<StoredRequest>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).requests(query);
+    return read<QList<StoredRequest>>({}, [&query](StatsQueries &q) { return q.requests(query); });
 }
 
 std::optional<StoredRequest> RequestStore::request(qint64 id)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? std::nullopt : StatsQueries(QSqlDatabase::database(name, false)).request(id);
+    return read<std::optional<StoredRequest>>(std::nullopt, [id](StatsQueries &q) { return q.request(id); });
 }
 
 QList<TimeseriesPoint> RequestStore::timeseries(bool hourly, qint64 sinceMs)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<TimeseriesPoint>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).timeseries(hourly, sinceMs);
+    return read<QList<TimeseriesPoint>>(
+        {}, [hourly, sinceMs](StatsQueries &q) { return q.timeseries(hourly, sinceMs); });
 }

@@ -4,6 +4,7 @@
 #include "limiterstatestore.h"
 #include "requestrecord.h"
 #include "statssource.h"
+#include "storagecommon.h"
 #include "storageschema.h"
 
 #include <QHash>
@@ -13,18 +14,22 @@
 #include <QThread>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 class RequestWriter;
+class StatsQueries;
 
-// The SQLite request log (settings.dbPath): one row per client request with its attempts, daily usage rollups
-// per provider+model and per chain, retention by age and row count, and the StatsSource read side the HTTP
-// stats routes and the GUI use. Writes are queued from any thread and committed in batches by a writer thread
-// of its own, so the request path never waits for the disk; reads run on the calling thread with a connection
-// of that thread's own (made on first use, removed when the thread finishes). The app creates one, open()s
-// it, hands it to ProxyService::setStatsSource and feeds it ProxyService::requestFinished; destroying it
-// commits what is queued. It is also the LimiterStateStore LimiterPersistence keeps the rate-limit tracker's
-// state in (table limiter_state, written by the same writer thread).
+// The request log, in the SQLite file settings.dbPath or in the PostgreSQL database of settings.storage
+// (shared by several replicas, each row naming the replica that wrote it): one row per client request with
+// its attempts, daily usage rollups per provider+model and per chain, retention by age and row count, and the
+// StatsSource read side the HTTP stats routes and the GUI use. Writes are queued from any thread and
+// committed in batches by a writer thread of its own, so the request path never waits for the disk; reads run
+// on the calling thread with a connection of that thread's own (made on first use, removed when the thread
+// finishes). The app creates one, open()s it, hands it to ProxyService::setStatsSource and feeds it
+// ProxyService::requestFinished; destroying it commits what is queued. It is also the LimiterStateStore
+// LimiterPersistence keeps the rate-limit tracker's state in (table limiter_state, written by the same writer
+// thread).
 class RequestStore : public QObject, public StatsSource, public LimiterStateStore
 {
     Q_OBJECT
@@ -32,8 +37,10 @@ class RequestStore : public QObject, public StatsSource, public LimiterStateStor
 public:
     struct Options
     {
-        QString path;                      // the database file; its folder is created
-        int retentionDays = 30;            // <= 0: keep rows whatever their age
+        QString path;           // the SQLite file (when storage is not a URL); its folder is created
+        QString storage;        // empty/"sqlite", or a postgresql:// URL (StorageUrl)
+        QString replica;        // the name written into each row (setReplica changes it)
+        int retentionDays = 30; // <= 0: keep rows whatever their age
         qint64 maxRequestRows = 1'000'000; // <= 0: no row cap
         int flushIntervalMs = 250;         // a record waits at most this long before its batch is committed
         int maxBatch = 500;                // records per transaction; a full batch is written at once
@@ -47,11 +54,14 @@ public:
     ~RequestStore() override; // commits everything queued, then closes: nothing is lost on a clean shutdown
 
     // Creates the parent folder, opens the file (WAL, synchronous=NORMAL, busy timeout), migrates it and runs
-    // retention once. On failure `error` names the path and why.
+    // retention once. On failure `error` names the path and why. A PostgreSQL server that does not answer
+    // is no failure: the store buffers the rows and keeps trying (storageStatus() says so).
     bool open(QString *error);
     bool isOpen() const { return m_open.load(); }
     const Options &options() const { return m_options; }
     int schemaVersion() const { return m_schemaVersion; } // the file's version once open, 0 before
+    // Any thread: the replica name of the rows recorded from now on (the app knows its port after listening).
+    void setReplica(const QString &replica);
 
     // Any thread; never waits for the disk. Dropped (and logged once) while the store is not open. A record
     // without startedAtMs gets the clock's now.
@@ -76,6 +86,7 @@ public:
     // On the store's reader thread (one, started on first use; queries run in the order given). The
     // destructor runs every query already handed over before it closes anything.
     void runQuery(std::function<void()> query) override;
+    StorageStatus storageStatus() const override;
 
     // LimiterStateStore. Load blocks on the writer thread (a save not yet written is returned as it is);
     // save hands the state to the writer, which writes the newest with its next flush (and at close). Both
@@ -93,10 +104,14 @@ private:
     template<typename Function> void runOnWriter(Function function);
     QString readerConnection(); // the calling thread's connection, made on first use; empty when unavailable
     void dropReader(QThread *thread);
+    // A read that failed on PostgreSQL may have lost its connection: the next read opens a new one.
+    template<typename T> T read(T fallback, const std::function<T(StatsQueries &)> &query);
 
     const Options m_options;
     const Clock &m_clock;
     const quint64 m_id;
+    QString m_targetError; // a storage URL that does not parse
+    StorageCommon::Target m_target;
     QThread m_thread;
     QThread m_readThread;             // runQuery's thread, with its own reader connection
     QObject *m_readContext = nullptr; // lives on m_readThread

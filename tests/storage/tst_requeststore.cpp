@@ -427,14 +427,15 @@ private slots:
             store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("cerebras")));
         }
         {
-            // What a file written by the previous build looks like: version 3, no limiter_state.
+            // What a file written by an older build looks like: version 3, no limiter_state, no replica.
             DirectDb db(dbPath());
             QVERIFY(db.exec(QStringLiteral("DROP TABLE limiter_state")));
+            QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
             QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 3")));
         }
         auto store = openStore(options(), clock);
         QVERIFY(store);
-        QCOMPARE(store->schemaVersion(), 4);
+        QCOMPARE(store->schemaVersion(), RequestStore::kSchemaVersion);
         QCOMPARE(store->requestRowCount(), 2);
         QCOMPARE(store->request(1)->record.attempts.size(), 2);
         QCOMPARE(store->providerUsage(QStringLiteral("groq"))->totalTokens, 3);
@@ -444,10 +445,41 @@ private slots:
         store->flush();
         store.reset();
         DirectDb db(dbPath());
-        QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), 4);
+        QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM requests")).toInt(), 2);
         QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
                  QByteArrayLiteral("{\"v\":1}"));
+    }
+
+    void migrationFromVersion4AddsTheReplica()
+    {
+        ManualClock clock(kMidnight);
+        {
+            auto store = openStore(options(), clock);
+            QVERIFY(store);
+            store->record(makeRecord(kMidnight + 1, QStringLiteral("c"), QStringLiteral("groq")));
+        }
+        {
+            // The previous build's file: version 4, rows without a replica.
+            DirectDb db(dbPath());
+            QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
+            QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 4")));
+        }
+        RequestStore::Options o = options();
+        o.replica = QStringLiteral("laptop:3429");
+        auto store = openStore(o, clock);
+        QVERIFY(store);
+        QCOMPARE(store->schemaVersion(), 5);
+        store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("groq")));
+        store->setReplica(QStringLiteral("laptop:4000"));
+        store->record(makeRecord(kMidnight + 3, QStringLiteral("c"), QStringLiteral("groq")));
+        store->flush();
+        QCOMPARE(store->request(1)->record.replica, QString()); // written before the column existed
+        QCOMPARE(store->request(2)->record.replica, QStringLiteral("laptop:3429"));
+        QCOMPARE(store->requests(RequestQuery()).first().record.replica, QStringLiteral("laptop:4000"));
+        QCOMPARE(store->storageStatus().backend, QStringLiteral("sqlite"));
+        QCOMPARE(store->storageStatus().replica, QStringLiteral("laptop:4000"));
+        QVERIFY(store->storageStatus().available);
     }
 
     void limiterStateRoundTrip()

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <QJsonObject>
+
+class ProxyService;
+struct StorageStatus;
+
+// GET /health's body: "ok", or "degraded" with the reason while the request log's database is away (the
+// proxy still serves; rows wait in memory). Also the storage block /v1/stats/summary adds. Used by ApiServer
+// and the stats routes.
+namespace HealthReport {
+
+QJsonObject build(const ProxyService &service);
+QJsonObject storageJson(const StorageStatus &status);
+
+} // namespace HealthReport
