@@ -12,12 +12,16 @@ const char kMask[] = "***";
 // ones that make sense for a server-side client.
 const QStringList &knownOptions()
 {
-    static const QStringList options{
-        QStringLiteral("sslmode"),          QStringLiteral("sslrootcert"),
-        QStringLiteral("sslcert"),          QStringLiteral("sslkey"),
-        QStringLiteral("connect_timeout"),  QStringLiteral("application_name"),
-        QStringLiteral("target_session_attrs"), QStringLiteral("keepalives"),
-        QStringLiteral("keepalives_idle"),  QStringLiteral("options")};
+    static const QStringList options{QStringLiteral("sslmode"),
+                                     QStringLiteral("sslrootcert"),
+                                     QStringLiteral("sslcert"),
+                                     QStringLiteral("sslkey"),
+                                     QStringLiteral("connect_timeout"),
+                                     QStringLiteral("application_name"),
+                                     QStringLiteral("target_session_attrs"),
+                                     QStringLiteral("keepalives"),
+                                     QStringLiteral("keepalives_idle"),
+                                     QStringLiteral("options")};
     return options;
 }
 
@@ -61,7 +65,8 @@ std::optional<StorageUrl> StorageUrl::parse(const QString &text, QString *error)
     if (path.startsWith(QLatin1Char('/')))
         path.remove(0, 1);
     if (path.isEmpty() || path.contains(QLatin1Char('/')))
-        return fail(tr("%1 names no database (postgresql://user:password@host/database)").arg(masked(trimmed)));
+        return fail(
+            tr("%1 names no database (postgresql://user:password@host/database)").arg(masked(trimmed)));
     out.database = path;
     if (!url.fragment().isEmpty())
         return fail(tr("%1 has a fragment (#…), which means nothing here").arg(masked(trimmed)));

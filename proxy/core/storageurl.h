@@ -8,8 +8,8 @@
 // Where the request log lives, from settings.storage (or DATABASE_URL / CHAIN_DATABASE_URL): empty or
 // "sqlite" = the SQLite file at settings.dbPath; "postgresql://user:password@host:port/db?sslmode=…" (also
 // "postgres://") = a PostgreSQL database shared by several replicas. Parsed here, in the core, so the
-// validator can name a bad value; chain_storage turns it into a QPSQL connection. The password is never shown:
-// masked() is what logs, the admin API and the UIs print.
+// validator can name a bad value; chain_storage turns it into a QPSQL connection. The password is never
+// shown: masked() is what logs, the admin API and the UIs print.
 struct StorageUrl
 {
     Q_DECLARE_TR_FUNCTIONS(StorageUrl)

@@ -49,8 +49,8 @@ QString counterUpdates(const QString &table, const SqlDialect &sql)
     for (const char *column : {"requests", "failures", "waterfalls", "prompt_tokens", "completion_tokens",
                                "total_tokens", "latency_ms_sum"}) {
         const QString name = QLatin1String(column);
-        updates << name + QLatin1String(" = ") + table + QLatin1Char('.') + name + QLatin1String(" + excluded.") +
-                       name;
+        updates << name + QLatin1String(" = ") + table + QLatin1Char('.') + name +
+                       QLatin1String(" + excluded.") + name;
     }
     updates << QLatin1String("last_request_ms = ") + sql.greatest() + QLatin1Char('(') + table +
                    QLatin1String(".last_request_ms, excluded.last_request_ms)");
@@ -93,13 +93,14 @@ bool RequestBatch::prepare(QString *error)
                            "tokens_estimated, attempts, error, client_key_label, replica) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") +
                 sql.returningId());
-    prepare(m_insertAttempt, QStringLiteral("INSERT INTO attempts (request_id, seq, provider, model, outcome, "
-                                            "status, latency_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    prepare(m_upsertProvider,
-            QLatin1String("INSERT INTO usage_daily_provider (day, provider, model, ") + counterColumns +
-                QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                              "ON CONFLICT (day, provider, model) DO UPDATE SET ") +
-                counterUpdates(QStringLiteral("usage_daily_provider"), sql));
+    prepare(m_insertAttempt,
+            QStringLiteral("INSERT INTO attempts (request_id, seq, provider, model, outcome, "
+                           "status, latency_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    prepare(m_upsertProvider, QLatin1String("INSERT INTO usage_daily_provider (day, provider, model, ") +
+                                  counterColumns +
+                                  QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                                "ON CONFLICT (day, provider, model) DO UPDATE SET ") +
+                                  counterUpdates(QStringLiteral("usage_daily_provider"), sql));
     prepare(m_upsertChain, QLatin1String("INSERT INTO usage_daily_chain (day, chain, ") + counterColumns +
                                QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                                              "ON CONFLICT (day, chain) DO UPDATE SET ") +
@@ -139,10 +140,11 @@ bool RequestBatch::writeRows(const QList<RequestRecord> &batch, QString *error)
         return false;
     };
     for (const RequestRecord &r : batch) {
-        bindAll(m_insertRequest, {r.startedAtMs, text(r.chain), text(r.provider), text(r.model), int(r.stream),
-                                  r.status, r.latencyMs, nullableMs(r.firstTokenMs), r.promptTokens,
-                                  r.completionTokens, r.totalTokens, int(r.tokensEstimated),
-                                  int(r.attempts.size()), text(r.error), text(r.clientKeyLabel), text(r.replica)});
+        bindAll(m_insertRequest,
+                {r.startedAtMs, text(r.chain), text(r.provider), text(r.model), int(r.stream), r.status,
+                 r.latencyMs, nullableMs(r.firstTokenMs), r.promptTokens, r.completionTokens, r.totalTokens,
+                 int(r.tokensEstimated), int(r.attempts.size()), text(r.error), text(r.clientKeyLabel),
+                 text(r.replica)});
         if (!run(m_insertRequest))
             return false;
         qint64 id = 0;
@@ -158,8 +160,9 @@ bool RequestBatch::writeRows(const QList<RequestRecord> &batch, QString *error)
         }
         for (qsizetype seq = 0; seq < r.attempts.size(); ++seq) {
             const AttemptRecord &a = r.attempts.at(seq);
-            bindAll(m_insertAttempt, {id, int(seq), text(a.provider), text(a.model),
-                                      AttemptRecord::outcomeName(a.outcome), a.status, a.latencyMs, text(a.reason)});
+            bindAll(m_insertAttempt,
+                    {id, int(seq), text(a.provider), text(a.model), AttemptRecord::outcomeName(a.outcome),
+                     a.status, a.latencyMs, text(a.reason)});
             if (!run(m_insertAttempt))
                 return false;
         }
@@ -170,17 +173,17 @@ bool RequestBatch::writeRows(const QList<RequestRecord> &batch, QString *error)
     for (auto it = byProvider.cbegin(); it != byProvider.cend(); ++it) {
         const Counters &c = it->second;
         bindAll(m_upsertProvider,
-                {std::get<0>(it->first), text(std::get<1>(it->first)), text(std::get<2>(it->first)), c.requests,
-                 c.failures, c.waterfalls, c.promptTokens, c.completionTokens, c.totalTokens, c.latencySumMs,
-                 c.lastRequestMs});
+                {std::get<0>(it->first), text(std::get<1>(it->first)), text(std::get<2>(it->first)),
+                 c.requests, c.failures, c.waterfalls, c.promptTokens, c.completionTokens, c.totalTokens,
+                 c.latencySumMs, c.lastRequestMs});
         if (!run(m_upsertProvider))
             return false;
     }
     for (auto it = byChain.cbegin(); it != byChain.cend(); ++it) {
         const Counters &c = it->second;
-        bindAll(m_upsertChain, {it->first.first, text(it->first.second), c.requests, c.failures, c.waterfalls,
-                                c.promptTokens, c.completionTokens, c.totalTokens, c.latencySumMs,
-                                c.lastRequestMs});
+        bindAll(m_upsertChain,
+                {it->first.first, text(it->first.second), c.requests, c.failures, c.waterfalls,
+                 c.promptTokens, c.completionTokens, c.totalTokens, c.latencySumMs, c.lastRequestMs});
         if (!run(m_upsertChain))
             return false;
     }

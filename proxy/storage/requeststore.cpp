@@ -31,7 +31,7 @@ RequestWriter::Settings writerSettings(const RequestStore::Options &options, qui
     s.maxRequestRows = options.maxRequestRows;
     s.flushIntervalMs = qMax(0, options.flushIntervalMs);
     s.maxBatch = qMax(1, options.maxBatch);
-    s.maxPending = qMax(s.maxPending, 4 * s.maxBatch);
+    s.maxPending = qMax(options.maxBufferedRows, 1);
     return s;
 }
 
@@ -239,9 +239,14 @@ template<typename T> T RequestStore::read(T fallback, const std::function<T(Stat
     const QString name = readerConnection();
     if (name.isEmpty())
         return fallback;
-    StatsQueries queries(QSqlDatabase::database(name, false));
-    T out = query(queries);
-    if (queries.failed() && m_target.isPostgreSql()) {
+    bool failed = false;
+    T out = fallback;
+    {
+        StatsQueries queries(QSqlDatabase::database(name, false));
+        out = query(queries);
+        failed = queries.failed();
+    }
+    if (failed && m_target.isPostgreSql()) {
         // The server may have gone (or restarted): a new connection next time, not a dead one forever.
         QThread *thread = QThread::currentThread();
         Reader reader;

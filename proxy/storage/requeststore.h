@@ -44,6 +44,7 @@ public:
         qint64 maxRequestRows = 1'000'000; // <= 0: no row cap
         int flushIntervalMs = 250;         // a record waits at most this long before its batch is committed
         int maxBatch = 500;                // records per transaction; a full batch is written at once
+        int maxBufferedRows = 100'000;     // queued while the database is away; beyond: dropped, counted
     };
 
     // See StorageSchema: versions 1 and 2 are the reference's request_logs schema, ours starts at 3; 4 adds

@@ -70,12 +70,12 @@ bool SqlDialect::setSchemaVersion(QSqlDatabase &db, int version, QString *error)
     QSqlQuery query(db);
     if (!isPostgreSql())
         return StorageCommon::exec(query, QStringLiteral("PRAGMA user_version = %1").arg(version), error);
-    return StorageCommon::exec(query,
-                               QStringLiteral("CREATE TABLE IF NOT EXISTS chain_schema (version INTEGER NOT NULL)"),
-                               error) &&
+    return StorageCommon::exec(
+               query, QStringLiteral("CREATE TABLE IF NOT EXISTS chain_schema (version INTEGER NOT NULL)"),
+               error) &&
            StorageCommon::exec(query, QStringLiteral("DELETE FROM chain_schema"), error) &&
-           StorageCommon::exec(query, QStringLiteral("INSERT INTO chain_schema (version) VALUES (%1)").arg(version),
-                               error);
+           StorageCommon::exec(
+               query, QStringLiteral("INSERT INTO chain_schema (version) VALUES (%1)").arg(version), error);
 }
 
 bool SqlDialect::lock(QSqlDatabase &db, qint64 key, QString *error) const

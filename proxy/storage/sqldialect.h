@@ -4,9 +4,9 @@
 
 class QSqlDatabase;
 
-// What differs between SQLite and PostgreSQL in the request log's SQL, in one place, so the schema, the writer
-// and the stats queries are one code for both: column types, the auto-increment key, the scalar maximum, how
-// an insert hands its new id back, where the schema version lives (PRAGMA user_version / table
+// What differs between SQLite and PostgreSQL in the request log's SQL, in one place, so the schema, the
+// writer and the stats queries are one code for both: column types, the auto-increment key, the scalar
+// maximum, how an insert hands its new id back, where the schema version lives (PRAGMA user_version / table
 // chain_schema) and the advisory locks several PostgreSQL replicas take turns with (SQLite has one writer per
 // file: its locks always succeed). Both take `?` placeholders (QPSQL turns them into $1, $2, …) and
 // INSERT … ON CONFLICT … DO UPDATE with excluded.*.
@@ -26,12 +26,12 @@ public:
     bool isPostgreSql() const { return m_kind == Kind::PostgreSql; }
     QString name() const;
 
-    QString integer() const;       // a 64-bit integer column
+    QString integer() const;          // a 64-bit integer column
     QString autoIncrementKey() const; // the request id: a 64-bit key that keeps growing
     QString blob() const;
-    QString withoutRowid() const;  // the table suffix for tables keyed by their primary key
-    QString greatest() const;      // the two-argument maximum: MAX in SQLite, GREATEST in PostgreSQL
-    QString returningId() const; // appended to the request insert: PostgreSQL hands the id back as a row
+    QString withoutRowid() const; // the table suffix for tables keyed by their primary key
+    QString greatest() const;     // the two-argument maximum: MAX in SQLite, GREATEST in PostgreSQL
+    QString returningId() const;  // appended to the request insert: PostgreSQL hands the id back as a row
 
     // The schema version: PRAGMA user_version, or table chain_schema's one row (0 when it does not exist);
     // -1 when it cannot be read.

@@ -36,7 +36,8 @@ PgServer::~PgServer()
 QString PgServer::binDir()
 {
     const QString dir = qEnvironmentVariable("PG_BINDIR", QStringLiteral("/usr/lib/postgresql/15/bin"));
-    return QFileInfo::exists(dir + QStringLiteral("/initdb")) && QFileInfo::exists(dir + QStringLiteral("/pg_ctl"))
+    return QFileInfo::exists(dir + QStringLiteral("/initdb")) &&
+                   QFileInfo::exists(dir + QStringLiteral("/pg_ctl"))
                ? dir
                : QString();
 }
@@ -44,7 +45,8 @@ QString PgServer::binDir()
 QString PgServer::missingReason()
 {
     if (binDir().isEmpty())
-        return QStringLiteral("PostgreSQL 15 is not installed (Debian: postgresql-15; scripts/test installs it)");
+        return QStringLiteral(
+            "PostgreSQL 15 is not installed (Debian: postgresql-15; scripts/test installs it)");
     if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")))
         return QStringLiteral("the Qt PostgreSQL driver is not installed (Debian: libqt6sql6-psql)");
     return QString();
@@ -72,8 +74,8 @@ bool PgServer::run(const QString &program, const QStringList &arguments, QString
             process.kill();
             process.waitForFinished();
         }
-        *error = QStringLiteral("%1 failed: %2\n%3").arg(program, process.errorString(),
-                                                         QString::fromLocal8Bit(process.readAll()));
+        *error = QStringLiteral("%1 failed: %2\n%3")
+                     .arg(program, process.errorString(), QString::fromLocal8Bit(process.readAll()));
         return false;
     }
     return true;
@@ -131,8 +133,8 @@ bool PgServer::start(QString *error)
             .arg(m_dir->path());
     if (!run(QStringLiteral("pg_ctl"),
              {QStringLiteral("-D"), m_dir->filePath(QStringLiteral("data")), QStringLiteral("-l"),
-              m_dir->filePath(QStringLiteral("server.log")), QStringLiteral("-o"), options, QStringLiteral("-w"),
-              QStringLiteral("-t"), QStringLiteral("60"), QStringLiteral("start")},
+              m_dir->filePath(QStringLiteral("server.log")), QStringLiteral("-o"), options,
+              QStringLiteral("-w"), QStringLiteral("-t"), QStringLiteral("60"), QStringLiteral("start")},
              error)) {
         *error += serverLog();
         return false;
