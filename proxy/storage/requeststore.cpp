@@ -236,28 +236,30 @@ void RequestStore::dropReader(QThread *thread)
 
 template<typename T> T RequestStore::read(T fallback, const std::function<T(StatsQueries &)> &query)
 {
-    const QString name = readerConnection();
-    if (name.isEmpty())
-        return fallback;
-    bool failed = false;
-    T out = fallback;
-    {
-        StatsQueries queries(QSqlDatabase::database(name, false));
-        out = query(queries);
-        failed = queries.failed();
-    }
-    if (failed && m_target.isPostgreSql()) {
-        // The server may have gone (or restarted): a new connection next time, not a dead one forever.
-        QThread *thread = QThread::currentThread();
+    // A PostgreSQL connection that failed may be dead (the server restarted since): drop it and try once
+    // more on a new one, so the first read after an outage already answers.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const QString name = readerConnection();
+        if (name.isEmpty())
+            return fallback;
+        bool failed = false;
+        T out = fallback;
+        {
+            StatsQueries queries(QSqlDatabase::database(name, false));
+            out = query(queries);
+            failed = queries.failed();
+        }
+        if (!failed || !m_target.isPostgreSql())
+            return out;
         Reader reader;
         {
             QMutexLocker lock(&m_readersMutex);
-            reader = m_readers.take(thread);
+            reader = m_readers.take(QThread::currentThread());
         }
         disconnect(reader.threadFinished);
         StorageCommon::closeConnection(reader.connectionName);
     }
-    return out;
+    return fallback;
 }
 
 qint64 RequestStore::requestRowCount()
