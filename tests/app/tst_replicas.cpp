@@ -50,8 +50,9 @@ public:
         m_process->setProcessEnvironment(env);
         QObject::connect(m_process.get(), &QProcess::readyRead, m_process.get(),
                          [this] { m_output += m_process->readAll(); });
-        m_process->start(QStringLiteral(CHAIN_BINARY), {QStringLiteral("--headless"), QStringLiteral("-c"),
-                                                        configPath, QStringLiteral("-p"), QStringLiteral("0")});
+        m_process->start(QStringLiteral(CHAIN_BINARY),
+                         {QStringLiteral("--headless"), QStringLiteral("-c"), configPath,
+                          QStringLiteral("-p"), QStringLiteral("0")});
         const QRegularExpression listening(QStringLiteral("listening on http://[^:]+:(\\d+)/v1"));
         const bool up = QTest::qWaitFor(
             [&] {
@@ -73,7 +74,10 @@ public:
             }
         }
     }
-    QString url(const QString &path) const { return QStringLiteral("http://127.0.0.1:%1%2").arg(m_port).arg(path); }
+    QString url(const QString &path) const
+    {
+        return QStringLiteral("http://127.0.0.1:%1%2").arg(m_port).arg(path);
+    }
     quint16 port() const { return m_port; }
     const QByteArray &output() const { return m_output; }
     QJsonObject get(const QString &path) const { return HttpClient::get(url(path), auth()).json(); }
@@ -172,7 +176,10 @@ private:
         return path;
     }
 
-    QJsonObject health(const Replica &replica) { return HttpClient::get(replica.url(QStringLiteral("/health"))).json(); }
+    QJsonObject health(const Replica &replica)
+    {
+        return HttpClient::get(replica.url(QStringLiteral("/health"))).json();
+    }
 
 private slots:
     void initTestCase()
@@ -191,7 +198,8 @@ private slots:
                  m_alpha.output().constData());
         QProcessEnvironment env;
         env.insert(QStringLiteral("DATABASE_URL"), m_pg.url(QStringLiteral("team")));
-        QVERIFY2(m_beta.start(writeConfig(QStringLiteral("beta"), QString()), env), m_beta.output().constData());
+        QVERIFY2(m_beta.start(writeConfig(QStringLiteral("beta"), QString()), env),
+                 m_beta.output().constData());
         // The password is never logged.
         QVERIFY(!m_alpha.output().contains(PgServer::kPassword));
         QVERIFY(!m_beta.output().contains(PgServer::kPassword));
@@ -216,17 +224,20 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(m_beta.totalRequests(), 10, 10000);
         QCOMPARE(m_alpha.get(QStringLiteral("/v1/stats/summary")).value(QLatin1String("summary")),
                  m_beta.get(QStringLiteral("/v1/stats/summary")).value(QLatin1String("summary")));
-        QCOMPARE(m_alpha.get(QStringLiteral("/v1/stats/providers")), m_beta.get(QStringLiteral("/v1/stats/providers")));
+        QCOMPARE(m_alpha.get(QStringLiteral("/v1/stats/providers")),
+                 m_beta.get(QStringLiteral("/v1/stats/providers")));
 
-        const QJsonArray rows =
-            m_beta.get(QStringLiteral("/v1/stats/requests?limit=100")).value(QLatin1String("requests")).toArray();
+        const QJsonArray rows = m_beta.get(QStringLiteral("/v1/stats/requests?limit=100"))
+                                    .value(QLatin1String("requests"))
+                                    .toArray();
         QCOMPARE(rows.size(), 10);
         QMap<QString, int> byReplica;
         for (const QJsonValue &row : rows)
             ++byReplica[row.toObject().value(QLatin1String("replica")).toString()];
         const QString betaName = QHostInfo::localHostName() + QStringLiteral(":%1").arg(m_beta.port());
         QCOMPARE(byReplica.value(QStringLiteral("alpha")), 5);
-        QVERIFY2(byReplica.value(betaName) == 5, qPrintable(QStringList(byReplica.keys()).join(QLatin1Char(','))));
+        QVERIFY2(byReplica.value(betaName) == 5,
+                 qPrintable(QStringList(byReplica.keys()).join(QLatin1Char(','))));
         QCOMPARE(m_alpha.get(QStringLiteral("/v1/stats/requests?limit=100")).value(QLatin1String("requests")),
                  QJsonValue(rows));
 
@@ -235,7 +246,8 @@ private slots:
         QCOMPARE(health(m_alpha).value(QLatin1String("status")).toString(), QStringLiteral("ok"));
         QCOMPARE(storage.value(QLatin1String("backend")).toString(), QStringLiteral("postgresql"));
         QCOMPARE(storage.value(QLatin1String("replica")).toString(), QStringLiteral("alpha"));
-        const QByteArray settings = HttpClient::get(m_alpha.url(QStringLiteral("/v1/admin/config")), auth()).body;
+        const QByteArray settings =
+            HttpClient::get(m_alpha.url(QStringLiteral("/v1/admin/config")), auth()).body;
         QVERIFY2(settings.contains("postgresql://chain:***@127.0.0.1"), settings.constData());
         QVERIFY(!settings.contains(PgServer::kPassword));
     }
@@ -256,18 +268,22 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(health(m_beta).value(QLatin1String("status")).toString(),
                                   QStringLiteral("degraded"), 20000);
         const QJsonObject down = health(m_alpha);
-        QVERIFY2(!down.value(QLatin1String("reason")).toString().isEmpty(), QJsonDocument(down).toJson().constData());
+        QVERIFY2(!down.value(QLatin1String("reason")).toString().isEmpty(),
+                 QJsonDocument(down).toJson().constData());
         QCOMPARE(down.value(QLatin1String("storage")).toObject().value(QLatin1String("state")).toString(),
                  QStringLiteral("down"));
         QTRY_VERIFY_WITH_TIMEOUT(load.ok() >= okAtStop + 40, 60000);
-        QVERIFY(health(m_alpha).value(QLatin1String("storage")).toObject().value(QLatin1String("bufferedRows")).toInt() >
-                0);
+        QVERIFY(health(m_alpha)
+                    .value(QLatin1String("storage"))
+                    .toObject()
+                    .value(QLatin1String("bufferedRows"))
+                    .toInt() > 0);
 
         QVERIFY2(m_pg.start(&error), qPrintable(error));
-        QTRY_COMPARE_WITH_TIMEOUT(health(m_alpha).value(QLatin1String("status")).toString(), QStringLiteral("ok"),
-                                  30000);
-        QTRY_COMPARE_WITH_TIMEOUT(health(m_beta).value(QLatin1String("status")).toString(), QStringLiteral("ok"),
-                                  30000);
+        QTRY_COMPARE_WITH_TIMEOUT(health(m_alpha).value(QLatin1String("status")).toString(),
+                                  QStringLiteral("ok"), 30000);
+        QTRY_COMPARE_WITH_TIMEOUT(health(m_beta).value(QLatin1String("status")).toString(),
+                                  QStringLiteral("ok"), 30000);
         load.stop();
         QTRY_VERIFY_WITH_TIMEOUT(load.idle(), 30000);
         QVERIFY2(load.failed() == 0, qPrintable(load.lastFailure()));
