@@ -165,7 +165,7 @@ private:
                           "\"]\n  defaultChain: default\n  dbPath: \"" +
                           m_dir.filePath(name + QStringLiteral(".db")).toUtf8() + "\"\n";
         if (!storage.isEmpty())
-            yaml += "  storage: \"" + storage.toUtf8() + "\"\n  replicaName: " + name.toUtf8() + "\n";
+            yaml += "  storage: \"" + storage.toUtf8() + "\"\n";
         yaml += "providers:\n  - {id: up, name: Up, type: openai, apiKey: k, baseUrl: \"" +
                 m_upstream.baseUrl().toUtf8() +
                 "\"}\n"
@@ -193,13 +193,16 @@ private slots:
         QVERIFY(m_upstream.listen());
         m_upstream.setReply(QStringLiteral("one two three"));
 
-        // alpha names the database in its file; beta gets it from the environment, with the default name.
-        QVERIFY2(m_alpha.start(writeConfig(QStringLiteral("alpha"), m_pg.url(QStringLiteral("team"))), {}),
-                 m_alpha.output().constData());
-        QProcessEnvironment env;
-        env.insert(QStringLiteral("DATABASE_URL"), m_pg.url(QStringLiteral("team")));
-        QVERIFY2(m_beta.start(writeConfig(QStringLiteral("beta"), QString()), env),
-                 m_beta.output().constData());
+        // One config file for both (a shared config folder, as docker-compose.replicas.yml mounts it) naming
+        // the database; alpha is named by CHAIN_REPLICA_NAME, beta gets the database again from DATABASE_URL
+        // and the default name <host>:<port>.
+        const QString config = writeConfig(QStringLiteral("team"), m_pg.url(QStringLiteral("team")));
+        QProcessEnvironment alphaEnv;
+        alphaEnv.insert(QStringLiteral("CHAIN_REPLICA_NAME"), QStringLiteral("alpha"));
+        QVERIFY2(m_alpha.start(config, alphaEnv), m_alpha.output().constData());
+        QProcessEnvironment betaEnv;
+        betaEnv.insert(QStringLiteral("DATABASE_URL"), m_pg.url(QStringLiteral("team")));
+        QVERIFY2(m_beta.start(config, betaEnv), m_beta.output().constData());
         // The password is never logged.
         QVERIFY(!m_alpha.output().contains(PgServer::kPassword));
         QVERIFY(!m_beta.output().contains(PgServer::kPassword));
@@ -252,8 +255,35 @@ private slots:
         QVERIFY(!settings.contains(PgServer::kPassword));
     }
 
+    void configEditOnOneReplicaIsServedByTheOther()
+    {
+        // Through the shared file: alpha writes it, beta's watcher reloads it.
+        // The model the upstream was asked for: "m" by the default chain (an unknown name falls back to it),
+        // "m2" once beta knows chain "extra".
+        auto upstreamModelViaBeta = [this] {
+            const int status = HttpClient::post(m_beta.url(QStringLiteral("/v1/chat/completions")),
+                                                HttpClient::chatBody(QStringLiteral("extra"), false), auth())
+                                   .status;
+            return status == 200 ? m_upstream.lastRequest().body.value(QLatin1String("model")).toString()
+                                 : QString::number(status);
+        };
+        QCOMPARE(upstreamModelViaBeta(), QStringLiteral("m"));
+        QNetworkAccessManager nam;
+        QNetworkRequest req(QUrl(m_alpha.url(QStringLiteral("/v1/admin/chains/extra"))));
+        req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+        req.setRawHeader("Authorization", "Bearer " + kKey);
+        QNetworkReply *reply =
+            nam.put(req, QByteArrayLiteral("{\"entries\":[{\"provider\":\"up\",\"model\":\"m2\"}]}"));
+        QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 10000);
+        QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        delete reply;
+        QTRY_COMPARE_WITH_TIMEOUT(upstreamModelViaBeta(), QStringLiteral("m2"), 5000);
+    }
+
     void databaseStoppedUnderLoadLosesNothing()
     {
+        // The rows of the requests before this test are written within a flush interval (250 ms).
+        QTest::qWait(1000);
         const qint64 before = m_alpha.totalRequests();
         QVERIFY(before >= 0);
         Load load({m_alpha.port(), m_beta.port()}, 4);
