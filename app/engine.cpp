@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "configwatcher.h"
 #include "limiterpersistence.h"
+#include "limitersharing.h"
 #include "proxyservice.h"
 #include "requeststore.h"
 
@@ -82,6 +83,8 @@ bool Engine::start(QString *error)
             m_port = m_server->port();
             if (ok && m_store)
                 m_store->setReplica(replicaName());
+            if (ok && m_limiterSharing)
+                m_limiterSharing->setReplica(replicaName());
         },
         Qt::BlockingQueuedConnection);
     if (!ok) {
@@ -120,6 +123,9 @@ void Engine::openStore()
     connect(m_service, &ProxyService::requestFinished, m_store, &RequestStore::record, Qt::DirectConnection);
     // Before the server listens: the first request already knows which entries the last run found empty.
     m_limiterPersistence = new LimiterPersistence(m_service->tracker(), m_store, *m_clock);
+    // Replicas on one PostgreSQL database tell each other what their trackers learn.
+    if (m_store->isShared())
+        m_limiterSharing = new LimiterSharing(m_service->tracker(), *m_store, replicaName());
 }
 
 QString Engine::replicaName() const
@@ -135,6 +141,8 @@ void Engine::closeStore()
 {
     if (!m_store)
         return;
+    delete m_limiterSharing; // before the store it publishes through
+    m_limiterSharing = nullptr;
     m_limiterPersistence->flush(); // the tracker as it is now; the store commits it below
     delete m_limiterPersistence;
     m_limiterPersistence = nullptr;

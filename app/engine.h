@@ -7,6 +7,7 @@
 
 class ApiServer;
 class LimiterPersistence;
+class LimiterSharing;
 class RequestStore;
 class ProxyService;
 class StatsSource;
@@ -51,5 +52,6 @@ private:
     RequestStore *m_store = nullptr; // the request log; null when it could not be opened
     // Keeps the tracker's state in m_store; null with it.
     LimiterPersistence *m_limiterPersistence = nullptr;
+    LimiterSharing *m_limiterSharing = nullptr; // with a shared (PostgreSQL) store only
     quint16 m_port = 0;
 };

@@ -147,6 +147,17 @@ void RequestStore::setReplica(const QString &replica)
     m_writer->setReplica(replica);
 }
 
+void RequestStore::publishLimiterMessage(const QByteArray &message)
+{
+    if (m_open.load() && isShared())
+        m_writer->publishLimiterMessage(message);
+}
+
+void RequestStore::setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
+{
+    m_writer->setLimiterReceiver(context, std::move(receiver));
+}
+
 StorageStatus RequestStore::storageStatus() const
 {
     return m_writer->status();

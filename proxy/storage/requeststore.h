@@ -1,6 +1,7 @@
 #pragma once
 
 #include "clock.h"
+#include "limiterbus.h"
 #include "limiterstatestore.h"
 #include "requestrecord.h"
 #include "statssource.h"
@@ -30,7 +31,7 @@ class StatsQueries;
 // ProxyService::requestFinished; destroying it commits what is queued. It is also the LimiterStateStore
 // LimiterPersistence keeps the rate-limit tracker's state in (table limiter_state, written by the same writer
 // thread).
-class RequestStore : public QObject, public StatsSource, public LimiterStateStore
+class RequestStore : public QObject, public StatsSource, public LimiterStateStore, public LimiterBus
 {
     Q_OBJECT
 
@@ -94,6 +95,11 @@ public:
     // do nothing while the store is not open.
     QByteArray loadLimiterState() override;
     void saveLimiterState(const QByteArray &state) override;
+
+    // LimiterBus: shared on PostgreSQL (LISTEN/NOTIFY on the writer's connection), not on SQLite.
+    bool isShared() const override { return m_target.isPostgreSql(); }
+    void publishLimiterMessage(const QByteArray &message) override;
+    void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver) override;
 
 private:
     struct Reader

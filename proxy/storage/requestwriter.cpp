@@ -123,6 +123,14 @@ bool RequestWriter::connectToDatabase(QString *error)
         return false;
     }
     m_batch = std::make_unique<RequestBatch>(QSqlDatabase::database(m_settings.connectionName, false));
+    if (m_settings.target.isPostgreSql()) {
+        QSqlDriver *driver = QSqlDatabase::database(m_settings.connectionName, false).driver();
+        if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)))
+            QObject::connect(driver, &QSqlDriver::notification, this, &RequestWriter::onNotification);
+        else
+            qCWarning(lcStorage) << "cannot LISTEN for the other replicas' rate-limit news:"
+                                 << driver->lastError().text();
+    }
     m_connected = true;
     m_retryMs = kRetryMinMs;
     QMutexLocker lock(&m_mutex);
@@ -230,6 +238,44 @@ void RequestWriter::retry()
     qCInfo(lcStorage).noquote() << "request log" << m_settings.target.describe() << "is back: writing"
                                 << buffered << "buffered records";
     writePending();
+}
+
+void RequestWriter::publishLimiterMessage(const QByteArray &message)
+{
+    QMetaObject::invokeMethod(
+        this, [this, message] { sendLimiterMessage(message); }, Qt::QueuedConnection);
+}
+
+void RequestWriter::setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
+{
+    QMutexLocker lock(&m_mutex);
+    m_receiverContext = context;
+    m_receiver = context ? std::move(receiver) : std::function<void(const QByteArray &)>();
+}
+
+void RequestWriter::sendLimiterMessage(const QByteArray &message)
+{
+    if (!m_open || !m_connected)
+        return; // best effort: the others learn it themselves
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("SELECT pg_notify('%1', ?)").arg(QLatin1String(kLimiterChannel)));
+    query.bindValue(0, QString::fromUtf8(message));
+    if (!query.exec())
+        qCDebug(lcStorage) << "rate-limit message not sent:" << query.lastError().text();
+}
+
+void RequestWriter::onNotification(const QString &name, QSqlDriver::NotificationSource source,
+                                   const QVariant &payload)
+{
+    if (source == QSqlDriver::SelfSource || name != QLatin1String(kLimiterChannel))
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (!m_receiverContext || !m_receiver)
+        return;
+    QMetaObject::invokeMethod(
+        m_receiverContext.data(),
+        [receiver = m_receiver, message = payload.toString().toUtf8()] { receiver(message); },
+        Qt::QueuedConnection);
 }
 
 bool RequestWriter::connectionAlive()

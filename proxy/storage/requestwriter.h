@@ -8,7 +8,11 @@
 #include <QList>
 #include <QMutex>
 #include <QObject>
+#include <QPointer>
+#include <QSqlDriver>
 #include <QString>
+
+#include <functional>
 
 #include <memory>
 
@@ -58,6 +62,11 @@ public:
     void setReplica(const QString &replica);
     // Any thread.
     StorageStatus status() const;
+    // Any thread (PostgreSQL only): sends a rate-limit message to the other replicas (NOTIFY, at once), and
+    // where theirs go (LISTEN on the writer's connection, renewed when it reconnects).
+    void publishLimiterMessage(const QByteArray &message);
+    void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver);
+    static constexpr const char *kLimiterChannel = "chain_limiter";
 
     // Writer thread only.
     bool open(qint64 nowMs, QString *error); // connects, migrates, first retention, starts the timers
@@ -78,6 +87,8 @@ private:
     void wake();
     void writeLimiterState(const QByteArray &state, qint64 savedAtMs);
     void maybeRunRetention(qint64 nowMs);
+    void sendLimiterMessage(const QByteArray &message);
+    void onNotification(const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload);
 
     const Settings m_settings;
     const Clock &m_clock;
@@ -90,6 +101,8 @@ private:
     QByteArray m_limiterState;
     qint64 m_limiterSavedAtMs = 0;
     QString m_replica;
+    QPointer<QObject> m_receiverContext;
+    std::function<void(const QByteArray &)> m_receiver;
     bool m_available = false;
     QString m_reason;
     qint64 m_downSinceMs = 0;

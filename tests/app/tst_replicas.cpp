@@ -7,6 +7,7 @@
 #include "pgserver.h"
 #include "simulatedprovider.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QHostInfo>
 #include <QJsonArray>
@@ -155,6 +156,8 @@ private:
     QTemporaryDir m_dir;
     PgServer m_pg;
     SimulatedProvider m_upstream;
+    SimulatedProvider m_limited; // a quota that answers 429 without a word of when
+    SimulatedProvider m_capped;  // behind a manual requestsPerMinute of 6
     Replica m_alpha;
     Replica m_beta;
 
@@ -168,8 +171,15 @@ private:
             yaml += "  storage: \"" + storage.toUtf8() + "\"\n";
         yaml += "providers:\n  - {id: up, name: Up, type: openai, apiKey: k, baseUrl: \"" +
                 m_upstream.baseUrl().toUtf8() +
-                "\"}\n"
-                "chains:\n  - name: default\n    entries:\n      - {provider: up, model: m}\n";
+                "\"}\n  - {id: limited, name: Limited, type: openai, apiKey: k, baseUrl: \"" +
+                m_limited.baseUrl().toUtf8() +
+                "\"}\n  - {id: capped, name: Capped, type: openai, apiKey: k, baseUrl: \"" +
+                m_capped.baseUrl().toUtf8() +
+                "\", rateLimits: {requestsPerMinute: 6}}\n"
+                "chains:\n  - name: default\n    entries:\n      - {provider: up, model: m}\n"
+                "  - name: quota\n    entries:\n      - {provider: limited, model: m}\n      - {provider: "
+                "up, model: m}\n"
+                "  - name: manual\n    entries:\n      - {provider: capped, model: m}\n";
         QFile file(path);
         if (file.open(QIODevice::WriteOnly))
             file.write(yaml);
@@ -192,6 +202,9 @@ private slots:
         QVERIFY2(m_pg.createDatabase(QStringLiteral("team"), &error), qPrintable(error));
         QVERIFY(m_upstream.listen());
         m_upstream.setReply(QStringLiteral("one two three"));
+        QVERIFY(m_limited.listen());
+        m_limited.setDefaultStep(SimulatedProvider::Step::rateLimited()); // no Retry-After, no headers
+        QVERIFY(m_capped.listen());
 
         // One config file for both (a shared config folder, as docker-compose.replicas.yml mounts it) naming
         // the database; alpha is named by CHAIN_REPLICA_NAME, beta gets the database again from DATABASE_URL
@@ -278,6 +291,82 @@ private slots:
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         delete reply;
         QTRY_COMPARE_WITH_TIMEOUT(upstreamModelViaBeta(), QStringLiteral("m2"), 5000);
+    }
+
+    // The pair's entry as GET /v1/ratelimits shows it on one replica.
+    static QJsonObject entry(const Replica &replica, const QString &provider)
+    {
+        for (const QJsonValue &v :
+             replica.get(QStringLiteral("/v1/ratelimits")).value(QLatin1String("ratelimits")).toArray()) {
+            if (v.toObject().value(QLatin1String("provider")).toString() == provider)
+                return v.toObject();
+        }
+        return {};
+    }
+    static qint64 manualRemaining(const Replica &replica)
+    {
+        for (const QJsonValue &w :
+             entry(replica, QStringLiteral("capped")).value(QLatin1String("windows")).toArray()) {
+            if (w.toObject().value(QLatin1String("source")).toString() == QLatin1String("manual"))
+                return w.toObject().value(QLatin1String("remaining")).toInteger(-1);
+        }
+        return -1;
+    }
+
+    void quotaRevealedOnceForBoth()
+    {
+        auto chat = [](const Replica &to) {
+            return HttpClient::post(to.url(QStringLiteral("/v1/chat/completions")),
+                                    HttpClient::chatBody(QStringLiteral("quota"), false), auth())
+                .status;
+        };
+        QCOMPARE(chat(m_alpha), 200); // limited says 429, up serves
+        QCOMPARE(m_limited.requestCount(), 1);
+        QCOMPARE(entry(m_alpha, QStringLiteral("limited")).value(QLatin1String("status")).toString(),
+                 QStringLiteral("exhausted"));
+        // beta learns it from alpha (NOTIFY), not from the upstream.
+        QElapsedTimer propagation;
+        propagation.start();
+        QTRY_COMPARE_WITH_TIMEOUT(
+            entry(m_beta, QStringLiteral("limited")).value(QLatin1String("status")).toString(),
+            QStringLiteral("exhausted"), 5000);
+        qInfo() << "cooldown seen by the other replica within" << propagation.elapsed() << "ms (polled)";
+        QVERIFY(entry(m_beta, QStringLiteral("limited"))
+                    .value(QLatin1String("reason"))
+                    .toString()
+                    .contains(QLatin1String("alpha")));
+        for (int i = 0; i < 6; ++i)
+            QCOMPARE(chat(i % 2 ? m_alpha : m_beta), 200);
+        QCOMPARE(m_limited.requestCount(), 1); // nobody asked it again
+
+        // A reset by hand on beta reaches alpha too.
+        const auto reset = HttpClient::post(m_beta.url(QStringLiteral("/v1/admin/ratelimits/reset")),
+                                            R"({"provider":"limited"})", auth());
+        QCOMPARE(reset.status, 200);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            entry(m_alpha, QStringLiteral("limited")).value(QLatin1String("status")).toString() ==
+                QLatin1String("exhausted"),
+            false, 5000);
+    }
+
+    void manualLimitHoldsAcrossReplicas()
+    {
+        int served = 0;
+        int refused = 0;
+        for (int i = 0; i < 12; ++i) {
+            const Replica &to = i % 2 ? m_beta : m_alpha;
+            const int status = HttpClient::post(to.url(QStringLiteral("/v1/chat/completions")),
+                                                HttpClient::chatBody(QStringLiteral("manual"), false), auth())
+                                   .status;
+            status == 200 ? ++served : ++refused;
+            // Sequential requests: wait until the other replica counted this one, so what is measured is
+            // the counting, not a race of the notification with the next request.
+            const qint64 expected = qMax(0, 6 - (i + 1));
+            QTRY_COMPARE_WITH_TIMEOUT(manualRemaining(i % 2 ? m_alpha : m_beta) <= expected, true, 5000);
+        }
+        QCOMPARE(served, 6);
+        QCOMPARE(refused, 6);
+        QCOMPARE(m_capped.requestCount(), 6);
     }
 
     void databaseStoppedUnderLoadLosesNothing()
