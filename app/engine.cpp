@@ -2,6 +2,7 @@
 
 #include "apiserver.h"
 #include "clock.h"
+#include "configsharing.h"
 #include "configwatcher.h"
 #include "limiterpersistence.h"
 #include "limitersharing.h"
@@ -126,6 +127,11 @@ void Engine::openStore()
     // Replicas on one PostgreSQL database tell each other what their trackers learn.
     if (m_store->isShared())
         m_limiterSharing = new LimiterSharing(m_service->tracker(), *m_store, replicaName());
+    // ... and keep one config: the database's wins over the file, which seeds it when it is empty.
+    if (m_store->isShared() && !m_config.sourcePath.isEmpty()) {
+        m_configSharing = new ConfigSharing(*m_service, *m_store);
+        m_configSharing->start();
+    }
 }
 
 QString Engine::replicaName() const
@@ -141,6 +147,8 @@ void Engine::closeStore()
 {
     if (!m_store)
         return;
+    delete m_configSharing;
+    m_configSharing = nullptr;
     delete m_limiterSharing; // before the store it publishes through
     m_limiterSharing = nullptr;
     m_limiterPersistence->flush(); // the tracker as it is now; the store commits it below

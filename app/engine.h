@@ -6,6 +6,7 @@
 #include <QThread>
 
 class ApiServer;
+class ConfigSharing;
 class LimiterPersistence;
 class LimiterSharing;
 class RequestStore;
@@ -53,5 +54,6 @@ private:
     // Keeps the tracker's state in m_store; null with it.
     LimiterPersistence *m_limiterPersistence = nullptr;
     LimiterSharing *m_limiterSharing = nullptr; // with a shared (PostgreSQL) store only
+    ConfigSharing *m_configSharing = nullptr;   // the same, when the config has a file
     quint16 m_port = 0;
 };

@@ -108,10 +108,11 @@ void LimiterSharing::apply(const QByteArray &message)
         const int kind = o.value(QLatin1String("k")).toInt();
         m_tracker.applySharedCooldown(
             provider, model, o.value(QLatin1String("ms")).toInteger(),
-            kind >= 0 && kind <= int(RateLimitTracker::Kind::NoAllowance) ? RateLimitTracker::Kind(kind)
-                                                                            : RateLimitTracker::Kind::RateLimited,
-            o.value(QLatin1String("r")).toString() + QStringLiteral(" (learned by %1)")
-                                                          .arg(o.value(QLatin1String("from")).toString()));
+            kind >= 0 && kind <= int(RateLimitTracker::Kind::NoAllowance)
+                ? RateLimitTracker::Kind(kind)
+                : RateLimitTracker::Kind::RateLimited,
+            o.value(QLatin1String("r")).toString() +
+                QStringLiteral(" (learned by %1)").arg(o.value(QLatin1String("from")).toString()));
     } else if (type == QLatin1String("reset")) {
         if (provider.isEmpty())
             m_tracker.clear();

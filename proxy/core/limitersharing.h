@@ -22,14 +22,16 @@ class LimiterSharing : public QObject
     Q_OBJECT
 
 public:
-    LimiterSharing(RateLimitTracker &tracker, LimiterBus &bus, const QString &replica, QObject *parent = nullptr);
+    LimiterSharing(RateLimitTracker &tracker, LimiterBus &bus, const QString &replica,
+                   QObject *parent = nullptr);
     ~LimiterSharing() override;
 
     void setReplica(const QString &replica) { m_replica = replica; }
     int received() const { return m_received; } // messages applied, for tests
 
 private:
-    void onCooldownStarted(const QString &provider, const QString &model, qint64 untilMs, const QString &reason);
+    void onCooldownStarted(const QString &provider, const QString &model, qint64 untilMs,
+                           const QString &reason);
     void onAdmitted(const QString &provider, const QString &model, qint64 tokens);
     void onReset(const QString &provider, const QString &model);
     void sendUse();

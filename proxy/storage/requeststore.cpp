@@ -158,6 +158,33 @@ void RequestStore::setLimiterReceiver(QObject *context, std::function<void(const
     m_writer->setLimiterReceiver(context, std::move(receiver));
 }
 
+std::optional<QByteArray> RequestStore::loadSharedConfig()
+{
+    std::optional<QByteArray> out;
+    if (m_open.load() && isShared())
+        runOnWriter([this, &out] { out = m_writer->loadSharedConfig(); });
+    return out;
+}
+
+bool RequestStore::seedSharedConfig(const QByteArray &yaml)
+{
+    bool seeded = false;
+    if (m_open.load() && isShared())
+        runOnWriter([this, &seeded, &yaml] { seeded = m_writer->seedSharedConfig(yaml); });
+    return seeded;
+}
+
+void RequestStore::saveSharedConfig(const QByteArray &yaml)
+{
+    if (m_open.load() && isShared())
+        m_writer->saveSharedConfig(yaml);
+}
+
+void RequestStore::setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
+{
+    m_writer->setSharedConfigReceiver(context, std::move(receiver));
+}
+
 StorageStatus RequestStore::storageStatus() const
 {
     return m_writer->status();

@@ -4,6 +4,7 @@
 #include "limiterbus.h"
 #include "limiterstatestore.h"
 #include "requestrecord.h"
+#include "sharedconfigstore.h"
 #include "statssource.h"
 #include "storagecommon.h"
 #include "storageschema.h"
@@ -31,7 +32,11 @@ class StatsQueries;
 // ProxyService::requestFinished; destroying it commits what is queued. It is also the LimiterStateStore
 // LimiterPersistence keeps the rate-limit tracker's state in (table limiter_state, written by the same writer
 // thread).
-class RequestStore : public QObject, public StatsSource, public LimiterStateStore, public LimiterBus
+class RequestStore : public QObject,
+                     public StatsSource,
+                     public LimiterStateStore,
+                     public LimiterBus,
+                     public SharedConfigStore
 {
     Q_OBJECT
 
@@ -96,10 +101,17 @@ public:
     QByteArray loadLimiterState() override;
     void saveLimiterState(const QByteArray &state) override;
 
-    // LimiterBus: shared on PostgreSQL (LISTEN/NOTIFY on the writer's connection), not on SQLite.
+    // LimiterBus and SharedConfigStore: shared on PostgreSQL (LISTEN/NOTIFY on the writer's connection), not
+    // on SQLite.
     bool isShared() const override { return m_target.isPostgreSql(); }
     void publishLimiterMessage(const QByteArray &message) override;
     void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver) override;
+
+    // SharedConfigStore (PostgreSQL; table chain_config).
+    std::optional<QByteArray> loadSharedConfig() override;
+    bool seedSharedConfig(const QByteArray &yaml) override;
+    void saveSharedConfig(const QByteArray &yaml) override;
+    void setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver) override;
 
 private:
     struct Reader

@@ -125,7 +125,8 @@ bool RequestWriter::connectToDatabase(QString *error)
     m_batch = std::make_unique<RequestBatch>(QSqlDatabase::database(m_settings.connectionName, false));
     if (m_settings.target.isPostgreSql()) {
         QSqlDriver *driver = QSqlDatabase::database(m_settings.connectionName, false).driver();
-        if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)))
+        if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)) &&
+            driver->subscribeToNotification(QLatin1String(kConfigChannel)))
             QObject::connect(driver, &QSqlDriver::notification, this, &RequestWriter::onNotification);
         else
             qCWarning(lcStorage) << "cannot LISTEN for the other replicas' rate-limit news:"
@@ -237,6 +238,8 @@ void RequestWriter::retry()
     }
     qCInfo(lcStorage).noquote() << "request log" << m_settings.target.describe() << "is back: writing"
                                 << buffered << "buffered records";
+    if (m_settings.target.isPostgreSql())
+        fetchSharedConfig(); // an edit another replica made meanwhile
     writePending();
 }
 
@@ -264,10 +267,125 @@ void RequestWriter::sendLimiterMessage(const QByteArray &message)
         qCDebug(lcStorage) << "rate-limit message not sent:" << query.lastError().text();
 }
 
+std::optional<QByteArray> RequestWriter::loadSharedConfig()
+{
+    if (!m_open || !m_connected)
+        return std::nullopt;
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    if (!query.exec(QStringLiteral("SELECT version, yaml FROM chain_config WHERE id = 1"))) {
+        qCWarning(lcStorage).noquote() << "reading the shared config failed:" << query.lastError().text();
+        return std::nullopt;
+    }
+    if (!query.next())
+        return std::nullopt;
+    m_configVersion = query.value(0).toLongLong();
+    return query.value(1).toString().toUtf8();
+}
+
+bool RequestWriter::seedSharedConfig(const QByteArray &yaml)
+{
+    if (!m_open || !m_connected)
+        return false;
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("INSERT INTO chain_config (id, version, yaml, updated_at_ms, updated_by) "
+                                 "VALUES (1, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING"));
+    QString replica;
+    {
+        QMutexLocker lock(&m_mutex);
+        replica = m_replica;
+    }
+    bindAll(query,
+            {QString::fromUtf8(yaml), m_clock.nowMs(), replica.isNull() ? QStringLiteral("") : replica});
+    if (!query.exec()) {
+        qCWarning(lcStorage).noquote() << "seeding the shared config failed:" << query.lastError().text();
+        return false;
+    }
+    return query.numRowsAffected() > 0;
+}
+
+void RequestWriter::saveSharedConfig(const QByteArray &yaml)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        m_configPending = true;
+        m_configYaml = yaml;
+    }
+    QMetaObject::invokeMethod(
+        this, [this] { writeSharedConfig(); }, Qt::QueuedConnection);
+}
+
+void RequestWriter::setSharedConfigReceiver(QObject *context,
+                                            std::function<void(const QByteArray &)> receiver)
+{
+    QMutexLocker lock(&m_mutex);
+    m_configContext = context;
+    m_configReceiver = context ? std::move(receiver) : std::function<void(const QByteArray &)>();
+}
+
+void RequestWriter::writeSharedConfig()
+{
+    if (!m_open || !m_connected || !m_settings.target.isPostgreSql())
+        return; // kept: written when the database is back
+    QByteArray yaml;
+    QString replica;
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_configPending)
+            return;
+        m_configPending = false;
+        yaml = std::exchange(m_configYaml, QByteArray());
+        replica = m_replica;
+    }
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("INSERT INTO chain_config (id, version, yaml, updated_at_ms, updated_by) "
+                                 "VALUES (1, 1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                                 "version = chain_config.version + 1, yaml = excluded.yaml, "
+                                 "updated_at_ms = excluded.updated_at_ms, updated_by = excluded.updated_by "
+                                 "RETURNING version"));
+    bindAll(query,
+            {QString::fromUtf8(yaml), m_clock.nowMs(), replica.isNull() ? QStringLiteral("") : replica});
+    if (!query.exec() || !query.next()) {
+        qCWarning(lcStorage).noquote() << "saving the shared config failed:" << query.lastError().text();
+        QMutexLocker lock(&m_mutex);
+        if (!m_configPending) {
+            m_configPending = true;
+            m_configYaml = yaml;
+        }
+        return;
+    }
+    m_configVersion = query.value(0).toLongLong();
+    query.finish();
+    QSqlQuery notify(QSqlDatabase::database(m_settings.connectionName, false));
+    notify.exec(QStringLiteral("SELECT pg_notify('%1', '%2')")
+                    .arg(QLatin1String(kConfigChannel))
+                    .arg(m_configVersion));
+    qCInfo(lcStorage) << "shared config saved as version" << m_configVersion;
+}
+
+void RequestWriter::fetchSharedConfig()
+{
+    const qint64 known = m_configVersion;
+    const std::optional<QByteArray> yaml = loadSharedConfig();
+    if (!yaml || m_configVersion <= known)
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (!m_configContext || !m_configReceiver)
+        return;
+    QMetaObject::invokeMethod(
+        m_configContext.data(), [receiver = m_configReceiver, yaml = *yaml] { receiver(yaml); },
+        Qt::QueuedConnection);
+}
+
 void RequestWriter::onNotification(const QString &name, QSqlDriver::NotificationSource source,
                                    const QVariant &payload)
 {
-    if (source == QSqlDriver::SelfSource || name != QLatin1String(kLimiterChannel))
+    if (source == QSqlDriver::SelfSource)
+        return;
+    if (name == QLatin1String(kConfigChannel)) {
+        fetchSharedConfig();
+        return;
+    }
+    if (name != QLatin1String(kLimiterChannel))
         return;
     QMutexLocker lock(&m_mutex);
     if (!m_receiverContext || !m_receiver)
@@ -311,6 +429,7 @@ void RequestWriter::writePending()
     }
     if (limiterPending)
         writeLimiterState(limiterState, limiterSavedAtMs);
+    writeSharedConfig();
     const qsizetype batchSize = qMax(1, m_settings.maxBatch);
     for (qsizetype from = 0; from < pending.size() && m_connected; from += batchSize) {
         const QList<RequestRecord> batch = pending.mid(from, batchSize);

@@ -13,6 +13,7 @@
 #include <QString>
 
 #include <functional>
+#include <optional>
 
 #include <memory>
 
@@ -67,6 +68,14 @@ public:
     void publishLimiterMessage(const QByteArray &message);
     void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver);
     static constexpr const char *kLimiterChannel = "chain_limiter";
+    // The shared config (table chain_config, PostgreSQL): load and seed block on the writer thread; a save
+    // waits in a one-slot mailbox (kept while the database is away) and is written with a NOTIFY on
+    // kConfigChannel; what other replicas save is fetched and handed to the receiver.
+    static constexpr const char *kConfigChannel = "chain_config";
+    std::optional<QByteArray> loadSharedConfig();  // writer thread
+    bool seedSharedConfig(const QByteArray &yaml); // writer thread
+    void saveSharedConfig(const QByteArray &yaml); // any thread
+    void setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver);
 
     // Writer thread only.
     bool open(qint64 nowMs, QString *error); // connects, migrates, first retention, starts the timers
@@ -88,6 +97,8 @@ private:
     void writeLimiterState(const QByteArray &state, qint64 savedAtMs);
     void maybeRunRetention(qint64 nowMs);
     void sendLimiterMessage(const QByteArray &message);
+    void writeSharedConfig();
+    void fetchSharedConfig(); // a newer version than the last seen goes to the receiver
     void onNotification(const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload);
 
     const Settings m_settings;
@@ -103,6 +114,10 @@ private:
     QString m_replica;
     QPointer<QObject> m_receiverContext;
     std::function<void(const QByteArray &)> m_receiver;
+    QPointer<QObject> m_configContext;
+    std::function<void(const QByteArray &)> m_configReceiver;
+    bool m_configPending = false;
+    QByteArray m_configYaml;
     bool m_available = false;
     QString m_reason;
     qint64 m_downSinceMs = 0;
@@ -111,6 +126,7 @@ private:
     bool m_connected = false;
     int m_schemaVersion = 0;
     int m_retryMs = kRetryMinMs;
+    qint64 m_configVersion = 0; // of the shared config, last written or fetched
     qint64 m_lastRetentionMs = 0;
     std::unique_ptr<RequestBatch> m_batch; // the connection's prepared statements
     QTimer *m_flushTimer = nullptr;

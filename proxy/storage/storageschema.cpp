@@ -66,6 +66,7 @@ bool StorageSchema::migrateLocked(QSqlDatabase &db, QString *error)
         {3, &StorageSchema::createV3},
         {4, &StorageSchema::createV4},
         {5, &StorageSchema::createV5},
+        {6, &StorageSchema::createV6},
     };
     const SqlDialect sql = SqlDialect::of(db);
 
@@ -169,6 +170,22 @@ bool StorageSchema::createV4(QSqlDatabase &db, QString *error)
 bool StorageSchema::createV5(QSqlDatabase &db, QString *error)
 {
     return execAll(db, {QStringLiteral("ALTER TABLE requests ADD COLUMN replica TEXT NOT NULL DEFAULT ''")},
+                   error);
+}
+
+// The config replicas on one PostgreSQL database share (ConfigSharing): one row, the YAML text and a version
+// that every save increments. Created on SQLite too (one schema), where nothing uses it.
+bool StorageSchema::createV6(QSqlDatabase &db, QString *error)
+{
+    const SqlDialect sql = SqlDialect::of(db);
+    return execAll(db,
+                   {QStringLiteral("CREATE TABLE chain_config ("
+                                   "id INTEGER PRIMARY KEY CHECK (id = 1), "
+                                   "version %1 NOT NULL, "
+                                   "yaml TEXT NOT NULL, "
+                                   "updated_at_ms %1 NOT NULL, "
+                                   "updated_by TEXT NOT NULL DEFAULT '')")
+                        .arg(sql.integer())},
                    error);
 }
 

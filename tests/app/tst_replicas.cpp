@@ -166,7 +166,7 @@ private:
         const QString path = m_dir.filePath(name + QStringLiteral(".yaml"));
         QByteArray yaml = "version: 1\nsettings:\n  apiKeys: [\"" + kKey +
                           "\"]\n  defaultChain: default\n  dbPath: \"" +
-                          m_dir.filePath(name + QStringLiteral(".db")).toUtf8() + "\"\n";
+                          m_dir.filePath(QStringLiteral("team.db")).toUtf8() + "\"\n";
         if (!storage.isEmpty())
             yaml += "  storage: \"" + storage.toUtf8() + "\"\n";
         yaml += "providers:\n  - {id: up, name: Up, type: openai, apiKey: k, baseUrl: \"" +
@@ -206,16 +206,18 @@ private slots:
         m_limited.setDefaultStep(SimulatedProvider::Step::rateLimited()); // no Retry-After, no headers
         QVERIFY(m_capped.listen());
 
-        // One config file for both (a shared config folder, as docker-compose.replicas.yml mounts it) naming
-        // the database; alpha is named by CHAIN_REPLICA_NAME, beta gets the database again from DATABASE_URL
-        // and the default name <host>:<port>.
-        const QString config = writeConfig(QStringLiteral("team"), m_pg.url(QStringLiteral("team")));
+        // Each replica has its own config file (the same text); alpha names the database in it and is named
+        // by CHAIN_REPLICA_NAME, beta gets the database again from DATABASE_URL and the default name
+        // <host>:<port>. The first to start seeds the shared config.
         QProcessEnvironment alphaEnv;
         alphaEnv.insert(QStringLiteral("CHAIN_REPLICA_NAME"), QStringLiteral("alpha"));
-        QVERIFY2(m_alpha.start(config, alphaEnv), m_alpha.output().constData());
+        QVERIFY2(
+            m_alpha.start(writeConfig(QStringLiteral("alpha"), m_pg.url(QStringLiteral("team"))), alphaEnv),
+            m_alpha.output().constData());
         QProcessEnvironment betaEnv;
         betaEnv.insert(QStringLiteral("DATABASE_URL"), m_pg.url(QStringLiteral("team")));
-        QVERIFY2(m_beta.start(config, betaEnv), m_beta.output().constData());
+        QVERIFY2(m_beta.start(writeConfig(QStringLiteral("beta"), m_pg.url(QStringLiteral("team"))), betaEnv),
+                 m_beta.output().constData());
         // The password is never logged.
         QVERIFY(!m_alpha.output().contains(PgServer::kPassword));
         QVERIFY(!m_beta.output().contains(PgServer::kPassword));
@@ -270,7 +272,7 @@ private slots:
 
     void configEditOnOneReplicaIsServedByTheOther()
     {
-        // Through the shared file: alpha writes it, beta's watcher reloads it.
+        // Separate files: alpha saves the edit to the database, beta is told (NOTIFY) and applies it.
         // The model the upstream was asked for: "m" by the default chain (an unknown name falls back to it),
         // "m2" once beta knows chain "extra".
         auto upstreamModelViaBeta = [this] {
@@ -291,6 +293,67 @@ private slots:
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         delete reply;
         QTRY_COMPARE_WITH_TIMEOUT(upstreamModelViaBeta(), QStringLiteral("m2"), 5000);
+    }
+
+    // 429chain --export-config / --import-config against the team's database.
+    int transfer(const QStringList &arguments, QByteArray *output)
+    {
+        QProcess tool;
+        tool.setProcessChannelMode(QProcess::MergedChannels);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("CHAIN_DATABASE_URL"), m_pg.url(QStringLiteral("team")));
+        tool.setProcessEnvironment(env);
+        tool.start(QStringLiteral(CHAIN_BINARY),
+                   QStringList{QStringLiteral("--headless"), QStringLiteral("-c"),
+                               m_dir.filePath(QStringLiteral("beta.yaml"))} +
+                       arguments);
+        if (!tool.waitForFinished(30000))
+            return -1;
+        *output = tool.readAll();
+        return tool.exitCode();
+    }
+
+    void importAndExportTheSharedConfig()
+    {
+        QByteArray output;
+        const QString exported = m_dir.filePath(QStringLiteral("exported.yaml"));
+        QCOMPARE(transfer({QStringLiteral("--export-config"), exported}, &output), 0);
+        QFile file(exported);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QByteArray yaml = file.readAll();
+        QVERIFY2(yaml.contains("name: extra"), yaml.constData()); // the edit above is in the database
+        QVERIFY(!output.contains(PgServer::kPassword));
+
+        // A bad file is refused before anything is stored.
+        const QString bad = m_dir.filePath(QStringLiteral("bad.yaml"));
+        QFile badFile(bad);
+        QVERIFY(badFile.open(QIODevice::WriteOnly));
+        badFile.write(yaml + "  - name: broken\n    entries:\n      - {provider: nosuch, model: x}\n");
+        badFile.close();
+        QCOMPARE(transfer({QStringLiteral("--import-config"), bad}, &output), 1);
+        QVERIFY2(output.contains("nosuch"), output.constData());
+
+        // A good one: both replicas serve its new chain.
+        yaml += "  - name: imported\n    entries:\n      - {provider: up, model: m3}\n";
+        const QString good = m_dir.filePath(QStringLiteral("good.yaml"));
+        QFile goodFile(good);
+        QVERIFY(goodFile.open(QIODevice::WriteOnly));
+        goodFile.write(yaml);
+        goodFile.close();
+        QVERIFY2(transfer({QStringLiteral("--import-config"), good}, &output) == 0, output.constData());
+        for (const Replica *r : {&m_alpha, &m_beta}) {
+            QTRY_COMPARE_WITH_TIMEOUT(
+                [&] {
+                    const int status =
+                        HttpClient::post(r->url(QStringLiteral("/v1/chat/completions")),
+                                         HttpClient::chatBody(QStringLiteral("imported"), false), auth())
+                            .status;
+                    return status == 200
+                               ? m_upstream.lastRequest().body.value(QLatin1String("model")).toString()
+                               : QString::number(status);
+                }(),
+                QStringLiteral("m3"), 5000);
+        }
     }
 
     // The pair's entry as GET /v1/ratelimits shows it on one replica.

@@ -301,8 +301,8 @@ private slots:
         DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
-        for (const char *table :
-             {"requests", "attempts", "usage_daily_provider", "usage_daily_chain", "limiter_state"}) {
+        for (const char *table : {"requests", "attempts", "usage_daily_provider", "usage_daily_chain",
+                                  "limiter_state", "chain_config"}) {
             QVERIFY2(db.scalar(QStringLiteral(
                                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
                                QLatin1String(table) + QLatin1Char('\''))
@@ -498,6 +498,7 @@ private slots:
             DirectDb db(target());
             QVERIFY(db.exec(QStringLiteral("DROP TABLE limiter_state")));
             QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
+            QVERIFY(db.exec(QStringLiteral("DROP TABLE chain_config")));
             QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 3")));
         }
         auto store = openStore(options(), clock);
@@ -532,13 +533,14 @@ private slots:
             // The previous build's file: version 4, rows without a replica.
             DirectDb db(target());
             QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
+            QVERIFY(db.exec(QStringLiteral("DROP TABLE chain_config")));
             QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 4")));
         }
         RequestStore::Options o = options();
         o.replica = QStringLiteral("laptop:3429");
         auto store = openStore(o, clock);
         QVERIFY(store);
-        QCOMPARE(store->schemaVersion(), 5);
+        QCOMPARE(store->schemaVersion(), RequestStore::kSchemaVersion);
         store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("groq")));
         store->setReplica(QStringLiteral("laptop:4000"));
         store->record(makeRecord(kMidnight + 3, QStringLiteral("c"), QStringLiteral("groq")));
@@ -691,8 +693,8 @@ private slots:
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM chain_schema")).toInt(), 1);
         QCOMPARE(db.scalar(QStringLiteral("SELECT version FROM chain_schema")).toInt(),
                  RequestStore::kSchemaVersion);
-        for (const char *table :
-             {"requests", "attempts", "usage_daily_provider", "usage_daily_chain", "limiter_state"})
+        for (const char *table : {"requests", "attempts", "usage_daily_provider", "usage_daily_chain",
+                                  "limiter_state", "chain_config"})
             QVERIFY2(
                 db.scalar(QStringLiteral("SELECT to_regclass('%1') IS NOT NULL").arg(QLatin1String(table)))
                     .toBool(),
