@@ -31,8 +31,8 @@ void ConfigSharing::start()
     std::optional<QByteArray> stored = m_store.loadSharedConfig();
     if (!stored && !local.isEmpty()) {
         if (m_store.seedSharedConfig(local))
-            qCInfo(lcConfigShare).noquote() << "the shared config was seeded from"
-                                            << m_service.fileConfig()->sourcePath;
+            qCInfo(lcConfigShare).noquote()
+                << "the shared config was seeded from" << m_service.fileConfig()->sourcePath;
         stored = m_store.loadSharedConfig(); // another replica may have seeded it first
     }
     m_last = stored.value_or(local);
@@ -59,8 +59,8 @@ void ConfigSharing::apply(const QByteArray &yaml, const char *from)
     const QString path = m_service.fileConfig()->sourcePath;
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(yaml) != yaml.size() || !file.commit()) {
-        qCWarning(lcConfigShare).noquote() << "cannot write the shared config from" << from << "to" << path
-                                           << ":" << file.errorString();
+        qCWarning(lcConfigShare).noquote()
+            << "cannot write the shared config from" << from << "to" << path << ":" << file.errorString();
         return;
     }
     // The same validated path as a hand edit; a config this replica cannot load (a variable it lacks) keeps

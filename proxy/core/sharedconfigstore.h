@@ -7,9 +7,9 @@
 
 class QObject;
 
-// Where replicas on one database keep their config (the YAML text, `${VAR}` references kept), so an edit on one
-// replica applies on all: implemented by chain_storage over PostgreSQL (RequestStore, table chain_config, a
-// NOTIFY per change); a SQLite store is not shared. Used by ConfigSharing and by --import-config /
+// Where replicas on one database keep their config (the YAML text, `${VAR}` references kept), so an edit on
+// one replica applies on all: implemented by chain_storage over PostgreSQL (RequestStore, table chain_config,
+// a NOTIFY per change); a SQLite store is not shared. Used by ConfigSharing and by --import-config /
 // --export-config.
 class SharedConfigStore
 {
@@ -26,5 +26,6 @@ public:
     // (the newest of several quick saves; kept while the database is away, written when it is back).
     virtual void saveSharedConfig(const QByteArray &yaml) = 0;
     // What another replica saved, delivered on `context`'s thread; a null context stops delivery.
-    virtual void setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver) = 0;
+    virtual void setSharedConfigReceiver(QObject *context,
+                                         std::function<void(const QByteArray &)> receiver) = 0;
 };

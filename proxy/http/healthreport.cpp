@@ -5,14 +5,15 @@
 
 namespace HealthReport {
 
-QJsonObject storageJson(const StorageStatus &s)
+QJsonObject storageJson(const StorageStatus &s, bool withLocation)
 {
     QJsonObject out{{QStringLiteral("backend"), s.backend},
-                    {QStringLiteral("location"), s.location},
                     {QStringLiteral("replica"), s.replica},
                     {QStringLiteral("state"), s.available ? QStringLiteral("ok") : QStringLiteral("down")},
                     {QStringLiteral("bufferedRows"), s.bufferedRows},
                     {QStringLiteral("lostRows"), s.lostRows}};
+    if (withLocation)
+        out.insert(QStringLiteral("location"), s.location);
     if (!s.available) {
         out.insert(QStringLiteral("reason"), s.reason);
         out.insert(QStringLiteral("downSince"), s.downSinceMs);
@@ -31,7 +32,7 @@ QJsonObject build(const ProxyService &service)
     if (StatsSource *stats = service.stats()) {
         const StorageStatus storage = stats->storageStatus();
         if (!storage.backend.isEmpty()) {
-            out.insert(QStringLiteral("storage"), storageJson(storage));
+            out.insert(QStringLiteral("storage"), storageJson(storage, false));
             if (!storage.available) {
                 out.insert(QStringLiteral("status"), QStringLiteral("degraded"));
                 out.insert(QStringLiteral("reason"),

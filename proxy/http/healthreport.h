@@ -11,6 +11,8 @@ struct StorageStatus;
 namespace HealthReport {
 
 QJsonObject build(const ProxyService &service);
-QJsonObject storageJson(const StorageStatus &status);
+// `withLocation`: also the file or database (host, user, name; never the password). /health is public and
+// leaves it out; the stats summary (a proxy key) has it.
+QJsonObject storageJson(const StorageStatus &status, bool withLocation);
 
 } // namespace HealthReport

@@ -301,8 +301,9 @@ Answer handleSummary(StatsSource &stats)
                               {QStringLiteral("requestsToday"), s.requestsToday},
                               {QStringLiteral("tokensToday"), s.tokensToday}};
     // Ours: the storage's state (rows buffered or lost while a shared database was away).
-    return objectAnswer(200, {{QStringLiteral("summary"), summary},
-                              {QStringLiteral("storage"), HealthReport::storageJson(stats.storageStatus())}});
+    return objectAnswer(
+        200, {{QStringLiteral("summary"), summary},
+              {QStringLiteral("storage"), HealthReport::storageJson(stats.storageStatus(), true)}});
 }
 
 Answer handleRequests(StatsSource &stats, const StatsInput &input)
