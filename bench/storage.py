@@ -77,7 +77,7 @@ def config(tmp, name, nginx_port, storage):
 settings:
   apiKeys: ["{bench.KEY}"]
   defaultChain: bench
-  logLevel: warn
+  logLevel: info
   dbPath: {tmp}/{name}.db
   storage: "{storage}"
   replicaName: {name}
@@ -159,6 +159,7 @@ def main():
     procs = bench.Procs()
     pg = None
     R = {}
+    failed = True
     try:
         pg = start_postgres(procs)
         url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{pg[2]}/bench"
@@ -188,11 +189,15 @@ def main():
                        "errors": sum(r["errors"] for r in rs)}
         bench.log("cooldown propagation between two replicas")
         R["propagation"] = propagation(pga, pgb, rounds)
+        failed = False
     finally:
         procs.stop_all()
         if pg:
             stop_postgres(pg[0], pg[1])
-        shutil.rmtree(tmp, ignore_errors=True)
+        if failed:
+            bench.log(f"failed: the logs are in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     added = R["postgresql"]["p50"] - R["sqlite"]["p50"]
     p = R["propagation"]

@@ -18,7 +18,7 @@ public:
     virtual bool isShared() const = 0;
     // Any thread, never blocks: handed to the store's thread, which sends it at once.
     virtual void publishLimiterMessage(const QByteArray &message) = 0;
-    // What the other replicas publish (never this one's own), delivered on `context`'s thread. One receiver;
-    // a null context stops delivery.
+    // What the replicas publish (this one's own too, possibly: a receiver tells them apart), delivered on
+    // `context`'s thread. One receiver; a null context stops delivery.
     virtual void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver) = 0;
 };

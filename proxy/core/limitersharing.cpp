@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
+#include <QUuid>
 
 Q_LOGGING_CATEGORY(lcSharing, "chain.limits.shared")
 
@@ -17,7 +18,11 @@ constexpr int kPairsPerMessage = 40;
 
 LimiterSharing::LimiterSharing(RateLimitTracker &tracker, LimiterBus &bus, const QString &replica,
                                QObject *parent)
-    : QObject(parent), m_tracker(tracker), m_bus(bus), m_replica(replica)
+    : QObject(parent)
+    , m_tracker(tracker)
+    , m_bus(bus)
+    , m_replica(replica)
+    , m_sender(QUuid::createUuid().toString(QUuid::WithoutBraces))
 {
     m_useTimer.setSingleShot(true);
     m_useTimer.setInterval(0);
@@ -38,6 +43,7 @@ void LimiterSharing::publish(QJsonObject message)
 {
     message.insert(QStringLiteral("v"), kVersion);
     message.insert(QStringLiteral("from"), m_replica);
+    message.insert(QStringLiteral("sid"), m_sender);
     m_bus.publishLimiterMessage(QJsonDocument(message).toJson(QJsonDocument::Compact));
 }
 
@@ -98,8 +104,10 @@ void LimiterSharing::apply(const QByteArray &message)
         qCDebug(lcSharing) << "ignoring a limiter message of another version:" << message.left(200);
         return;
     }
-    // Own messages never come back (the bus filters them by connection): two replicas given the same name
-    // by mistake still share.
+    // Own messages may come back; told by the sender id, not the name (two replicas given the same name by
+    // mistake still share).
+    if (o.value(QLatin1String("sid")).toString() == m_sender)
+        return;
     const QString type = o.value(QLatin1String("t")).toString();
     const QString provider = o.value(QLatin1String("p")).toString();
     const QString model = o.value(QLatin1String("m")).toString();

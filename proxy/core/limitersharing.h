@@ -41,6 +41,7 @@ private:
     RateLimitTracker &m_tracker;
     LimiterBus &m_bus;
     QString m_replica;
+    const QString m_sender;  // this process, to tell its own messages when they come back
     bool m_applying = false; // applying a message: what the tracker signals now is not ours to send
     QHash<QPair<QString, QString>, QPair<qint64, qint64>> m_pendingUse; // pair -> requests, tokens
     QTimer m_useTimer;

@@ -124,13 +124,21 @@ bool RequestWriter::connectToDatabase(QString *error)
     }
     m_batch = std::make_unique<RequestBatch>(QSqlDatabase::database(m_settings.connectionName, false));
     if (m_settings.target.isPostgreSql()) {
-        QSqlDriver *driver = QSqlDatabase::database(m_settings.connectionName, false).driver();
-        if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)) &&
-            driver->subscribeToNotification(QLatin1String(kConfigChannel)))
-            QObject::connect(driver, &QSqlDriver::notification, this, &RequestWriter::onNotification);
-        else
-            qCWarning(lcStorage) << "cannot LISTEN for the other replicas' rate-limit news:"
-                                 << driver->lastError().text();
+        // LISTEN on a connection of its own that runs no other statement: a notification that arrives while
+        // a connection is busy with a query is read with the query's answer, and QPSQL only looks for
+        // notifications when the socket wakes it, so on the writer's connection it could wait for the
+        // next one.
+        QString why;
+        if (StorageCommon::openConnection(listenerName(), m_settings.target, &why)) {
+            QSqlDriver *driver = QSqlDatabase::database(listenerName(), false).driver();
+            if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)) &&
+                driver->subscribeToNotification(QLatin1String(kConfigChannel)))
+                QObject::connect(driver, &QSqlDriver::notification, this, &RequestWriter::onNotification);
+            else
+                why = driver->lastError().text();
+        }
+        if (!why.isEmpty())
+            qCWarning(lcStorage).noquote() << "cannot LISTEN for the other replicas' news:" << why;
     }
     m_connected = true;
     m_retryMs = kRetryMinMs;
@@ -141,8 +149,15 @@ bool RequestWriter::connectToDatabase(QString *error)
     return true;
 }
 
+QString RequestWriter::listenerName() const
+{
+    return m_settings.connectionName + QStringLiteral(".listen");
+}
+
 void RequestWriter::disconnectFromDatabase()
 {
+    if (QSqlDatabase::contains(listenerName()))
+        StorageCommon::closeConnection(listenerName());
     m_batch.reset(); // before the connection its statements belong to
     if (m_connected || QSqlDatabase::contains(m_settings.connectionName))
         StorageCommon::closeConnection(m_settings.connectionName);
@@ -172,6 +187,17 @@ bool RequestWriter::open(qint64 nowMs, QString *error)
     QObject::connect(m_retentionTimer, &QTimer::timeout, this,
                      [this] { maybeRunRetention(m_clock.nowMs()); });
     m_retentionTimer->start();
+    if (m_settings.target.isPostgreSql()) {
+        // An idle replica writes nothing, so nothing would notice a server restart that dropped the
+        // listener: a probe now and then does, and the retry reconnects both.
+        m_probeTimer = new QTimer(this);
+        m_probeTimer->setInterval(kProbeIntervalMs);
+        QObject::connect(m_probeTimer, &QTimer::timeout, this, [this] {
+            if (m_connected && !connectionAlive())
+                wentAway(QStringLiteral("the connection was lost"));
+        });
+        m_probeTimer->start();
+    }
     m_retryTimer = new QTimer(this);
     m_retryTimer->setSingleShot(true);
     QObject::connect(m_retryTimer, &QTimer::timeout, this, &RequestWriter::retry);
@@ -200,6 +226,8 @@ void RequestWriter::close()
     m_retentionTimer = nullptr;
     delete m_retryTimer;
     m_retryTimer = nullptr;
+    delete m_probeTimer;
+    m_probeTimer = nullptr;
     m_open = false;
     disconnectFromDatabase();
 }
@@ -379,6 +407,8 @@ void RequestWriter::fetchSharedConfig()
 void RequestWriter::onNotification(const QString &name, QSqlDriver::NotificationSource source,
                                    const QVariant &payload)
 {
+    // The listener is a session of its own: this writer's NOTIFYs arrive as OtherSource too. A config
+    // version already known is skipped by fetchSharedConfig; LimiterSharing skips its own messages.
     if (source == QSqlDriver::SelfSource)
         return;
     if (name == QLatin1String(kConfigChannel)) {

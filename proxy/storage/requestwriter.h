@@ -39,6 +39,7 @@ class RequestWriter : public QObject
 public:
     static constexpr int kRetryMinMs = 200;
     static constexpr int kRetryMaxMs = 5000;
+    static constexpr int kProbeIntervalMs = 5000;
 
     struct Settings
     {
@@ -89,6 +90,7 @@ public:
 private:
     bool connectToDatabase(QString *error); // opens the connection and migrates
     void disconnectFromDatabase();
+    QString listenerName() const;
     void wentAway(const QString &reason); // the connection is lost: close it and retry later
     void retry();
     bool connectionAlive();
@@ -132,4 +134,5 @@ private:
     QTimer *m_flushTimer = nullptr;
     QTimer *m_retentionTimer = nullptr;
     QTimer *m_retryTimer = nullptr;
+    QTimer *m_probeTimer = nullptr;
 };

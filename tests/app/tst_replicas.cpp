@@ -481,6 +481,20 @@ private slots:
         }
         qInfo() << load.ok() << "requests answered," << load.ok() - okAtStop << "after the database stopped";
     }
+
+    void sharingResumesAfterTheOutage()
+    {
+        // Both replicas listen again on their new connections: a quota beta finds out reaches alpha.
+        const int asked = m_limited.requestCount();
+        QCOMPARE(HttpClient::post(m_beta.url(QStringLiteral("/v1/chat/completions")),
+                                  HttpClient::chatBody(QStringLiteral("quota"), false), auth())
+                     .status,
+                 200);
+        QCOMPARE(m_limited.requestCount(), asked + 1);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            entry(m_alpha, QStringLiteral("limited")).value(QLatin1String("status")).toString(),
+            QStringLiteral("exhausted"), 5000);
+    }
 };
 
 QTEST_MAIN(TestReplicas)
