@@ -1,5 +1,6 @@
 #include "requeststore.h"
 
+#include "notifychannel.h"
 #include "requestwriter.h"
 #include "statsqueries.h"
 #include "storagecommon.h"
@@ -48,6 +49,16 @@ RequestStore::RequestStore(const Options &options, const Clock &clock, QObject *
     m_thread.setObjectName(QStringLiteral("chain.storage.writer"));
     m_writer->moveToThread(&m_thread);
     m_readThread.setObjectName(QStringLiteral("chain.storage.reader"));
+    if (m_target.isPostgreSql()) {
+        RequestWriter *writer = m_writer.get();
+        m_channel = std::make_unique<NotifyChannel>(
+            m_target, QStringLiteral("chain.storage.%1.bus").arg(m_id), [writer] {
+                QMetaObject::invokeMethod(
+                    writer, [writer] { writer->fetchSharedConfig(); }, Qt::QueuedConnection);
+            });
+        m_busThread.setObjectName(QStringLiteral("chain.storage.bus"));
+        m_channel->moveToThread(&m_busThread);
+    }
 }
 
 void RequestStore::runQuery(std::function<void()> query)
@@ -76,6 +87,13 @@ RequestStore::~RequestStore()
             m_readContext = nullptr;
         }
     }
+    if (m_busThread.isRunning()) {
+        QMetaObject::invokeMethod(
+            m_channel.get(), [this] { m_channel->stop(); }, Qt::BlockingQueuedConnection);
+        m_busThread.quit();
+        m_busThread.wait();
+    }
+    m_channel.reset();
     if (m_open.exchange(false))
         runOnWriter([this] { m_writer->close(); });
     m_thread.quit();
@@ -114,6 +132,9 @@ bool RequestStore::open(QString *error)
         if (opened) {
             m_schemaVersion = m_writer->schemaVersion();
             m_open.store(true);
+            m_busThread.start();
+            QMetaObject::invokeMethod(
+                m_channel.get(), [this] { m_channel->start(); }, Qt::QueuedConnection);
             return true;
         }
         m_thread.quit();
@@ -149,13 +170,14 @@ void RequestStore::setReplica(const QString &replica)
 
 void RequestStore::publishLimiterMessage(const QByteArray &message)
 {
-    if (m_open.load() && isShared())
-        m_writer->publishLimiterMessage(message);
+    if (m_open.load() && m_channel)
+        m_channel->publishLimiterMessage(message);
 }
 
 void RequestStore::setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
 {
-    m_writer->setLimiterReceiver(context, std::move(receiver));
+    if (m_channel)
+        m_channel->setLimiterReceiver(context, std::move(receiver));
 }
 
 std::optional<QByteArray> RequestStore::loadSharedConfig()

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 
+class NotifyChannel;
 class RequestWriter;
 class StatsQueries;
 
@@ -136,6 +137,8 @@ private:
     QObject *m_readContext = nullptr; // lives on m_readThread
     QMutex m_readStartMutex;
     std::unique_ptr<RequestWriter> m_writer;
+    QThread m_busThread;                      // PostgreSQL: the replicas' messages (NotifyChannel)
+    std::unique_ptr<NotifyChannel> m_channel; // lives on m_busThread
     std::atomic<bool> m_open{false};
     std::atomic<bool> m_warnedNotOpen{false};
     int m_schemaVersion = 0;

@@ -1,5 +1,6 @@
 #include "requestwriter.h"
 
+#include "notifychannel.h"
 #include "requestbatch.h"
 #include "sqldialect.h"
 #include "storageschema.h"
@@ -123,23 +124,6 @@ bool RequestWriter::connectToDatabase(QString *error)
         return false;
     }
     m_batch = std::make_unique<RequestBatch>(QSqlDatabase::database(m_settings.connectionName, false));
-    if (m_settings.target.isPostgreSql()) {
-        // LISTEN on a connection of its own that runs no other statement: a notification that arrives while
-        // a connection is busy with a query is read with the query's answer, and QPSQL only looks for
-        // notifications when the socket wakes it, so on the writer's connection it could wait for the
-        // next one.
-        QString why;
-        if (StorageCommon::openConnection(listenerName(), m_settings.target, &why)) {
-            QSqlDriver *driver = QSqlDatabase::database(listenerName(), false).driver();
-            if (driver->subscribeToNotification(QLatin1String(kLimiterChannel)) &&
-                driver->subscribeToNotification(QLatin1String(kConfigChannel)))
-                QObject::connect(driver, &QSqlDriver::notification, this, &RequestWriter::onNotification);
-            else
-                why = driver->lastError().text();
-        }
-        if (!why.isEmpty())
-            qCWarning(lcStorage).noquote() << "cannot LISTEN for the other replicas' news:" << why;
-    }
     m_connected = true;
     m_retryMs = kRetryMinMs;
     QMutexLocker lock(&m_mutex);
@@ -149,15 +133,8 @@ bool RequestWriter::connectToDatabase(QString *error)
     return true;
 }
 
-QString RequestWriter::listenerName() const
-{
-    return m_settings.connectionName + QStringLiteral(".listen");
-}
-
 void RequestWriter::disconnectFromDatabase()
 {
-    if (QSqlDatabase::contains(listenerName()))
-        StorageCommon::closeConnection(listenerName());
     m_batch.reset(); // before the connection its statements belong to
     if (m_connected || QSqlDatabase::contains(m_settings.connectionName))
         StorageCommon::closeConnection(m_settings.connectionName);
@@ -188,8 +165,8 @@ bool RequestWriter::open(qint64 nowMs, QString *error)
                      [this] { maybeRunRetention(m_clock.nowMs()); });
     m_retentionTimer->start();
     if (m_settings.target.isPostgreSql()) {
-        // An idle replica writes nothing, so nothing would notice a server restart that dropped the
-        // listener: a probe now and then does, and the retry reconnects both.
+        // An idle replica writes nothing, so nothing would notice a server restart: a probe now and then
+        // does, and /health says so.
         m_probeTimer = new QTimer(this);
         m_probeTimer->setInterval(kProbeIntervalMs);
         QObject::connect(m_probeTimer, &QTimer::timeout, this, [this] {
@@ -269,30 +246,6 @@ void RequestWriter::retry()
     if (m_settings.target.isPostgreSql())
         fetchSharedConfig(); // an edit another replica made meanwhile
     writePending();
-}
-
-void RequestWriter::publishLimiterMessage(const QByteArray &message)
-{
-    QMetaObject::invokeMethod(
-        this, [this, message] { sendLimiterMessage(message); }, Qt::QueuedConnection);
-}
-
-void RequestWriter::setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
-{
-    QMutexLocker lock(&m_mutex);
-    m_receiverContext = context;
-    m_receiver = context ? std::move(receiver) : std::function<void(const QByteArray &)>();
-}
-
-void RequestWriter::sendLimiterMessage(const QByteArray &message)
-{
-    if (!m_open || !m_connected)
-        return; // best effort: the others learn it themselves
-    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
-    query.prepare(QStringLiteral("SELECT pg_notify('%1', ?)").arg(QLatin1String(kLimiterChannel)));
-    query.bindValue(0, QString::fromUtf8(message));
-    if (!query.exec())
-        qCDebug(lcStorage) << "rate-limit message not sent:" << query.lastError().text();
 }
 
 std::optional<QByteArray> RequestWriter::loadSharedConfig()
@@ -385,7 +338,7 @@ void RequestWriter::writeSharedConfig()
     query.finish();
     QSqlQuery notify(QSqlDatabase::database(m_settings.connectionName, false));
     notify.exec(QStringLiteral("SELECT pg_notify('%1', '%2')")
-                    .arg(QLatin1String(kConfigChannel))
+                    .arg(QLatin1String(NotifyChannel::kConfigChannel))
                     .arg(m_configVersion));
     qCInfo(lcStorage) << "shared config saved as version" << m_configVersion;
 }
@@ -401,28 +354,6 @@ void RequestWriter::fetchSharedConfig()
         return;
     QMetaObject::invokeMethod(
         m_configContext.data(), [receiver = m_configReceiver, yaml = *yaml] { receiver(yaml); },
-        Qt::QueuedConnection);
-}
-
-void RequestWriter::onNotification(const QString &name, QSqlDriver::NotificationSource source,
-                                   const QVariant &payload)
-{
-    // The listener is a session of its own: this writer's NOTIFYs arrive as OtherSource too. A config
-    // version already known is skipped by fetchSharedConfig; LimiterSharing skips its own messages.
-    if (source == QSqlDriver::SelfSource)
-        return;
-    if (name == QLatin1String(kConfigChannel)) {
-        fetchSharedConfig();
-        return;
-    }
-    if (name != QLatin1String(kLimiterChannel))
-        return;
-    QMutexLocker lock(&m_mutex);
-    if (!m_receiverContext || !m_receiver)
-        return;
-    QMetaObject::invokeMethod(
-        m_receiverContext.data(),
-        [receiver = m_receiver, message = payload.toString().toUtf8()] { receiver(message); },
         Qt::QueuedConnection);
 }
 

@@ -9,7 +9,6 @@
 #include <QMutex>
 #include <QObject>
 #include <QPointer>
-#include <QSqlDriver>
 #include <QString>
 
 #include <functional>
@@ -64,16 +63,12 @@ public:
     void setReplica(const QString &replica);
     // Any thread.
     StorageStatus status() const;
-    // Any thread (PostgreSQL only): sends a rate-limit message to the other replicas (NOTIFY, at once), and
-    // where theirs go (LISTEN on the writer's connection, renewed when it reconnects).
-    void publishLimiterMessage(const QByteArray &message);
-    void setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver);
-    static constexpr const char *kLimiterChannel = "chain_limiter";
     // The shared config (table chain_config, PostgreSQL): load and seed block on the writer thread; a save
     // waits in a one-slot mailbox (kept while the database is away) and is written with a NOTIFY on
-    // kConfigChannel; what other replicas save is fetched and handed to the receiver.
-    static constexpr const char *kConfigChannel = "chain_config";
+    // NotifyChannel::kConfigChannel; fetchSharedConfig (the channel heard a NOTIFY) hands a version newer
+    // than the last seen to the receiver.
     std::optional<QByteArray> loadSharedConfig();  // writer thread
+    void fetchSharedConfig();                      // writer thread
     bool seedSharedConfig(const QByteArray &yaml); // writer thread
     void saveSharedConfig(const QByteArray &yaml); // any thread
     void setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver);
@@ -90,7 +85,6 @@ public:
 private:
     bool connectToDatabase(QString *error); // opens the connection and migrates
     void disconnectFromDatabase();
-    QString listenerName() const;
     void wentAway(const QString &reason); // the connection is lost: close it and retry later
     void retry();
     bool connectionAlive();
@@ -98,10 +92,7 @@ private:
     void wake();
     void writeLimiterState(const QByteArray &state, qint64 savedAtMs);
     void maybeRunRetention(qint64 nowMs);
-    void sendLimiterMessage(const QByteArray &message);
     void writeSharedConfig();
-    void fetchSharedConfig(); // a newer version than the last seen goes to the receiver
-    void onNotification(const QString &name, QSqlDriver::NotificationSource source, const QVariant &payload);
 
     const Settings m_settings;
     const Clock &m_clock;
@@ -114,8 +105,6 @@ private:
     QByteArray m_limiterState;
     qint64 m_limiterSavedAtMs = 0;
     QString m_replica;
-    QPointer<QObject> m_receiverContext;
-    std::function<void(const QByteArray &)> m_receiver;
     QPointer<QObject> m_configContext;
     std::function<void(const QByteArray &)> m_configReceiver;
     bool m_configPending = false;
