@@ -25,7 +25,7 @@ LimiterSharing::LimiterSharing(RateLimitTracker &tracker, LimiterBus &bus, const
     , m_sender(QUuid::createUuid().toString(QUuid::WithoutBraces))
 {
     m_useTimer.setSingleShot(true);
-    m_useTimer.setInterval(0);
+    m_useTimer.setInterval(kUseIntervalMs);
     connect(&m_useTimer, &QTimer::timeout, this, &LimiterSharing::sendUse);
     connect(&tracker, &RateLimitTracker::cooldownStarted, this, &LimiterSharing::onCooldownStarted);
     connect(&tracker, &RateLimitTracker::attemptAdmitted, this, &LimiterSharing::onAdmitted);

@@ -14,7 +14,9 @@ class LimiterBus;
 // applies what they learn: a cooldown (a 429 and its reset, a daily cap, a misconfigured key, 5xx
 // escalation: the tracker's cooldownStarted, sent with its remaining duration so clocks need not agree), a
 // reset by hand, and every admitted attempt, so manual windows and learned ceilings count the requests of all
-// replicas. Admissions are sent in one message per event-loop pass. What arrives is applied without being
+// replicas. Admissions are summed per pair and sent every kUseIntervalMs (a busy replica sends 50 small
+// messages a second, not one per request; two replicas can both admit the last request of a window within
+// that time). What arrives is applied without being
 // sent back. Each replica still decides from memory: nothing here waits for the database. The engine creates
 // it when the store is shared (PostgreSQL); lives on the tracker's thread.
 class LimiterSharing : public QObject
@@ -22,6 +24,8 @@ class LimiterSharing : public QObject
     Q_OBJECT
 
 public:
+    static constexpr int kUseIntervalMs = 20;
+
     LimiterSharing(RateLimitTracker &tracker, LimiterBus &bus, const QString &replica,
                    QObject *parent = nullptr);
     ~LimiterSharing() override;

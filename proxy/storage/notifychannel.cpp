@@ -51,8 +51,8 @@ bool NotifyChannel::connectBoth()
         why = driver->lastError().text();
     }
     if (!m_warned)
-        qCWarning(lcStorage).noquote() << "the other replicas' news are not heard until the database is back:"
-                                       << why;
+        qCWarning(lcStorage).noquote()
+            << "the other replicas' news are not heard until the database is back:" << why;
     m_warned = true;
     disconnectBoth();
     return false;
