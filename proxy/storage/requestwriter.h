@@ -29,8 +29,9 @@ class RequestBatch;
 // the connection and reconnects with a growing delay (kRetryMinMs … kRetryMaxMs), and writes everything
 // queued once it is back. The queue is bounded (maxPending): records beyond it are dropped and counted
 // (status().lostRows). A PostgreSQL server down at start is the same case: open() succeeds and the writer
-// keeps trying. enqueue(), setLimiterState(), setReplica() and status() are the only members other threads
-// may call; RequestStore calls the rest on the writer thread (blocking or queued invocations).
+// keeps trying. enqueue(), setLimiterState(), setReplica(), status(), saveSharedConfig() and
+// setSharedConfigReceiver() are the only members other threads may call; RequestStore calls the rest on the
+// writer thread (blocking or queued invocations).
 class RequestWriter : public QObject
 {
     Q_OBJECT
