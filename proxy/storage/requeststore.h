@@ -32,8 +32,8 @@ class StatsQueries;
 // finishes). The app creates one, open()s it, hands it to ProxyService::setStatsSource and feeds it
 // ProxyService::requestFinished; destroying it commits what is queued. It is also the LimiterStateStore
 // LimiterPersistence keeps the rate-limit tracker's state in (table limiter_state, written by the same writer
-// thread) and, on PostgreSQL, the LimiterBus and SharedConfigStore the replicas talk through (NotifyChannel on
-// a bus thread of its own; table chain_config on the writer).
+// thread) and, on PostgreSQL, the LimiterBus and SharedConfigStore the replicas talk through (NotifyChannel
+// on a bus thread of its own; table chain_config on the writer).
 class RequestStore : public QObject,
                      public StatsSource,
                      public LimiterStateStore,
