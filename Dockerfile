@@ -17,11 +17,11 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DWITH_GUI=OFF -DBU
     && strip /build/app/429chain
 
 FROM debian:bookworm-slim
-# Only what the binary loads: Qt Core/Network/HttpServer (HttpServer pulls WebSockets), the SQLite driver plugin
-# for the request log, yaml-cpp, CA certificates for HTTPS upstreams (libssl3 comes with libqt6network6), tini as PID 1.
+# Only what the binary loads: Qt Core/Network/HttpServer (HttpServer pulls WebSockets), the SQLite and PostgreSQL
+# driver plugins for the request log (PostgreSQL when settings.storage / DATABASE_URL is a postgresql:// URL), yaml-cpp, CA certificates for HTTPS upstreams (libssl3 comes with libqt6network6), tini as PID 1.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libqt6core6 libqt6network6 libqt6httpserver6 libqt6sql6-sqlite libyaml-cpp0.7 ca-certificates tini \
+        libqt6core6 libqt6network6 libqt6httpserver6 libqt6sql6-sqlite libqt6sql6-psql libyaml-cpp0.7 ca-certificates tini \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
     && groupadd --gid 1000 chain \

@@ -2,14 +2,17 @@
 
 #include "apiserver.h"
 #include "clock.h"
+#include "configsharing.h"
 #include "configwatcher.h"
 #include "limiterpersistence.h"
+#include "limitersharing.h"
 #include "proxyservice.h"
 #include "requeststore.h"
 
 #include <QElapsedTimer>
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QSysInfo>
 #include <QTimer>
 
 #include <memory>
@@ -79,6 +82,10 @@ bool Engine::start(QString *error)
             });
             ok = m_server->listen(bindAddress(m_config.settings.host), quint16(m_config.settings.port), &err);
             m_port = m_server->port();
+            if (ok && m_store)
+                m_store->setReplica(replicaName());
+            if (ok && m_limiterSharing)
+                m_limiterSharing->setReplica(replicaName());
         },
         Qt::BlockingQueuedConnection);
     if (!ok) {
@@ -99,6 +106,8 @@ void Engine::openStore()
 {
     RequestStore::Options options;
     options.path = m_config.settings.dbPath;
+    options.storage = m_config.settings.storage;
+    options.replica = replicaName();
     options.retentionDays = m_config.settings.logRetentionDays;
     auto *store = new RequestStore(options, *m_clock);
     QString error;
@@ -109,16 +118,39 @@ void Engine::openStore()
         return;
     }
     m_store = store;
+    const StorageStatus status = m_store->storageStatus();
+    qCInfo(lcEngine).noquote() << "request log:" << status.backend << status.location;
     m_service->setStatsSource(m_store);
     connect(m_service, &ProxyService::requestFinished, m_store, &RequestStore::record, Qt::DirectConnection);
     // Before the server listens: the first request already knows which entries the last run found empty.
     m_limiterPersistence = new LimiterPersistence(m_service->tracker(), m_store, *m_clock);
+    // Replicas on one PostgreSQL database tell each other what their trackers learn.
+    if (m_store->isShared())
+        m_limiterSharing = new LimiterSharing(m_service->tracker(), *m_store, replicaName());
+    // ... and keep one config: the database's wins over the file, which seeds it when it is empty.
+    if (m_store->isShared() && !m_config.sourcePath.isEmpty()) {
+        m_configSharing = new ConfigSharing(*m_service, *m_store);
+        m_configSharing->start();
+    }
+}
+
+QString Engine::replicaName() const
+{
+    // Two replicas on one host differ by their port; before listening the port is the configured one.
+    if (!m_config.settings.replicaName.trimmed().isEmpty())
+        return m_config.settings.replicaName.trimmed();
+    const quint16 port = m_port ? m_port : quint16(m_config.settings.port);
+    return QSysInfo::machineHostName() + QLatin1Char(':') + QString::number(port);
 }
 
 void Engine::closeStore()
 {
     if (!m_store)
         return;
+    delete m_configSharing;
+    m_configSharing = nullptr;
+    delete m_limiterSharing; // before the store it publishes through
+    m_limiterSharing = nullptr;
     m_limiterPersistence->flush(); // the tracker as it is now; the store commits it below
     delete m_limiterPersistence;
     m_limiterPersistence = nullptr;

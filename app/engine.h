@@ -6,7 +6,9 @@
 #include <QThread>
 
 class ApiServer;
+class ConfigSharing;
 class LimiterPersistence;
+class LimiterSharing;
 class RequestStore;
 class ProxyService;
 class StatsSource;
@@ -38,8 +40,9 @@ signals:
     void stopped();
 
 private:
-    void openStore();  // engine thread
-    void closeStore(); // engine thread
+    void openStore();            // engine thread
+    void closeStore();           // engine thread
+    QString replicaName() const; // settings.replicaName, else "<host name>:<port>"
 
     Config m_config;
     QThread m_thread;
@@ -50,5 +53,7 @@ private:
     RequestStore *m_store = nullptr; // the request log; null when it could not be opened
     // Keeps the tracker's state in m_store; null with it.
     LimiterPersistence *m_limiterPersistence = nullptr;
+    LimiterSharing *m_limiterSharing = nullptr; // with a shared (PostgreSQL) store only
+    ConfigSharing *m_configSharing = nullptr;   // the same, when the config has a file
     quint16 m_port = 0;
 };

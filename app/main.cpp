@@ -3,6 +3,7 @@
 
 #include "configloader.h"
 #include "configpaths.h"
+#include "configtransfer.h"
 #include "demoenvironment.h"
 #include "engine.h"
 #include "logsetup.h"
@@ -168,7 +169,20 @@ int main(int argc, char *argv[])
                                       QStringLiteral("Validate the config and exit."));
     const QCommandLineOption trayOpt(
         QStringLiteral("tray"), QStringLiteral("Desktop app: start in the tray without opening the window."));
-    parser.addOptions({headlessOpt, configOpt, portOpt, hostOpt, initOpt, demoOpt, checkOpt, trayOpt});
+    const QCommandLineOption exportOpt(
+        QStringLiteral("export-config"),
+        QStringLiteral(
+            "Write the config the replicas share in PostgreSQL to <file> ('-': standard output) and "
+            "exit."),
+        QStringLiteral("file"));
+    const QCommandLineOption importOpt(
+        QStringLiteral("import-config"),
+        QStringLiteral(
+            "Validate <file> and store it as the config the replicas share in PostgreSQL (they apply "
+            "it live), then exit."),
+        QStringLiteral("file"));
+    parser.addOptions({headlessOpt, configOpt, portOpt, hostOpt, initOpt, demoOpt, checkOpt, trayOpt,
+                       exportOpt, importOpt});
     parser.process(app);
 
     LogSetup::install(qEnvironmentVariable("LOG_FORMAT", QStringLiteral("pretty")));
@@ -273,6 +287,10 @@ int main(int argc, char *argv[])
             print(QStringLiteral("error: %1").arg(e), stderr);
         return 1;
     }
+    if (parser.isSet(exportOpt))
+        return ConfigTransfer::exportTo(config, parser.value(exportOpt));
+    if (parser.isSet(importOpt))
+        return ConfigTransfer::importFrom(config, parser.value(importOpt), env);
     if (parser.isSet(checkOpt)) {
         print(QStringLiteral("%1: OK (%2 providers, %3 chains, default chain \"%4\")")
                   .arg(parser.isSet(demoOpt) ? QStringLiteral("demo config") : configPath)

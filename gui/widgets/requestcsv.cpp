@@ -7,8 +7,9 @@
 
 QString RequestCsv::header()
 {
-    return QStringLiteral("id,time_utc,chain,provider,model,status,attempts,prompt_tokens,completion_tokens,"
-                          "total_tokens,tokens_estimated,latency_ms,first_token_ms,stream,client_key,error");
+    return QStringLiteral(
+        "id,time_utc,chain,provider,model,status,attempts,prompt_tokens,completion_tokens,"
+        "total_tokens,tokens_estimated,latency_ms,first_token_ms,stream,client_key,error,replica");
 }
 
 QString RequestCsv::cell(const QString &text)
@@ -44,6 +45,7 @@ QString RequestCsv::row(const StoredRequest &request)
         r.stream ? QStringLiteral("true") : QStringLiteral("false"),
         cell(r.clientKeyLabel),
         cell(r.error),
+        cell(r.replica), // several replicas on one database: which one served it
     };
     return fields.join(QLatin1Char(','));
 }

@@ -95,6 +95,11 @@ struct Settings
     // Requested model name patterns (globs: `*`, `?`, `[…]`; case-insensitive) and the chain each selects, in
     // the file's order; the first that matches wins. Claude Code's background "haiku" calls to a cheap chain.
     QList<QPair<QString, QString>> modelAliases;
+    // Where the request log lives: empty or "sqlite" = the file at dbPath; a postgresql:// URL = a database
+    // that several replicas share (StorageUrl). DATABASE_URL / CHAIN_DATABASE_URL override it.
+    QString storage;
+    // This replica's name in the request rows; empty = "<host name>:<port>" (CHAIN_REPLICA_NAME overrides).
+    QString replicaName;
 };
 
 struct Config

@@ -37,7 +37,9 @@ inline const QStringList &settings()
                                   QStringLiteral("modelAliases"),
                                   QStringLiteral("midStreamContinue"),
                                   QStringLiteral("maxRequestBytes"),
-                                  QStringLiteral("logRetentionDays")};
+                                  QStringLiteral("logRetentionDays"),
+                                  QStringLiteral("storage"),
+                                  QStringLiteral("replicaName")};
     return keys;
 }
 

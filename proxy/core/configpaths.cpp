@@ -1,6 +1,7 @@
 #include "configpaths.h"
 
 #include "configvalidator.h"
+#include "storageurl.h"
 
 namespace {
 
@@ -48,6 +49,20 @@ QStringList ConfigPaths::applyOverrides(Config &config, const CommandLineOverrid
         if (ConfigValidator::isValidLogLevel(level->toLower()))
             config.settings.logLevel = level->toLower();
     }
+    // The database: CHAIN_DATABASE_URL (ours) wins over DATABASE_URL (the usual name on hosting platforms).
+    for (const char *name : {"CHAIN_DATABASE_URL", "DATABASE_URL"}) {
+        const auto url = nonEmpty(env, QLatin1String(name));
+        if (!url)
+            continue;
+        QString why;
+        if (StorageUrl::parse(*url, &why))
+            config.settings.storage = *url;
+        else
+            errors << QLatin1String(name) + QLatin1String(": ") + why;
+        break;
+    }
+    if (const auto replica = nonEmpty(env, QStringLiteral("CHAIN_REPLICA_NAME")))
+        config.settings.replicaName = *replica;
     if (cli.port) {
         if (*cli.port >= 0 && *cli.port <= 65535)
             config.settings.port = *cli.port;

@@ -27,9 +27,10 @@ struct ConfigPaths
 public:
     // --config/-c, else CONFIG_PATH, else ./config/config.yaml (relative to the working directory).
     static QString resolveConfigPath(const CommandLineOverrides &cli, const ConfigLoader::EnvLookup &env);
-    // Applies PORT, HOST and LOG_LEVEL from the environment, then --port and --host. Returns errors for bad
-    // PORT, HOST, --port or --host values (which are then not applied); an invalid LOG_LEVEL is ignored.
-    // Port 0 (pick a free port, as tests do) is accepted here though the file requires 1-65535.
+    // Applies PORT, HOST, LOG_LEVEL, CHAIN_DATABASE_URL (else DATABASE_URL) and CHAIN_REPLICA_NAME from the
+    // environment, then --port and --host. Returns errors for bad
+    // PORT, HOST, database URL, --port or --host values (which are then not applied); an invalid LOG_LEVEL is
+    // ignored. Port 0 (pick a free port, as tests do) is accepted here though the file requires 1-65535.
     static QStringList applyOverrides(Config &config, const CommandLineOverrides &cli,
                                       const ConfigLoader::EnvLookup &env);
 

@@ -1,6 +1,7 @@
 #include "configvalidator.h"
 
 #include "providerkind.h"
+#include "storageurl.h"
 
 #include <QHostAddress>
 #include <QSet>
@@ -133,6 +134,12 @@ void checkSettings(IssueCollector &out, const Config &config)
     }
     out.checkRange(QStringLiteral("settings.maxRequestBytes"), s.maxRequestBytes, 1024);
     out.checkRange(QStringLiteral("settings.logRetentionDays"), s.logRetentionDays, 1);
+    QString storageError;
+    if (!StorageUrl::parse(s.storage, &storageError))
+        out.add(QStringLiteral("settings.storage"), storageError);
+    if (s.replicaName.size() > 200)
+        out.add(QStringLiteral("settings.replicaName"),
+                ConfigValidator::tr("must be at most 200 characters"));
 }
 
 bool isHeaderNameChar(char c)

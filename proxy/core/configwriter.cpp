@@ -218,6 +218,10 @@ void Emitter::settings(const Settings &s)
         }
         m_out << YAML::EndMap;
     }
+    if (!s.storage.isEmpty())
+        putText("storage", s.storage);
+    if (!s.replicaName.isEmpty())
+        putText("replicaName", s.replicaName, Quote::IfNeeded);
     m_out << YAML::EndMap;
 }
 

@@ -357,6 +357,8 @@ void Reader::readSettings(const YAML::Node &node)
         s.modelAliases = orderedMap(aliases->value, join(path, QStringLiteral("modelAliases")));
     assign(s.maxRequestBytes, integer(*f, QStringLiteral("maxRequestBytes"), path, kInt64Max));
     assign(s.logRetentionDays, integer(*f, QStringLiteral("logRetentionDays"), path, kIntMax));
+    s.storage = string(*f, QStringLiteral("storage"), path).value_or(QString());
+    s.replicaName = string(*f, QStringLiteral("replicaName"), path).value_or(QString());
 }
 
 ProviderConfig Reader::readProvider(const YAML::Node &node, const QString &path)

@@ -62,6 +62,8 @@ ProxyService::ProxyService(const Config &config, const Clock &clock, QObject *pa
                 fileView.settings.host = loaded.config->settings.host;
                 fileView.settings.logLevel = loaded.config->settings.logLevel;
                 fileView.settings.dbPath = loaded.config->settings.dbPath;
+                fileView.settings.storage = loaded.config->settings.storage;
+                fileView.settings.replicaName = loaded.config->settings.replicaName;
                 fileView.settings.maxRequestBytes = loaded.config->settings.maxRequestBytes;
                 m_fileConfig = std::make_shared<const Config>(fileView);
             }

@@ -27,6 +27,8 @@ template<typename Visit> void forEachRestartSetting(Visit &&visit)
     visit("settings.dbPath", &Settings::dbPath);
     visit("settings.maxRequestBytes", &Settings::maxRequestBytes);
     visit("settings.logRetentionDays", &Settings::logRetentionDays);
+    visit("settings.storage", &Settings::storage);
+    visit("settings.replicaName", &Settings::replicaName);
 }
 
 // A provider whose key, type, address or headers changed (or that is gone) starts over: what the tracker knew

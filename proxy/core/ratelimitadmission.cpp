@@ -228,15 +228,27 @@ void RateLimitTracker::reserve(Admission &admission, const QString &provider, co
     p.inFlightTokens += tokens;
     ++p.unseenRequests;
     p.unseenTokens += tokens;
+    countUse(provider, model, 1, tokens, now);
+    const bool providerUsage = sharesProviderLimits(provider);
+    admission.ticket = m_nextTicket++;
+    m_tickets.insert(admission.ticket, Ticket{provider, model, now, tokens, false, providerUsage});
+    emit attemptAdmitted(provider, model, tokens);
+    emit stateChanged();
+}
+
+void RateLimitTracker::countUse(const QString &provider, const QString &model, qint64 requests, qint64 tokens,
+                                qint64 now)
+{
+    ProviderState &p = m_providers[provider];
+    Scope &pair = p.models[model];
     if (!pair.usage)
         pair.usage.emplace();
-    pair.usage->add(now, 1, tokens);
-    const bool providerUsage = sharesProviderLimits(provider);
-    if (providerUsage) {
+    pair.usage->add(now, requests, tokens);
+    if (sharesProviderLimits(provider)) {
         Scope &pool = p.pools[allModelsPool()];
         if (!pool.usage)
             pool.usage.emplace();
-        pool.usage->add(now, 1, tokens);
+        pool.usage->add(now, requests, tokens);
     }
     // Learned ceilings count in their anchored windows.
     const auto countLearned = [&](Scope *s) {
@@ -249,7 +261,7 @@ void RateLimitTracker::reserve(Admission &admission, const QString &provider, co
                 l.windowStartMs += (now - l.windowStartMs) / l.spanMs * l.spanMs;
                 l.used = 0;
             }
-            l.used += l.unit == Unit::Requests ? 1 : tokens;
+            l.used += l.unit == Unit::Requests ? requests : tokens;
         }
     };
     countLearned(&pair);
@@ -257,8 +269,14 @@ void RateLimitTracker::reserve(Admission &admission, const QString &provider, co
         if (poolCovers(pool.key(), model))
             countLearned(&*pool);
     }
-    admission.ticket = m_nextTicket++;
-    m_tickets.insert(admission.ticket, Ticket{provider, model, now, tokens, false, providerUsage});
+}
+
+void RateLimitTracker::applySharedUse(const QString &provider, const QString &model, qint64 requests,
+                                      qint64 tokens)
+{
+    if (requests <= 0 && tokens <= 0)
+        return;
+    countUse(provider, model, qMax<qint64>(0, requests), qMax<qint64>(0, tokens), m_clock.nowMs());
     emit stateChanged();
 }
 

@@ -179,6 +179,21 @@ void RateLimitTracker::markCooldown(const QString &provider, const QString &mode
     startCooldown(provider, model, false, m_clock.nowMs() + qMax<qint64>(0, durationMs), kind, reason);
 }
 
+void RateLimitTracker::applySharedCooldown(const QString &provider, const QString &model, qint64 durationMs,
+                                           Kind kind, const QString &reason)
+{
+    const bool pool = model == allModelsPool() || model == freeModelsPool();
+    startCooldown(provider, model, pool, m_clock.nowMs() + qMax<qint64>(0, durationMs), kind, reason);
+}
+
+std::optional<RateLimitTracker::Cooldown> RateLimitTracker::scopeCooldown(const QString &provider,
+                                                                          const QString &scopeName) const
+{
+    const bool pool = scopeName == allModelsPool() || scopeName == freeModelsPool();
+    const Scope *s = findScope(provider, scopeName, pool);
+    return s ? s->cooldown : std::nullopt;
+}
+
 void RateLimitTracker::recordSuccess(const QString &provider, const QString &model)
 {
     Scope *s = findScope(provider, model, false);
@@ -242,6 +257,7 @@ void RateLimitTracker::clear()
     std::sort(ended.begin(), ended.end());
     for (const auto &[provider, model] : std::as_const(ended))
         emit cooldownEnded(provider, model);
+    emit stateReset(QString(), QString());
     emit stateChanged();
 }
 
@@ -285,6 +301,7 @@ void RateLimitTracker::reset(const QString &provider, const QString &model)
     for (const QString &name : std::as_const(ended))
         emit cooldownEnded(provider, name);
     emit entryFreed(provider, model);
+    emit stateReset(provider, model);
     emit stateChanged();
 }
 

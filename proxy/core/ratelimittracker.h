@@ -164,6 +164,15 @@ public:
     // the provider. Attempts in flight keep their slots.
     void reset(const QString &provider, const QString &model);
 
+    // What another replica on the same database learned (LimiterSharing): a cooldown of a pair, or of a pool
+    // when `model` is a pool name, lasting `durationMs` from now; attempts it admitted, counted in this
+    // replica's manual windows and learned ceilings as if admitted here (no reservation, no slot).
+    void applySharedCooldown(const QString &provider, const QString &model, qint64 durationMs, Kind kind,
+                             const QString &reason);
+    void applySharedUse(const QString &provider, const QString &model, qint64 requests, qint64 tokens);
+    // The cooldown of one scope exactly as cooldownStarted named it (a pair, or a pool name).
+    std::optional<Cooldown> scopeCooldown(const QString &provider, const QString &scopeName) const;
+
     // Forgets cooldowns that are over and windows that have reset. ProxyService calls it every second;
     // tests call it after moving a ManualClock.
     void sweep();
@@ -194,6 +203,11 @@ signals:
     void entryFreed(const QString &provider, const QString &model);
     // Something worth persisting changed (cooldowns, windows, counters, learned ceilings). Often: debounce.
     void stateChanged();
+    // An attempt was admitted (its reservation counts in the windows): LimiterSharing tells the other
+    // replicas. Emitted on the hot path: receivers only note it.
+    void attemptAdmitted(const QString &provider, const QString &model, qint64 tokens);
+    // reset() or clear() ran (`provider` empty: clear), for LimiterSharing.
+    void stateReset(const QString &provider, const QString &model);
 
 private:
     // A window the provider announced in headers.
@@ -282,6 +296,8 @@ private:
     // ratelimitadmission.cpp
     Admission evaluate(const QString &provider, const QString &model, qint64 tokens) const;
     void reserve(Admission &admission, const QString &provider, const QString &model, qint64 tokens);
+    // Counts one attempt (or `requests` of another replica) in the usage windows and learned ceilings.
+    void countUse(const QString &provider, const QString &model, qint64 requests, qint64 tokens, qint64 now);
 
     // ratelimitstate.cpp
     PairStatus pairStatus(const QString &provider, const QString &model) const;

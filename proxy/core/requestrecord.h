@@ -46,6 +46,7 @@ struct RequestRecord
     QList<AttemptRecord> attempts;
     QString error;
     QString clientKeyLabel; // which proxy key the client used ("key 1"), never the key itself
+    QString replica;        // read back from the log: the replica that served it (the store fills it in)
 };
 
 Q_DECLARE_METATYPE(RequestRecord)

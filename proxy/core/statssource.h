@@ -63,6 +63,20 @@ struct TimeseriesPoint
     qint64 totalTokens = 0;
 };
 
+// How the request log's storage is doing, for /health and the stats: a shared database can be down while the
+// proxy keeps serving, with the rows waiting in memory (bounded) until it is back.
+struct StorageStatus
+{
+    QString backend;         // "sqlite" or "postgresql"
+    QString location;        // the file, or the database as postgresql://user@host:port/db (no password)
+    QString replica;         // the name this replica writes into its rows
+    bool available = true;   // false while the database cannot be reached
+    QString reason;          // why it is not available
+    qint64 bufferedRows = 0; // waiting in memory to be written
+    qint64 lostRows = 0;     // dropped since start: the buffer was full (or a batch could not be written)
+    qint64 downSinceMs = 0;  // when it became unavailable; 0 while available
+};
+
 class StatsSource
 {
 public:
@@ -82,4 +96,6 @@ public:
     virtual QList<StoredRequest> requests(const RequestQuery &query) = 0; // newest first
     virtual std::optional<StoredRequest> request(qint64 id) = 0;          // with its attempts
     virtual QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs) = 0;
+    // Any thread, never blocks on the database.
+    virtual StorageStatus storageStatus() const { return StorageStatus(); }
 };

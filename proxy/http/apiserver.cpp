@@ -6,6 +6,7 @@
 #include "errorformats.h"
 #include "eventroutes.h"
 #include "guardedtcpserver.h"
+#include "healthreport.h"
 #include "metricsroute.h"
 #include "openaichatrequest.h"
 #include "openaichatsink.h"
@@ -443,11 +444,5 @@ void ApiServer::handleModels(QHttpServerResponder &&responder)
 
 void ApiServer::handleHealth(QHttpServerResponder &&responder)
 {
-    const auto config = m_service.config();
-    sendJson(std::move(responder), 200,
-             json({{QStringLiteral("status"), QStringLiteral("ok")},
-                   {QStringLiteral("version"), QStringLiteral(CHAIN_VERSION)},
-                   {QStringLiteral("uptime"), double(m_service.uptimeMs()) / 1000.0},
-                   {QStringLiteral("providers"), int(config->providers.size())},
-                   {QStringLiteral("chains"), int(config->chains.size())}}));
+    sendObject(std::move(responder), 200, HealthReport::build(m_service));
 }

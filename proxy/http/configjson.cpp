@@ -1,6 +1,7 @@
 #include "configjson.h"
 
 #include "configkeys.h"
+#include "storageurl.h"
 
 #include <QJsonArray>
 #include <QStringList>
@@ -334,7 +335,10 @@ QJsonObject ConfigJson::settingsToJson(const Settings &s)
                        {QStringLiteral("allowedHosts"), QJsonArray::fromStringList(s.allowedHosts)},
                        {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
                        {QStringLiteral("logRetentionDays"), s.logRetentionDays},
-                       {QStringLiteral("modelAliases"), aliasesToJson(s.modelAliases)}};
+                       {QStringLiteral("modelAliases"), aliasesToJson(s.modelAliases)},
+                       // The database URL's password is a secret like the keys.
+                       {QStringLiteral("storage"), StorageUrl::masked(s.storage)},
+                       {QStringLiteral("replicaName"), s.replicaName}};
 }
 
 QJsonObject ConfigJson::configToJson(const Config &config)
@@ -464,6 +468,11 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
     r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
     r.aliasList(QStringLiteral("modelAliases"), s.modelAliases);
+    r.string(QStringLiteral("storage"), s.storage);
+    // The masked URL sent back unchanged keeps the stored one, password included.
+    if (s.storage != current.storage && s.storage == StorageUrl::masked(current.storage))
+        s.storage = current.storage;
+    r.string(QStringLiteral("replicaName"), s.replicaName);
     if (!r.ok())
         return std::nullopt;
     return s;

@@ -2,6 +2,7 @@
 
 #include "apierror.h"
 #include "apiserver.h"
+#include "healthreport.h"
 #include "proxyservice.h"
 #include "routetable.h"
 
@@ -161,7 +162,8 @@ QJsonObject requestJson(const StoredRequest &stored, bool withAttempts)
                     {QStringLiteral("stream"), r.stream},
                     {QStringLiteral("firstTokenMs"), nullIfNegative(r.firstTokenMs)},
                     {QStringLiteral("tokensEstimated"), r.tokensEstimated},
-                    {QStringLiteral("clientKeyLabel"), nullIfEmpty(r.clientKeyLabel)}};
+                    {QStringLiteral("clientKeyLabel"), nullIfEmpty(r.clientKeyLabel)},
+                    {QStringLiteral("replica"), nullIfEmpty(r.replica)}};
     if (withAttempts) {
         QJsonArray attempts;
         for (const AttemptRecord &attempt : r.attempts)
@@ -298,7 +300,10 @@ Answer handleSummary(StatsSource &stats)
                               {QStringLiteral("totalTokens"), s.totalTokens},
                               {QStringLiteral("requestsToday"), s.requestsToday},
                               {QStringLiteral("tokensToday"), s.tokensToday}};
-    return objectAnswer(200, {{QStringLiteral("summary"), summary}});
+    // Ours: the storage's state (rows buffered or lost while a shared database was away).
+    return objectAnswer(
+        200, {{QStringLiteral("summary"), summary},
+              {QStringLiteral("storage"), HealthReport::storageJson(stats.storageStatus(), true)}});
 }
 
 Answer handleRequests(StatsSource &stats, const StatsInput &input)

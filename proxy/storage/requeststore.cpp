@@ -1,5 +1,6 @@
 #include "requeststore.h"
 
+#include "notifychannel.h"
 #include "requestwriter.h"
 #include "statsqueries.h"
 #include "storagecommon.h"
@@ -12,16 +13,26 @@ namespace {
 
 std::atomic<quint64> g_nextStoreId{1};
 
+StorageCommon::Target targetOf(const RequestStore::Options &options, QString *error)
+{
+    StorageCommon::Target target;
+    target.path = options.path;
+    if (const auto url = StorageUrl::parse(options.storage, error))
+        target.url = *url;
+    return target;
+}
+
 RequestWriter::Settings writerSettings(const RequestStore::Options &options, quint64 id)
 {
     RequestWriter::Settings s;
-    s.path = options.path;
+    s.target = targetOf(options, nullptr);
+    s.replica = options.replica;
     s.connectionName = QStringLiteral("chain.storage.%1.writer").arg(id);
     s.retentionDays = options.retentionDays;
     s.maxRequestRows = options.maxRequestRows;
     s.flushIntervalMs = qMax(0, options.flushIntervalMs);
     s.maxBatch = qMax(1, options.maxBatch);
-    s.maxPending = qMax(s.maxPending, 4 * s.maxBatch);
+    s.maxPending = qMax(options.maxBufferedRows, 1);
     return s;
 }
 
@@ -32,11 +43,22 @@ RequestStore::RequestStore(const Options &options, const Clock &clock, QObject *
     , m_options(options)
     , m_clock(clock)
     , m_id(g_nextStoreId++)
+    , m_target(targetOf(options, &m_targetError))
     , m_writer(std::make_unique<RequestWriter>(writerSettings(options, m_id), clock))
 {
     m_thread.setObjectName(QStringLiteral("chain.storage.writer"));
     m_writer->moveToThread(&m_thread);
     m_readThread.setObjectName(QStringLiteral("chain.storage.reader"));
+    if (m_target.isPostgreSql()) {
+        RequestWriter *writer = m_writer.get();
+        m_channel = std::make_unique<NotifyChannel>(
+            m_target, QStringLiteral("chain.storage.%1.bus").arg(m_id), [writer] {
+                QMetaObject::invokeMethod(
+                    writer, [writer] { writer->fetchSharedConfig(); }, Qt::QueuedConnection);
+            });
+        m_busThread.setObjectName(QStringLiteral("chain.storage.bus"));
+        m_channel->moveToThread(&m_busThread);
+    }
 }
 
 void RequestStore::runQuery(std::function<void()> query)
@@ -65,6 +87,13 @@ RequestStore::~RequestStore()
             m_readContext = nullptr;
         }
     }
+    if (m_busThread.isRunning()) {
+        QMetaObject::invokeMethod(
+            m_channel.get(), [this] { m_channel->stop(); }, Qt::BlockingQueuedConnection);
+        m_busThread.quit();
+        m_busThread.wait();
+    }
+    m_channel.reset();
     if (m_open.exchange(false))
         runOnWriter([this] { m_writer->close(); });
     m_thread.quit();
@@ -92,7 +121,25 @@ bool RequestStore::open(QString *error)
     if (m_open.load())
         return true;
     QString why;
-    if (m_options.path.isEmpty()) {
+    if (!m_targetError.isEmpty()) {
+        why = QStringLiteral("cannot open the request log: settings.storage ") + m_targetError;
+    } else if (m_target.isPostgreSql()) {
+        // No folder to make: the writer connects (or keeps trying).
+        m_thread.start();
+        bool opened = false;
+        const qint64 nowMs = m_clock.nowMs();
+        runOnWriter([&] { opened = m_writer->open(nowMs, &why); });
+        if (opened) {
+            m_schemaVersion = m_writer->schemaVersion();
+            m_open.store(true);
+            m_busThread.start();
+            QMetaObject::invokeMethod(
+                m_channel.get(), [this] { m_channel->start(); }, Qt::QueuedConnection);
+            return true;
+        }
+        m_thread.quit();
+        m_thread.wait();
+    } else if (m_options.path.isEmpty()) {
         why = QStringLiteral("cannot open the request log: no database path is set");
     } else if (!QDir().mkpath(QFileInfo(m_options.path).absolutePath())) {
         why = QStringLiteral("cannot open the request log %1: cannot create the folder %2")
@@ -114,6 +161,55 @@ bool RequestStore::open(QString *error)
     if (error)
         *error = why;
     return false;
+}
+
+void RequestStore::setReplica(const QString &replica)
+{
+    m_writer->setReplica(replica);
+}
+
+void RequestStore::publishLimiterMessage(const QByteArray &message)
+{
+    if (m_open.load() && m_channel)
+        m_channel->publishLimiterMessage(message);
+}
+
+void RequestStore::setLimiterReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
+{
+    if (m_channel)
+        m_channel->setLimiterReceiver(context, std::move(receiver));
+}
+
+std::optional<QByteArray> RequestStore::loadSharedConfig()
+{
+    std::optional<QByteArray> out;
+    if (m_open.load() && isShared())
+        runOnWriter([this, &out] { out = m_writer->loadSharedConfig(); });
+    return out;
+}
+
+bool RequestStore::seedSharedConfig(const QByteArray &yaml)
+{
+    bool seeded = false;
+    if (m_open.load() && isShared())
+        runOnWriter([this, &seeded, &yaml] { seeded = m_writer->seedSharedConfig(yaml); });
+    return seeded;
+}
+
+void RequestStore::saveSharedConfig(const QByteArray &yaml)
+{
+    if (m_open.load() && isShared())
+        m_writer->saveSharedConfig(yaml);
+}
+
+void RequestStore::setSharedConfigReceiver(QObject *context, std::function<void(const QByteArray &)> receiver)
+{
+    m_writer->setSharedConfigReceiver(context, std::move(receiver));
+}
+
+StorageStatus RequestStore::storageStatus() const
+{
+    return m_writer->status();
 }
 
 void RequestStore::record(const RequestRecord &record)
@@ -173,8 +269,10 @@ QString RequestStore::readerConnection()
 
     const QString name = QStringLiteral("chain.storage.%1.read.%2").arg(m_id).arg(quintptr(thread), 0, 16);
     QString error;
-    if (!StorageCommon::openConnection(name, m_options.path, &error)) {
-        qCWarning(lcStorage).noquote() << error;
+    if (!StorageCommon::openConnection(name, m_target, &error)) {
+        // A database that is away says so once per outage, in the writer's log line.
+        if (!m_target.isPostgreSql())
+            qCWarning(lcStorage).noquote() << error;
         return QString();
     }
     // Runs in the finishing thread, the only one allowed to close its connection cleanly.
@@ -196,69 +294,85 @@ void RequestStore::dropReader(QThread *thread)
         StorageCommon::closeConnection(reader.connectionName);
 }
 
+template<typename T> T RequestStore::read(T fallback, const std::function<T(StatsQueries &)> &query)
+{
+    // A PostgreSQL connection that failed may be dead (the server restarted since): drop it and try once
+    // more on a new one, so the first read after an outage already answers.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const QString name = readerConnection();
+        if (name.isEmpty())
+            return fallback;
+        bool failed = false;
+        T out = fallback;
+        {
+            StatsQueries queries(QSqlDatabase::database(name, false));
+            out = query(queries);
+            failed = queries.failed();
+        }
+        if (!failed || !m_target.isPostgreSql())
+            return out;
+        Reader reader;
+        {
+            QMutexLocker lock(&m_readersMutex);
+            reader = m_readers.take(QThread::currentThread());
+        }
+        disconnect(reader.threadFinished);
+        StorageCommon::closeConnection(reader.connectionName);
+    }
+    return fallback;
+}
+
 qint64 RequestStore::requestRowCount()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? 0 : StatsQueries(QSqlDatabase::database(name, false)).requestRowCount();
+    return read<qint64>(0, [](StatsQueries &q) { return q.requestRowCount(); });
 }
 
 StatsSummary RequestStore::summary()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? StatsSummary()
-                          : StatsQueries(QSqlDatabase::database(name, false)).summary(m_clock.nowMs());
+    const qint64 nowMs = m_clock.nowMs();
+    return read<StatsSummary>({}, [nowMs](StatsQueries &q) { return q.summary(nowMs); });
 }
 
 QList<UsageTotals> RequestStore::providerUsage()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<UsageTotals>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).usage(true);
+    return read<QList<UsageTotals>>({}, [](StatsQueries &q) { return q.usage(true); });
 }
 
 std::optional<UsageTotals> RequestStore::providerUsage(const QString &providerId)
 {
-    const QString name = readerConnection();
-    if (name.isEmpty() || providerId.isNull())
+    if (providerId.isNull())
         return std::nullopt;
     const QList<UsageTotals> found =
-        StatsQueries(QSqlDatabase::database(name, false)).usage(true, providerId);
+        read<QList<UsageTotals>>({}, [&providerId](StatsQueries &q) { return q.usage(true, providerId); });
     return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
 }
 
 QList<UsageTotals> RequestStore::chainUsage()
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<UsageTotals>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).usage(false);
+    return read<QList<UsageTotals>>({}, [](StatsQueries &q) { return q.usage(false); });
 }
 
 std::optional<UsageTotals> RequestStore::chainUsage(const QString &chainName)
 {
-    const QString name = readerConnection();
-    if (name.isEmpty() || chainName.isNull())
+    if (chainName.isNull())
         return std::nullopt;
     const QList<UsageTotals> found =
-        StatsQueries(QSqlDatabase::database(name, false)).usage(false, chainName);
+        read<QList<UsageTotals>>({}, [&chainName](StatsQueries &q) { return q.usage(false, chainName); });
     return found.isEmpty() ? std::nullopt : std::optional<UsageTotals>(found.first());
 }
 
 QList<StoredRequest> RequestStore::requests(const RequestQuery &query)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<StoredRequest>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).requests(query);
+    return read<QList<StoredRequest>>({}, [&query](StatsQueries &q) { return q.requests(query); });
 }
 
 std::optional<StoredRequest> RequestStore::request(qint64 id)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? std::nullopt : StatsQueries(QSqlDatabase::database(name, false)).request(id);
+    return read<std::optional<StoredRequest>>(std::nullopt, [id](StatsQueries &q) { return q.request(id); });
 }
 
 QList<TimeseriesPoint> RequestStore::timeseries(bool hourly, qint64 sinceMs)
 {
-    const QString name = readerConnection();
-    return name.isEmpty() ? QList<TimeseriesPoint>()
-                          : StatsQueries(QSqlDatabase::database(name, false)).timeseries(hourly, sinceMs);
+    return read<QList<TimeseriesPoint>>(
+        {}, [hourly, sinceMs](StatsQueries &q) { return q.timeseries(hourly, sinceMs); });
 }

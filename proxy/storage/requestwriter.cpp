@@ -1,6 +1,8 @@
 #include "requestwriter.h"
 
-#include "storagecommon.h"
+#include "notifychannel.h"
+#include "requestbatch.h"
+#include "sqldialect.h"
 #include "storageschema.h"
 
 #include <QSqlDatabase>
@@ -8,77 +10,12 @@
 #include <QSqlQuery>
 #include <QTimer>
 
-#include <map>
-#include <tuple>
 #include <utility>
 
 using StorageCommon::bindAll;
 
-namespace {
-
-struct Counters
-{
-    qint64 requests = 0;
-    qint64 failures = 0;
-    qint64 waterfalls = 0;
-    qint64 promptTokens = 0;
-    qint64 completionTokens = 0;
-    qint64 totalTokens = 0;
-    qint64 latencySumMs = 0;
-    qint64 lastRequestMs = 0;
-
-    void add(const RequestRecord &r)
-    {
-        ++requests;
-        failures += r.status >= 400 ? 1 : 0;
-        waterfalls += r.attempts.size() > 1 ? 1 : 0;
-        promptTokens += r.promptTokens;
-        completionTokens += r.completionTokens;
-        totalTokens += r.totalTokens;
-        latencySumMs += r.latencyMs;
-        lastRequestMs = qMax(lastRequestMs, r.startedAtMs);
-    }
-};
-
-const char kCounterColumns[] =
-    "requests, failures, waterfalls, prompt_tokens, completion_tokens, total_tokens, "
-    "latency_ms_sum, last_request_ms";
-const char kCounterUpdates[] = "requests = requests + excluded.requests, "
-                               "failures = failures + excluded.failures, "
-                               "waterfalls = waterfalls + excluded.waterfalls, "
-                               "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-                               "completion_tokens = completion_tokens + excluded.completion_tokens, "
-                               "total_tokens = total_tokens + excluded.total_tokens, "
-                               "latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum, "
-                               "last_request_ms = MAX(last_request_ms, excluded.last_request_ms)";
-
-// A null QString binds as SQL NULL; the text columns are NOT NULL with '' for "none".
-QVariant text(const QString &value)
-{
-    return value.isNull() ? QVariant(QStringLiteral("")) : QVariant(value);
-}
-
-QVariant nullableMs(qint64 ms)
-{
-    return ms >= 0 ? QVariant(ms) : QVariant(QMetaType::fromType<qint64>());
-}
-
-} // namespace
-
-struct RequestWriter::Statements
-{
-    explicit Statements(const QSqlDatabase &db)
-        : insertRequest(db), insertAttempt(db), upsertProvider(db), upsertChain(db)
-    {
-    }
-    QSqlQuery insertRequest;
-    QSqlQuery insertAttempt;
-    QSqlQuery upsertProvider;
-    QSqlQuery upsertChain;
-};
-
 RequestWriter::RequestWriter(const Settings &settings, const Clock &clock)
-    : m_settings(settings), m_clock(clock)
+    : m_settings(settings), m_clock(clock), m_replica(settings.replica)
 {
 }
 
@@ -91,11 +28,13 @@ void RequestWriter::enqueue(RequestRecord record, qint64 nowMs)
         QMutexLocker lock(&m_mutex);
         if (m_pending.size() >= m_settings.maxPending) {
             // Logged at 1, 2, 4, 8, … drops so a stuck disk cannot flood the log.
-            ++m_dropped;
-            if ((m_dropped & (m_dropped - 1)) == 0)
-                qCWarning(lcStorage) << "request log queue full:" << m_dropped << "records dropped so far";
+            ++m_lost;
+            if ((m_lost & (m_lost - 1)) == 0)
+                qCWarning(lcStorage) << "request log queue full:" << m_lost << "records dropped so far";
             return;
         }
+        if (record.replica.isEmpty())
+            record.replica = m_replica;
         m_pending.append(std::move(record));
         m_latestQueuedMs = qMax(m_latestQueuedMs, nowMs);
         wakeUp = m_pending.size() == 1 || m_pending.size() % m_settings.maxBatch == 0;
@@ -120,10 +59,31 @@ void RequestWriter::setLimiterState(const QByteArray &state, qint64 nowMs)
             this, [this] { wake(); }, Qt::QueuedConnection);
 }
 
+void RequestWriter::setReplica(const QString &replica)
+{
+    QMutexLocker lock(&m_mutex);
+    m_replica = replica;
+}
+
+StorageStatus RequestWriter::status() const
+{
+    StorageStatus out;
+    out.backend = m_settings.target.isPostgreSql() ? QStringLiteral("postgresql") : QStringLiteral("sqlite");
+    out.location = m_settings.target.describe();
+    QMutexLocker lock(&m_mutex);
+    out.replica = m_replica;
+    out.available = m_available;
+    out.reason = m_reason;
+    out.bufferedRows = m_pending.size();
+    out.lostRows = m_lost;
+    out.downSinceMs = m_available ? 0 : m_downSinceMs;
+    return out;
+}
+
 void RequestWriter::wake()
 {
-    if (!m_open)
-        return;
+    if (!m_open || !m_connected)
+        return; // the retry writes the queue once the database is back
     qsizetype pending;
     bool limiterPending;
     {
@@ -137,44 +97,91 @@ void RequestWriter::wake()
         m_flushTimer->start();
 }
 
-bool RequestWriter::open(qint64 nowMs, QString *error)
+bool RequestWriter::connectToDatabase(QString *error)
 {
-    if (m_open)
-        return true;
-    if (!StorageCommon::openConnection(m_settings.connectionName, m_settings.path, error))
+    if (!StorageCommon::openConnection(m_settings.connectionName, m_settings.target, error))
         return false;
     QString why;
     {
         QSqlDatabase db = QSqlDatabase::database(m_settings.connectionName, false);
-        QSqlQuery query(db);
-        if (query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) && query.next()) {
-            const QString mode = query.value(0).toString();
-            if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)
-                qCWarning(lcStorage) << "request log" << m_settings.path << "runs in journal mode" << mode
-                                     << "(WAL refused)";
-        } else {
-            why = query.lastError().text();
+        if (!m_settings.target.isPostgreSql()) {
+            QSqlQuery query(db);
+            if (query.exec(QStringLiteral("PRAGMA journal_mode=WAL")) && query.next()) {
+                const QString mode = query.value(0).toString();
+                if (mode.compare(QLatin1String("wal"), Qt::CaseInsensitive) != 0)
+                    qCWarning(lcStorage) << "request log" << m_settings.target.path << "runs in journal mode"
+                                         << mode << "(WAL refused)";
+            } else {
+                why = query.lastError().text();
+            }
         }
-        query.finish();
         if (why.isEmpty() && StorageSchema::migrate(db, &why))
             m_schemaVersion = StorageSchema::version(db);
     }
     if (!why.isEmpty()) {
         StorageCommon::closeConnection(m_settings.connectionName);
-        *error = QStringLiteral("cannot open the request log %1: %2").arg(m_settings.path, why);
+        *error = QStringLiteral("cannot open the request log %1: %2").arg(m_settings.target.describe(), why);
         return false;
     }
+    m_batch = std::make_unique<RequestBatch>(QSqlDatabase::database(m_settings.connectionName, false));
+    m_connected = true;
+    m_retryMs = kRetryMinMs;
+    QMutexLocker lock(&m_mutex);
+    m_available = true;
+    m_reason.clear();
+    m_downSinceMs = 0;
+    return true;
+}
 
+void RequestWriter::disconnectFromDatabase()
+{
+    m_batch.reset(); // before the connection its statements belong to
+    if (m_connected || QSqlDatabase::contains(m_settings.connectionName))
+        StorageCommon::closeConnection(m_settings.connectionName);
+    m_connected = false;
+}
+
+bool RequestWriter::open(qint64 nowMs, QString *error)
+{
+    if (m_open)
+        return true;
+    QString why;
+    if (!connectToDatabase(&why)) {
+        // A file that cannot be opened is a configuration problem; a database server that does not answer
+        // may be starting too (or be restarting): serve, buffer the rows and keep trying.
+        if (!m_settings.target.isPostgreSql() || why.contains(QLatin1String("newer than this build"))) {
+            *error = why;
+            return false;
+        }
+    }
     m_open = true;
     m_flushTimer = new QTimer(this);
     m_flushTimer->setSingleShot(true);
     m_flushTimer->setInterval(qMax(0, m_settings.flushIntervalMs));
-    connect(m_flushTimer, &QTimer::timeout, this, &RequestWriter::writePending);
+    QObject::connect(m_flushTimer, &QTimer::timeout, this, &RequestWriter::writePending);
     m_retentionTimer = new QTimer(this);
     m_retentionTimer->setInterval(int(StorageCommon::kHourMs));
-    connect(m_retentionTimer, &QTimer::timeout, this, [this] { maybeRunRetention(m_clock.nowMs()); });
+    QObject::connect(m_retentionTimer, &QTimer::timeout, this,
+                     [this] { maybeRunRetention(m_clock.nowMs()); });
     m_retentionTimer->start();
-    runRetention(nowMs);
+    if (m_settings.target.isPostgreSql()) {
+        // An idle replica writes nothing, so nothing would notice a server restart: a probe now and then
+        // does, and /health says so.
+        m_probeTimer = new QTimer(this);
+        m_probeTimer->setInterval(kProbeIntervalMs);
+        QObject::connect(m_probeTimer, &QTimer::timeout, this, [this] {
+            if (m_connected && !connectionAlive())
+                wentAway(QStringLiteral("the connection was lost"));
+        });
+        m_probeTimer->start();
+    }
+    m_retryTimer = new QTimer(this);
+    m_retryTimer->setSingleShot(true);
+    QObject::connect(m_retryTimer, &QTimer::timeout, this, &RequestWriter::retry);
+    if (m_connected)
+        runRetention(nowMs);
+    else
+        wentAway(why);
     return true;
 }
 
@@ -183,18 +190,189 @@ void RequestWriter::close()
     if (!m_open)
         return;
     writePending();
+    if (!m_connected) {
+        QMutexLocker lock(&m_mutex);
+        if (!m_pending.isEmpty())
+            qCWarning(lcStorage).noquote()
+                << "request log" << m_settings.target.describe()
+                << "is unreachable at shutdown:" << m_pending.size() << "buffered records are lost";
+    }
     delete m_flushTimer;
     m_flushTimer = nullptr;
     delete m_retentionTimer;
     m_retentionTimer = nullptr;
+    delete m_retryTimer;
+    m_retryTimer = nullptr;
+    delete m_probeTimer;
+    m_probeTimer = nullptr;
     m_open = false;
-    m_statements.reset(); // before the connection they belong to
-    StorageCommon::closeConnection(m_settings.connectionName);
+    disconnectFromDatabase();
+}
+
+void RequestWriter::wentAway(const QString &reason)
+{
+    const bool wasConnected = m_connected;
+    disconnectFromDatabase();
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_available || m_downSinceMs == 0)
+            m_downSinceMs = m_clock.nowMs();
+        m_available = false;
+        m_reason = reason;
+    }
+    if (wasConnected || m_retryMs == kRetryMinMs)
+        qCWarning(lcStorage).noquote() << "request log" << m_settings.target.describe()
+                                       << "unavailable, buffering rows and retrying:" << reason;
+    m_retryTimer->start(m_retryMs);
+    m_retryMs = qMin(kRetryMaxMs, m_retryMs * 2);
+}
+
+void RequestWriter::retry()
+{
+    if (!m_open || m_connected)
+        return;
+    QString why;
+    if (!connectToDatabase(&why)) {
+        wentAway(why);
+        return;
+    }
+    qsizetype buffered;
+    {
+        QMutexLocker lock(&m_mutex);
+        buffered = m_pending.size();
+    }
+    qCInfo(lcStorage).noquote() << "request log" << m_settings.target.describe() << "is back: writing"
+                                << buffered << "buffered records";
+    if (m_settings.target.isPostgreSql())
+        fetchSharedConfig(); // an edit another replica made meanwhile
+    writePending();
+}
+
+std::optional<QByteArray> RequestWriter::loadSharedConfig()
+{
+    if (!m_open || !m_connected)
+        return std::nullopt;
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    if (!query.exec(QStringLiteral("SELECT version, yaml FROM chain_config WHERE id = 1"))) {
+        qCWarning(lcStorage).noquote() << "reading the shared config failed:" << query.lastError().text();
+        return std::nullopt;
+    }
+    if (!query.next())
+        return std::nullopt;
+    m_configVersion = query.value(0).toLongLong();
+    return query.value(1).toString().toUtf8();
+}
+
+bool RequestWriter::seedSharedConfig(const QByteArray &yaml)
+{
+    if (!m_open || !m_connected)
+        return false;
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("INSERT INTO chain_config (id, version, yaml, updated_at_ms, updated_by) "
+                                 "VALUES (1, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING"));
+    QString replica;
+    {
+        QMutexLocker lock(&m_mutex);
+        replica = m_replica;
+    }
+    bindAll(query,
+            {QString::fromUtf8(yaml), m_clock.nowMs(), replica.isNull() ? QStringLiteral("") : replica});
+    if (!query.exec()) {
+        qCWarning(lcStorage).noquote() << "seeding the shared config failed:" << query.lastError().text();
+        return false;
+    }
+    return query.numRowsAffected() > 0;
+}
+
+void RequestWriter::saveSharedConfig(const QByteArray &yaml)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        m_configPending = true;
+        m_configYaml = yaml;
+    }
+    QMetaObject::invokeMethod(
+        this, [this] { writeSharedConfig(); }, Qt::QueuedConnection);
+}
+
+void RequestWriter::setSharedConfigReceiver(QObject *context,
+                                            std::function<void(const QByteArray &)> receiver)
+{
+    QMutexLocker lock(&m_mutex);
+    m_configContext = context;
+    m_configReceiver = context ? std::move(receiver) : std::function<void(const QByteArray &)>();
+}
+
+void RequestWriter::writeSharedConfig()
+{
+    if (!m_open || !m_connected || !m_settings.target.isPostgreSql())
+        return; // kept: written when the database is back
+    QByteArray yaml;
+    QString replica;
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_configPending)
+            return;
+        m_configPending = false;
+        yaml = std::exchange(m_configYaml, QByteArray());
+        replica = m_replica;
+    }
+    QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
+    query.prepare(QStringLiteral("INSERT INTO chain_config (id, version, yaml, updated_at_ms, updated_by) "
+                                 "VALUES (1, 1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                                 "version = chain_config.version + 1, yaml = excluded.yaml, "
+                                 "updated_at_ms = excluded.updated_at_ms, updated_by = excluded.updated_by "
+                                 "RETURNING version"));
+    bindAll(query,
+            {QString::fromUtf8(yaml), m_clock.nowMs(), replica.isNull() ? QStringLiteral("") : replica});
+    if (!query.exec() || !query.next()) {
+        qCWarning(lcStorage).noquote() << "saving the shared config failed:" << query.lastError().text();
+        QMutexLocker lock(&m_mutex);
+        if (!m_configPending) {
+            m_configPending = true;
+            m_configYaml = yaml;
+        }
+        return;
+    }
+    m_configVersion = query.value(0).toLongLong();
+    query.finish();
+    QSqlQuery notify(QSqlDatabase::database(m_settings.connectionName, false));
+    notify.exec(QStringLiteral("SELECT pg_notify('%1', '%2')")
+                    .arg(QLatin1String(NotifyChannel::kConfigChannel))
+                    .arg(m_configVersion));
+    qCInfo(lcStorage) << "shared config saved as version" << m_configVersion;
+}
+
+void RequestWriter::fetchSharedConfig()
+{
+    const qint64 known = m_configVersion;
+    const std::optional<QByteArray> yaml = loadSharedConfig();
+    if (!yaml || m_configVersion <= known)
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (!m_configContext || !m_configReceiver)
+        return;
+    QMetaObject::invokeMethod(
+        m_configContext.data(), [receiver = m_configReceiver, yaml = *yaml] { receiver(yaml); },
+        Qt::QueuedConnection);
+}
+
+bool RequestWriter::connectionAlive()
+{
+    QSqlQuery probe(QSqlDatabase::database(m_settings.connectionName, false));
+    return probe.exec(QStringLiteral("SELECT 1")) && probe.next();
+}
+
+void RequestWriter::requeue(QList<RequestRecord> records)
+{
+    QMutexLocker lock(&m_mutex);
+    records.append(std::move(m_pending));
+    m_pending = std::move(records);
 }
 
 void RequestWriter::writePending()
 {
-    if (!m_open)
+    if (!m_open || !m_connected)
         return;
     m_flushTimer->stop();
     QList<RequestRecord> pending;
@@ -212,116 +390,28 @@ void RequestWriter::writePending()
     }
     if (limiterPending)
         writeLimiterState(limiterState, limiterSavedAtMs);
-    if (pending.isEmpty())
-        return;
+    writeSharedConfig();
     const qsizetype batchSize = qMax(1, m_settings.maxBatch);
-    for (qsizetype from = 0; from < pending.size(); from += batchSize)
-        writeBatch(pending.mid(from, batchSize));
-    maybeRunRetention(latestMs);
-}
-
-bool RequestWriter::writeBatch(const QList<RequestRecord> &batch)
-{
-    QSqlDatabase db = QSqlDatabase::database(m_settings.connectionName, false);
-    if (!db.transaction()) {
-        qCWarning(lcStorage) << "request log: cannot start a transaction, dropping" << batch.size()
-                             << "records:" << db.lastError().text();
-        return false;
-    }
-
-    QString why;
-    if (!m_statements) {
-        // Prepared once per connection: a batch is often a handful of records, and preparing four statements
-        // cost more than writing them.
-        auto statements = std::make_unique<Statements>(db);
-        const QString counterColumns = QLatin1String(kCounterColumns);
-        const QString counterUpdates = QLatin1String(kCounterUpdates);
-        auto prepare = [&why](QSqlQuery &query, const QString &sql) {
-            if (why.isEmpty() && !query.prepare(sql))
-                why = query.lastError().text();
-        };
-        prepare(statements->insertRequest,
-                QStringLiteral("INSERT INTO requests (started_at_ms, chain, provider, model, stream, status, "
-                               "latency_ms, first_token_ms, prompt_tokens, completion_tokens, total_tokens, "
-                               "tokens_estimated, attempts, error, client_key_label) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-        prepare(statements->insertAttempt,
-                QStringLiteral("INSERT INTO attempts (request_id, seq, provider, model, outcome, "
-                               "status, latency_ms, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-        prepare(statements->upsertProvider,
-                QLatin1String("INSERT INTO usage_daily_provider (day, provider, model, ") + counterColumns +
-                    QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                  "ON CONFLICT (day, provider, model) DO UPDATE SET ") +
-                    counterUpdates);
-        prepare(statements->upsertChain, QLatin1String("INSERT INTO usage_daily_chain (day, chain, ") +
-                                             counterColumns +
-                                             QLatin1String(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                                           "ON CONFLICT (day, chain) DO UPDATE SET ") +
-                                             counterUpdates);
-        if (why.isEmpty())
-            m_statements = std::move(statements);
-    }
-    if (m_statements) {
-        QSqlQuery &insertRequest = m_statements->insertRequest;
-        QSqlQuery &insertAttempt = m_statements->insertAttempt;
-        QSqlQuery &upsertProvider = m_statements->upsertProvider;
-        QSqlQuery &upsertChain = m_statements->upsertChain;
-
-        std::map<std::tuple<QString, QString, QString>, Counters> byProvider;
-        std::map<std::pair<QString, QString>, Counters> byChain;
-        for (const RequestRecord &r : batch) {
-            if (!why.isEmpty())
-                break;
-            bindAll(insertRequest, {r.startedAtMs, text(r.chain), text(r.provider), text(r.model),
-                                    int(r.stream), r.status, r.latencyMs, nullableMs(r.firstTokenMs),
-                                    r.promptTokens, r.completionTokens, r.totalTokens, int(r.tokensEstimated),
-                                    int(r.attempts.size()), text(r.error), text(r.clientKeyLabel)});
-            if (!insertRequest.exec()) {
-                why = insertRequest.lastError().text();
-                break;
-            }
-            const qint64 id = insertRequest.lastInsertId().toLongLong();
-            for (qsizetype seq = 0; seq < r.attempts.size(); ++seq) {
-                const AttemptRecord &a = r.attempts.at(seq);
-                bindAll(insertAttempt,
-                        {id, int(seq), text(a.provider), text(a.model), AttemptRecord::outcomeName(a.outcome),
-                         a.status, a.latencyMs, text(a.reason)});
-                if (!insertAttempt.exec()) {
-                    why = insertAttempt.lastError().text();
-                    break;
-                }
-            }
-            const QString day = StorageCommon::utcDay(r.startedAtMs);
-            byProvider[{day, r.provider, r.model}].add(r);
-            byChain[{day, r.chain}].add(r);
+    for (qsizetype from = 0; from < pending.size() && m_connected; from += batchSize) {
+        const QList<RequestRecord> batch = pending.mid(from, batchSize);
+        QString why;
+        if (m_batch->write(batch, &why))
+            continue;
+        if (!connectionAlive()) {
+            // Not this batch's fault: keep it and the rest for when the database is back.
+            requeue(pending.mid(from));
+            wentAway(why);
+            return;
         }
-        for (auto it = byProvider.cbegin(); why.isEmpty() && it != byProvider.cend(); ++it) {
-            const Counters &c = it->second;
-            bindAll(upsertProvider,
-                    {std::get<0>(it->first), text(std::get<1>(it->first)), text(std::get<2>(it->first)),
-                     c.requests, c.failures, c.waterfalls, c.promptTokens, c.completionTokens, c.totalTokens,
-                     c.latencySumMs, c.lastRequestMs});
-            if (!upsertProvider.exec())
-                why = upsertProvider.lastError().text();
+        {
+            QMutexLocker lock(&m_mutex);
+            m_lost += batch.size();
         }
-        for (auto it = byChain.cbegin(); why.isEmpty() && it != byChain.cend(); ++it) {
-            const Counters &c = it->second;
-            bindAll(upsertChain,
-                    {it->first.first, text(it->first.second), c.requests, c.failures, c.waterfalls,
-                     c.promptTokens, c.completionTokens, c.totalTokens, c.latencySumMs, c.lastRequestMs});
-            if (!upsertChain.exec())
-                why = upsertChain.lastError().text();
-        }
+        qCWarning(lcStorage).noquote()
+            << "request log: writing" << batch.size() << "records failed, they are dropped:" << why;
     }
-
-    if (why.isEmpty() && db.commit())
-        return true;
-    if (why.isEmpty())
-        why = db.lastError().text();
-    db.rollback();
-    qCWarning(lcStorage).noquote() << "request log: writing" << batch.size()
-                                   << "records failed, they are dropped:" << why;
-    return false;
+    if (!pending.isEmpty())
+        maybeRunRetention(latestMs);
 }
 
 void RequestWriter::writeLimiterState(const QByteArray &state, qint64 savedAtMs)
@@ -331,8 +421,16 @@ void RequestWriter::writeLimiterState(const QByteArray &state, qint64 savedAtMs)
                                  "ON CONFLICT (id) DO UPDATE SET saved_at_ms = excluded.saved_at_ms, "
                                  "state = excluded.state"));
     bindAll(query, {savedAtMs, state});
-    if (!query.exec())
-        qCWarning(lcStorage).noquote() << "saving the rate-limit state failed:" << query.lastError().text();
+    if (query.exec())
+        return;
+    qCWarning(lcStorage).noquote() << "saving the rate-limit state failed:" << query.lastError().text();
+    // Kept for the next try unless a newer one is already waiting.
+    QMutexLocker lock(&m_mutex);
+    if (!m_limiterPending) {
+        m_limiterPending = true;
+        m_limiterState = state;
+        m_limiterSavedAtMs = savedAtMs;
+    }
 }
 
 QByteArray RequestWriter::loadLimiterState()
@@ -342,7 +440,7 @@ QByteArray RequestWriter::loadLimiterState()
         if (m_limiterPending)
             return m_limiterState;
     }
-    if (!m_open)
+    if (!m_open || !m_connected)
         return {};
     QSqlQuery query(QSqlDatabase::database(m_settings.connectionName, false));
     if (!query.exec(QStringLiteral("SELECT state FROM limiter_state WHERE id = 1"))) {
@@ -360,12 +458,18 @@ void RequestWriter::maybeRunRetention(qint64 nowMs)
 
 void RequestWriter::runRetention(qint64 nowMs)
 {
-    if (!m_open)
+    if (!m_open || !m_connected)
         return;
     m_lastRetentionMs = nowMs;
     QSqlDatabase db = QSqlDatabase::database(m_settings.connectionName, false);
     if (!db.transaction()) {
         qCWarning(lcStorage) << "request log retention: cannot start a transaction:" << db.lastError().text();
+        return;
+    }
+    // Replicas sharing a database take turns: the one that finds the lock taken skips this round.
+    if (!SqlDialect::of(db).tryTransactionLock(db, SqlDialect::kRetentionLock)) {
+        db.rollback();
+        qCDebug(lcStorage) << "request log retention: another replica is running it";
         return;
     }
     QString why;

@@ -12,7 +12,7 @@ namespace {
 const char kRequestColumns[] =
     "id, started_at_ms, chain, provider, model, stream, status, latency_ms, first_token_ms, "
     "prompt_tokens, completion_tokens, total_tokens, tokens_estimated, attempts, error, "
-    "client_key_label";
+    "client_key_label, replica";
 
 StoredRequest readRequest(const QSqlQuery &q)
 {
@@ -34,6 +34,7 @@ StoredRequest readRequest(const QSqlQuery &q)
     out.attemptCount = q.value(13).toInt();
     r.error = q.value(14).toString();
     r.clientKeyLabel = q.value(15).toString();
+    r.replica = q.value(16).toString();
     return out;
 }
 
@@ -57,6 +58,7 @@ bool StatsQueries::run(QSqlQuery &query, const char *what)
 {
     if (query.exec())
         return true;
+    m_failed = true;
     qCWarning(lcStorage).noquote() << "request log: reading" << what << "failed:" << query.lastError().text();
     return false;
 }

@@ -21,9 +21,11 @@ public:
     std::optional<StoredRequest> request(qint64 id);
     QList<TimeseriesPoint> timeseries(bool hourly, qint64 sinceMs);
     qint64 requestRowCount();
+    bool failed() const { return m_failed; } // a query of this object failed (and logged)
 
 private:
     bool run(QSqlQuery &query, const char *what);
 
     QSqlDatabase m_db;
+    bool m_failed = false;
 };

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "storageurl.h"
+
 #include <QLoggingCategory>
 #include <QString>
 #include <QVariant>
@@ -18,15 +20,27 @@ namespace StorageCommon {
 constexpr qint64 kHourMs = 3'600'000;
 constexpr qint64 kDayMs = 86'400'000;
 constexpr int kBusyTimeoutMs = 5000;
+constexpr int kConnectTimeoutS = 5;
 
 qint64 floorTo(qint64 ms, qint64 unit);
 QString utcDay(qint64 ms);             // "2024-05-01"
 qint64 dayStartMs(const QString &day); // -1 when the text is not a date
 
-// Adds a QSQLITE connection called `name` to `path`, opens it with the busy timeout and synchronous=NORMAL
-// and checks that the file is a database. On failure the connection is removed again and `error` names the
-// path.
-bool openConnection(const QString &name, const QString &path, QString *error);
+// Where a connection goes: the SQLite file `path`, or the PostgreSQL database of `url`.
+struct Target
+{
+    QString path;
+    StorageUrl url;
+
+    bool isPostgreSql() const { return url.isPostgreSql(); }
+    QString describe() const { return isPostgreSql() ? url.describe() : path; } // never the password
+};
+
+// Adds a connection called `name` and opens it: QSQLITE on the file with the busy timeout and
+// synchronous=NORMAL, checking that the file is a database; or QPSQL to the URL's database (a connect timeout
+// of kConnectTimeoutS unless the URL sets one). On failure the connection is removed again and `error` names
+// the file or database (never the password).
+bool openConnection(const QString &name, const Target &target, QString *error);
 void closeConnection(const QString &name);
 
 // Binds `values` to the positional placeholders of a prepared query, first to last.

@@ -1,5 +1,6 @@
 #include "storageschema.h"
 
+#include "sqldialect.h"
 #include "storagecommon.h"
 
 #include <QSqlDatabase>
@@ -19,14 +20,15 @@ struct MigrationStep
 
 // The counters both rollup tables share; the summary reads them from usage_daily_chain (every request counts
 // there exactly once), so it stays exact after retention has pruned the request rows.
-const char kRollupCounters[] = "requests INTEGER NOT NULL DEFAULT 0, "
-                               "failures INTEGER NOT NULL DEFAULT 0, "
-                               "waterfalls INTEGER NOT NULL DEFAULT 0, "
-                               "prompt_tokens INTEGER NOT NULL DEFAULT 0, "
-                               "completion_tokens INTEGER NOT NULL DEFAULT 0, "
-                               "total_tokens INTEGER NOT NULL DEFAULT 0, "
-                               "latency_ms_sum INTEGER NOT NULL DEFAULT 0, "
-                               "last_request_ms INTEGER NOT NULL DEFAULT 0";
+QString rollupCounters(const SqlDialect &sql)
+{
+    QStringList columns;
+    for (const char *name : {"requests", "failures", "waterfalls", "prompt_tokens", "completion_tokens",
+                             "total_tokens", "latency_ms_sum", "last_request_ms"})
+        columns << QString(QLatin1String(name) + QLatin1Char(' ') + sql.integer() +
+                           QLatin1String(" NOT NULL DEFAULT 0"));
+    return columns.join(QLatin1String(", "));
+}
 
 bool execAll(QSqlDatabase &db, const QStringList &statements, QString *error)
 {
@@ -42,19 +44,31 @@ bool execAll(QSqlDatabase &db, const QStringList &statements, QString *error)
 
 int StorageSchema::version(QSqlDatabase &db)
 {
-    QSqlQuery query(db);
-    if (!query.exec(QStringLiteral("PRAGMA user_version")) || !query.next())
-        return -1;
-    return query.value(0).toInt();
+    return SqlDialect::of(db).schemaVersion(db);
 }
 
 bool StorageSchema::migrate(QSqlDatabase &db, QString *error)
+{
+    // Replicas starting together on one PostgreSQL database migrate one after the other: the second finds the
+    // schema current and does nothing.
+    const SqlDialect sql = SqlDialect::of(db);
+    if (!sql.lock(db, SqlDialect::kMigrationLock, error))
+        return false;
+    const bool ok = migrateLocked(db, error);
+    sql.unlock(db, SqlDialect::kMigrationLock);
+    return ok;
+}
+
+bool StorageSchema::migrateLocked(QSqlDatabase &db, QString *error)
 {
     static const MigrationStep steps[] = {
         // 1 and 2 are the reference's own versions: nothing of ours to add before 3.
         {3, &StorageSchema::createV3},
         {4, &StorageSchema::createV4},
+        {5, &StorageSchema::createV5},
+        {6, &StorageSchema::createV6},
     };
+    const SqlDialect sql = SqlDialect::of(db);
 
     const int current = version(db);
     if (current < 0) {
@@ -75,10 +89,7 @@ bool StorageSchema::migrate(QSqlDatabase &db, QString *error)
             return false;
         }
         QString why;
-        QSqlQuery query(db);
-        const bool ok = step.apply(db, &why) &&
-                        exec(query, QStringLiteral("PRAGMA user_version = %1").arg(step.version), &why);
-        query.finish();
+        const bool ok = step.apply(db, &why) && sql.setSchemaVersion(db, step.version, &why);
         if (!ok || !db.commit()) {
             if (why.isEmpty())
                 why = db.lastError().text();
@@ -86,51 +97,57 @@ bool StorageSchema::migrate(QSqlDatabase &db, QString *error)
             *error = QStringLiteral("migration to schema version %1 failed: %2").arg(step.version).arg(why);
             return false;
         }
-        qCInfo(lcStorage) << "request log migrated to schema version" << step.version;
+        qCInfo(lcStorage).noquote() << "request log" << sql.name() << "migrated to schema version"
+                                    << step.version;
     }
     return true;
 }
 
 bool StorageSchema::createV3(QSqlDatabase &db, QString *error)
 {
-    const QString counters = QLatin1String(kRollupCounters);
+    const SqlDialect sql = SqlDialect::of(db);
+    const QString counters = rollupCounters(sql);
+    // SQLite's INTEGER is already 64-bit; PostgreSQL's is not (BIGINT there).
+    const QString statement = QStringLiteral("CREATE TABLE requests ("
+                                             "id %1, "
+                                             "started_at_ms %2 NOT NULL, "
+                                             "chain TEXT NOT NULL DEFAULT '', "
+                                             "provider TEXT NOT NULL DEFAULT '', "
+                                             "model TEXT NOT NULL DEFAULT '', "
+                                             "stream INTEGER NOT NULL DEFAULT 0, "
+                                             "status INTEGER NOT NULL DEFAULT 0, "
+                                             "latency_ms %2 NOT NULL DEFAULT 0, "
+                                             "first_token_ms %2, "
+                                             "prompt_tokens %2 NOT NULL DEFAULT 0, "
+                                             "completion_tokens %2 NOT NULL DEFAULT 0, "
+                                             "total_tokens %2 NOT NULL DEFAULT 0, "
+                                             "tokens_estimated INTEGER NOT NULL DEFAULT 0, "
+                                             "attempts INTEGER NOT NULL DEFAULT 0, "
+                                             "error TEXT NOT NULL DEFAULT '', "
+                                             "client_key_label TEXT NOT NULL DEFAULT '')");
     const QStringList statements = {
-        QStringLiteral("CREATE TABLE requests ("
-                       "id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                       "started_at_ms INTEGER NOT NULL, "
-                       "chain TEXT NOT NULL DEFAULT '', "
-                       "provider TEXT NOT NULL DEFAULT '', "
-                       "model TEXT NOT NULL DEFAULT '', "
-                       "stream INTEGER NOT NULL DEFAULT 0, "
-                       "status INTEGER NOT NULL DEFAULT 0, "
-                       "latency_ms INTEGER NOT NULL DEFAULT 0, "
-                       "first_token_ms INTEGER, "
-                       "prompt_tokens INTEGER NOT NULL DEFAULT 0, "
-                       "completion_tokens INTEGER NOT NULL DEFAULT 0, "
-                       "total_tokens INTEGER NOT NULL DEFAULT 0, "
-                       "tokens_estimated INTEGER NOT NULL DEFAULT 0, "
-                       "attempts INTEGER NOT NULL DEFAULT 0, "
-                       "error TEXT NOT NULL DEFAULT '', "
-                       "client_key_label TEXT NOT NULL DEFAULT '')"),
+        statement.arg(sql.autoIncrementKey(), sql.integer()),
         QStringLiteral("CREATE INDEX idx_requests_started ON requests(started_at_ms)"),
         QStringLiteral("CREATE INDEX idx_requests_chain ON requests(chain, id)"),
         QStringLiteral("CREATE INDEX idx_requests_provider ON requests(provider, id)"),
         QStringLiteral("CREATE INDEX idx_requests_status ON requests(status, id)"),
         QStringLiteral("CREATE TABLE attempts ("
-                       "request_id INTEGER NOT NULL, "
+                       "request_id %1 NOT NULL, "
                        "seq INTEGER NOT NULL, "
                        "provider TEXT NOT NULL DEFAULT '', "
                        "model TEXT NOT NULL DEFAULT '', "
                        "outcome TEXT NOT NULL DEFAULT '', "
                        "status INTEGER NOT NULL DEFAULT 0, "
-                       "latency_ms INTEGER NOT NULL DEFAULT 0, "
+                       "latency_ms %1 NOT NULL DEFAULT 0, "
                        "reason TEXT NOT NULL DEFAULT '', "
-                       "PRIMARY KEY (request_id, seq)) WITHOUT ROWID"),
+                       "PRIMARY KEY (request_id, seq))")
+                .arg(sql.integer()) +
+            sql.withoutRowid(),
         QLatin1String("CREATE TABLE usage_daily_provider (day TEXT NOT NULL, provider TEXT NOT NULL, "
                       "model TEXT NOT NULL, ") +
-            counters + QLatin1String(", PRIMARY KEY (day, provider, model)) WITHOUT ROWID"),
+            counters + QLatin1String(", PRIMARY KEY (day, provider, model))") + sql.withoutRowid(),
         QLatin1String("CREATE TABLE usage_daily_chain (day TEXT NOT NULL, chain TEXT NOT NULL, ") + counters +
-            QLatin1String(", PRIMARY KEY (day, chain)) WITHOUT ROWID"),
+            QLatin1String(", PRIMARY KEY (day, chain))") + sql.withoutRowid(),
     };
     return execAll(db, statements, error) && importReferenceLog(db, error);
 }
@@ -139,11 +156,36 @@ bool StorageSchema::createV3(QSqlDatabase &db, QString *error)
 // save.
 bool StorageSchema::createV4(QSqlDatabase &db, QString *error)
 {
+    const SqlDialect sql = SqlDialect::of(db);
     return execAll(db,
                    {QStringLiteral("CREATE TABLE limiter_state ("
                                    "id INTEGER PRIMARY KEY CHECK (id = 1), "
-                                   "saved_at_ms INTEGER, "
-                                   "state BLOB)")},
+                                   "saved_at_ms %1, "
+                                   "state %2)")
+                        .arg(sql.integer(), sql.blob())},
+                   error);
+}
+
+// Which replica wrote each request row (settings.replicaName); rows of before are ''.
+bool StorageSchema::createV5(QSqlDatabase &db, QString *error)
+{
+    return execAll(db, {QStringLiteral("ALTER TABLE requests ADD COLUMN replica TEXT NOT NULL DEFAULT ''")},
+                   error);
+}
+
+// The config replicas on one PostgreSQL database share (ConfigSharing): one row, the YAML text and a version
+// that every save increments. Created on SQLite too (one schema), where nothing uses it.
+bool StorageSchema::createV6(QSqlDatabase &db, QString *error)
+{
+    const SqlDialect sql = SqlDialect::of(db);
+    return execAll(db,
+                   {QStringLiteral("CREATE TABLE chain_config ("
+                                   "id INTEGER PRIMARY KEY CHECK (id = 1), "
+                                   "version %1 NOT NULL, "
+                                   "yaml TEXT NOT NULL, "
+                                   "updated_at_ms %1 NOT NULL, "
+                                   "updated_by TEXT NOT NULL DEFAULT '')")
+                        .arg(sql.integer())},
                    error);
 }
 
@@ -153,7 +195,8 @@ bool StorageSchema::createV4(QSqlDatabase &db, QString *error)
 // equal the sum of the rows; the reference's own usage_by_* totals and triggers are left as they are, unread.
 bool StorageSchema::importReferenceLog(QSqlDatabase &db, QString *error)
 {
-    if (!hasTable(db, QStringLiteral("request_logs")))
+    // The reference only ever wrote SQLite files.
+    if (SqlDialect::of(db).isPostgreSql() || !hasTable(db, QStringLiteral("request_logs")))
         return true;
     const QString errorColumn = hasColumn(db, QStringLiteral("request_logs"), QStringLiteral("error_message"))
                                     ? QStringLiteral("COALESCE(error_message, '')")

@@ -32,7 +32,7 @@ function csvCell(value) {
 
 function toCsv(rows) {
   const columns = ['id', 'timestamp', 'chainName', 'providerId', 'model', 'httpStatus', 'attempts', 'promptTokens',
-    'completionTokens', 'totalTokens', 'tokensEstimated', 'latencyMs', 'firstTokenMs', 'stream', 'clientKeyLabel', 'errorMessage'];
+    'completionTokens', 'totalTokens', 'tokensEstimated', 'latencyMs', 'firstTokenMs', 'stream', 'clientKeyLabel', 'errorMessage', 'replica'];
   const lines = [columns.join(',')];
   for (const r of rows) {
     lines.push(columns.map((c) => csvCell(c === 'timestamp' ? new Date(r.timestamp).toISOString() : r[c])).join(','));
@@ -65,6 +65,7 @@ function showDetail(id) {
           h('dt', {}, 'Tokens'), h('dd', {}, `${fmtInt(r.promptTokens)} prompt + ${fmtInt(r.completionTokens)} completion = ${fmtInt(r.totalTokens)}${r.tokensEstimated ? ' (estimated)' : ''}`),
           h('dt', {}, 'Kind'), h('dd', {}, r.stream ? 'streamed' : 'whole answer'),
           r.clientKeyLabel ? [h('dt', {}, 'Client key'), h('dd', {}, r.clientKeyLabel)] : null,
+          r.replica ? [h('dt', {}, 'Replica'), h('dd', {}, r.replica)] : null,
           r.errorMessage ? [h('dt', {}, 'Error'), h('dd', {}, r.errorMessage)] : null),
         h('h3', {}, `Attempts (${attempts.length})`),
         attempts.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'stack' },

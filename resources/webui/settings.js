@@ -8,7 +8,7 @@ import { confirmDialog, copyText, field, fill, fmtInt, h, notice, select, toast 
 export const title = 'Settings';
 
 const MASK = '***';
-const RESTART = new Set(['port', 'host', 'logLevel', 'dbPath', 'maxRequestBytes']);
+const RESTART = new Set(['port', 'host', 'logLevel', 'dbPath', 'maxRequestBytes', 'storage', 'replicaName']);
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 const GROUPS = [
   ['Routing', [
@@ -33,6 +33,9 @@ const GROUPS = [
     ['port', 'Port', 'number'],
     ['logLevel', 'Log level', 'level'],
     ['dbPath', 'Request log database', 'text'],
+    ['storage', 'Shared storage', 'text',
+     '"sqlite" (the file above) or postgresql://user:password@host:port/db for several replicas; the password shows as ***.'],
+    ['replicaName', 'Replica name', 'text', 'In each request row; empty: host name and port.'],
     ['maxRequestBytes', 'Largest request body (bytes)', 'number'],
     ['logRetentionDays', 'Keep the request log (days)', 'number'],
     ['corsOrigins', 'CORS origins (one per line)', 'lines', '"*" or http(s) origins.'],

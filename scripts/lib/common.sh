@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # qt6-websockets-dev: Qt6HttpServer's CMake config needs it, and Debian 12's qt6-httpserver-dev does not depend on it.
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config
-    qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev qt6-l10n-tools
+    qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libqt6sql6-psql qt6-tools-dev qt6-l10n-tools
     libyaml-cpp-dev qt6-svg-dev)
 
 as_root() {

@@ -297,6 +297,8 @@ void TestConfigLoader::additionsAreRead()
     QCOMPARE(p.rateLimits.concurrentRequests, std::optional<int>(2));
     QVERIFY(p.rateLimits.scope == ManualRateLimits::Scope::Provider);
     QVERIFY(!p.timeoutMs); // line 13 was replaced
+    QVERIFY(s.storage.isEmpty());
+    QVERIFY(s.replicaName.isEmpty());
     QCOMPARE(result.config->providers.at(1).type, QStringLiteral("nvidia-nim"));
 }
 
@@ -315,6 +317,14 @@ void TestConfigLoader::acceptedValues_data()
     QTest::newRow("https baseUrl") << edit({{18, "    baseUrl: https://example.com:8443/openai/v1"}});
     QTest::newRow("baseUrl on known type") << edit({{13, "    baseUrl: http://localhost:9000/v1"}});
     QTest::newRow("int from env default") << edit({{3, "  port: ${TEST_PORT:-4000}"}});
+    QTest::newRow("storage sqlite") << edit({{7, "  storage: sqlite"}});
+    QTest::newRow("storage postgresql")
+        << edit({{7, "  storage: \"postgresql://chain:pw@db.internal:5433/team?sslmode=require\"\n"
+                     "  replicaName: box-1"}});
+    QTest::newRow("storage postgres scheme, no password")
+        << edit({{7, "  storage: postgres://chain@db/team"}});
+    QTest::newRow("storage password from env")
+        << edit({{7, "  storage: \"postgresql://chain:${PGPW:-x}@db/team\""}});
 }
 
 void TestConfigLoader::acceptedValues()
@@ -375,6 +385,17 @@ void TestConfigLoader::errorNamesKeyAndLine_data()
     QTest::newRow("queueMode 1") << edit({{7, "  queueMode: 1"}}) << "settings.queueMode" << 7
                                  << "true or false";
     QTest::newRow("host name") << edit({{7, "  host: my-host"}}) << "settings.host" << 7 << "IP address";
+    QTest::newRow("storage word") << edit({{7, "  storage: mysql"}}) << "settings.storage" << 7
+                                  << "must be \"sqlite\" or a URL postgresql://";
+    QTest::newRow("storage no database") << edit({{7, "  storage: postgresql://chain:pw@db"}})
+                                         << "settings.storage" << 7 << "names no database";
+    QTest::newRow("storage no user") << edit({{7, "  storage: postgresql://db/team"}}) << "settings.storage"
+                                     << 7 << "names no user";
+    QTest::newRow("storage unknown option")
+        << edit({{7, "  storage: \"postgresql://u:secret@db/team?sslmod=require\""}}) << "settings.storage"
+        << 7 << "unknown connection option \"sslmod\"";
+    QTest::newRow("storage bad port")
+        << edit({{7, "  storage: \"postgresql://u:pw@db:99999/team\""}}) << "settings.storage" << 7 << "";
     QTest::newRow("host bad ip") << edit({{7, "  host: 999.1.1.1"}}) << "settings.host" << 7 << "IP address";
     QTest::newRow("settings list") << edit(
                                           {{2, "settings: [1]"}, {3, ""}, {4, ""}, {5, ""}, {6, ""}, {7, ""}})

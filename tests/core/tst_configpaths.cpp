@@ -42,6 +42,8 @@ private slots:
     void hostPrecedence();
     void badValues_data();
     void badValues();
+    void databaseUrl_data();
+    void databaseUrl();
     void logLevel_data();
     void logLevel();
 };
@@ -151,6 +153,11 @@ void TestConfigPaths::badValues_data()
                             << "--port: 65536";
     QTest::newRow("--host") << QStringList() << 0 << "nowhere"
                             << "--host: \"nowhere\"";
+    QTest::newRow("DATABASE_URL") << QStringList{QStringLiteral("DATABASE_URL=mysql://u:pw@db/x")} << 0 << ""
+                                  << "DATABASE_URL: must be \"sqlite\" or a URL";
+    QTest::newRow("CHAIN_DATABASE_URL")
+        << QStringList{QStringLiteral("CHAIN_DATABASE_URL=postgresql://u:pw@db")} << 0 << ""
+        << "CHAIN_DATABASE_URL: postgresql://u:***@db names no database";
 }
 
 void TestConfigPaths::badValues()
@@ -170,6 +177,40 @@ void TestConfigPaths::badValues()
     // A bad value is not applied.
     QCOMPARE(config.settings.port, 4000);
     QCOMPARE(config.settings.host, QStringLiteral("127.0.0.1"));
+}
+
+void TestConfigPaths::databaseUrl_data()
+{
+    QTest::addColumn<QStringList>("env");
+    QTest::addColumn<QString>("storage");
+    QTest::addColumn<QString>("replica");
+
+    const QString file = QStringLiteral("postgresql://file:pw@db/file");
+    QTest::newRow("file only") << QStringList() << file << "from-file";
+    QTest::newRow("DATABASE_URL") << QStringList{QStringLiteral("DATABASE_URL=postgres://env:pw@db/env")}
+                                  << "postgres://env:pw@db/env"
+                                  << "from-file";
+    QTest::newRow("CHAIN_DATABASE_URL wins")
+        << QStringList{QStringLiteral("DATABASE_URL=postgres://env:pw@db/env"),
+                       QStringLiteral("CHAIN_DATABASE_URL=postgresql://chain:pw@db2/chain")}
+        << "postgresql://chain:pw@db2/chain"
+        << "from-file";
+    QTest::newRow("sqlite from env") << QStringList{QStringLiteral("CHAIN_DATABASE_URL=sqlite")} << "sqlite"
+                                     << "from-file";
+    QTest::newRow("replica name") << QStringList{QStringLiteral("CHAIN_REPLICA_NAME=pod-7")} << file
+                                  << "pod-7";
+}
+
+void TestConfigPaths::databaseUrl()
+{
+    QFETCH(QStringList, env);
+    Config config = fileConfig(3429, QStringLiteral("127.0.0.1"));
+    config.settings.storage = QStringLiteral("postgresql://file:pw@db/file");
+    config.settings.replicaName = QStringLiteral("from-file");
+    const QStringList errors = ConfigPaths::applyOverrides(config, CommandLineOverrides(), envOf(env));
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
+    QTEST(config.settings.storage, "storage");
+    QTEST(config.settings.replicaName, "replica");
 }
 
 void TestConfigPaths::logLevel_data()

@@ -301,7 +301,10 @@ void TestLogPage::csvQuoting()
     r.record.error = QStringLiteral("all \"entries\" exhausted");
     QCOMPARE(RequestCsv::row(r),
              QStringLiteral("7,1970-01-01T00:00:00.000Z,\"my,chain\",groq,m,429,2,0,0,0,false,0,,"
-                            "false,,\"all \"\"entries\"\" exhausted\""));
+                            "false,,\"all \"\"entries\"\" exhausted\","));
+    r.record.replica = QStringLiteral("box-1:3429");
+    QVERIFY(RequestCsv::row(r).endsWith(QLatin1String(",box-1:3429")));
+    QVERIFY(RequestCsv::header().endsWith(QLatin1String(",error,replica")));
 }
 
 // The bridge's stats thread is asked to stop when the app closes: an export stops between pages (closing

@@ -3,6 +3,7 @@
 // without apiKey keeping the key, atomic writes with .bak and 0600, live effect of new chains, adminKeys
 // separation, reload, model listing and the chain test.
 
+#include "configjson.h"
 #include "configloader.h"
 #include "configwriter.h"
 #include "httpclient.h"
@@ -47,7 +48,8 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
 const QStringList kSettingsOurs{
     QStringLiteral("host"),         QStringLiteral("adminKeys"),        QStringLiteral("corsOrigins"),
     QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"),  QStringLiteral("logRetentionDays"),
-    QStringLiteral("modelAliases"), QStringLiteral("midStreamContinue")};
+    QStringLiteral("modelAliases"), QStringLiteral("midStreamContinue"), QStringLiteral("storage"),
+    QStringLiteral("replicaName")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
                               QStringLiteral("status"),   QStringLiteral("latencyMs"),
                               QStringLiteral("response"), QStringLiteral("tokens"),
@@ -425,6 +427,47 @@ private slots:
         QCOMPARE(
             m_env->put(QStringLiteral("/v1/admin/settings"), R"({"apiKeys":["***","***","***"]})").status,
             400);
+    }
+
+    void storageUrlPasswordIsMasked()
+    {
+        // The database URL's password is a secret: masked on the way out, kept when the mask comes back.
+        const QString url =
+            QStringLiteral("postgresql://chain:db-secret-9@db.internal:5432/team?sslmode=require");
+        QCOMPARE(
+            m_env
+                ->put(QStringLiteral("/v1/admin/settings"),
+                      QJsonDocument(QJsonObject{{QStringLiteral("storage"), url},
+                                                {QStringLiteral("replicaName"), QStringLiteral("box-1")}})
+                          .toJson())
+                .status,
+            200);
+        QCOMPARE(m_env->h.service().fileConfig()->settings.storage, url);
+        // A restart setting: the file has it now, the running config (what GET shows) at the next start.
+        const QJsonObject settings = ConfigJson::settingsToJson(m_env->h.service().fileConfig()->settings);
+        const QByteArray masked = QJsonDocument(settings).toJson();
+        QVERIFY(!masked.contains("db-secret-9"));
+        QCOMPARE(settings.value(QLatin1String("storage")).toString(),
+                 QStringLiteral("postgresql://chain:***@db.internal:5432/team?sslmode=require"));
+        QCOMPARE(settings.value(QLatin1String("replicaName")).toString(), QStringLiteral("box-1"));
+        // A form sends the mask back: the stored URL, password included, stays.
+        QString error;
+        const auto back =
+            ConfigJson::settingsFromJson(settings, m_env->h.service().fileConfig()->settings, &error);
+        QVERIFY2(back, qPrintable(error));
+        QCOMPARE(back->storage, url);
+        QVERIFY(m_env->file().contains("db-secret-9")); // the file is where the user put it
+        const auto bad =
+            m_env->put(QStringLiteral("/v1/admin/settings"), QByteArray("{\"storage\":\"mysql://x\"}"));
+        QCOMPARE(bad.status, 400);
+        QVERIFY2(
+            bad.json().value(QLatin1String("error")).toString().contains(QLatin1String("settings.storage")),
+            bad.body.constData());
+        QCOMPARE(m_env
+                     ->put(QStringLiteral("/v1/admin/settings"),
+                           QByteArray("{\"storage\":\"\",\"replicaName\":\"\"}"))
+                     .status,
+                 200);
     }
 
     void adminKeysSeparateTheAdminApi()

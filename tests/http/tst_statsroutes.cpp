@@ -40,7 +40,8 @@ const QStringList kRequestKeys{QStringLiteral("id"),
                                QStringLiteral("attempts"),
                                QStringLiteral("errorMessage")};
 const QStringList kRequestOurs{QStringLiteral("stream"), QStringLiteral("firstTokenMs"),
-                               QStringLiteral("tokensEstimated"), QStringLiteral("clientKeyLabel")};
+                               QStringLiteral("tokensEstimated"), QStringLiteral("clientKeyLabel"),
+                               QStringLiteral("replica")};
 const QStringList kAttemptKeys{QStringLiteral("provider"),  QStringLiteral("model"),
                                QStringLiteral("outcome"),   QStringLiteral("status"),
                                QStringLiteral("latencyMs"), QStringLiteral("reason")};
@@ -152,8 +153,13 @@ private slots:
     {
         const auto r = HttpClient::get(url(QStringLiteral("/v1/stats/summary")));
         QCOMPARE(r.status, 200);
-        QVERIFY(hasExactly(r.json(), {QStringLiteral("summary")}));
+        QVERIFY(hasExactly(r.json(), {QStringLiteral("summary")}, {QStringLiteral("storage")}));
         const QJsonObject s = r.json().value(QLatin1String("summary")).toObject();
+        // Ours, beside the reference's summary: the store's state.
+        const QJsonObject storage = r.json().value(QLatin1String("storage")).toObject();
+        QCOMPARE(storage.value(QLatin1String("backend")).toString(), QStringLiteral("sqlite"));
+        QCOMPARE(storage.value(QLatin1String("state")).toString(), QStringLiteral("ok"));
+        QCOMPARE(storage.value(QLatin1String("lostRows")).toInt(), 0);
         QVERIFY(hasExactly(s, kSummaryKeys, kSummaryOurs));
         QCOMPARE(s.value(QLatin1String("totalRequests")).toInteger(), 4);
         QCOMPARE(s.value(QLatin1String("waterfallRequests")).toInteger(), 1);

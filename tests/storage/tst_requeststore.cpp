@@ -1,8 +1,12 @@
-// The SQLite request log: schema and migrations, batched writes across restarts and threads, retention,
-// rollups, every read the stats routes make, and the rate-limit tracker's saved state. Each test works on a
-// file in its own temporary folder.
+// The request log: schema and migrations, batched writes across restarts and threads, retention, rollups,
+// every read the stats routes make, and the rate-limit tracker's saved state. Each test works on a file in
+// its own temporary folder. The same tests run on PostgreSQL (CTest storage/tst_requeststore_pg sets
+// CHAIN_TEST_STORAGE=postgresql): a throwaway server (support/pgserver.h) and a fresh database per test; the
+// few that are about SQLite files skip there, and the PostgreSQL-only ones (replicas migrating at once, the
+// server stopped and started under the writer) skip on SQLite.
 
 #include "clock.h"
+#include "pgserver.h"
 #include "requeststore.h"
 
 #include <QDir>
@@ -29,10 +33,22 @@ constexpr qint64 kMidnight = 1'717'200'000'000; // 2024-06-01T00:00:00Z
 class DirectDb
 {
 public:
-    explicit DirectDb(const QString &path) : m_name(QStringLiteral("test.direct.%1").arg(++s_count))
+    // A file path, or a postgresql:// URL.
+    explicit DirectDb(const QString &target) : m_name(QStringLiteral("test.direct.%1").arg(++s_count))
     {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_name);
-        db.setDatabaseName(path);
+        const QUrl url(target);
+        const bool pg = url.scheme() == QLatin1String("postgresql");
+        QSqlDatabase db =
+            QSqlDatabase::addDatabase(pg ? QStringLiteral("QPSQL") : QStringLiteral("QSQLITE"), m_name);
+        if (pg) {
+            db.setHostName(url.host());
+            db.setPort(url.port());
+            db.setUserName(url.userName());
+            db.setPassword(url.password());
+            db.setDatabaseName(url.path().mid(1));
+        } else {
+            db.setDatabaseName(target);
+        }
         if (!db.open())
             qWarning() << "direct open failed:" << db.lastError().text();
     }
@@ -63,6 +79,21 @@ public:
             for (int i = 0; i < q.record().count(); ++i)
                 row << q.value(i);
             out << row;
+        }
+        return out;
+    }
+    // Rows as text, numbers as integers: SQLite and PostgreSQL answer sums with different types.
+    QList<QStringList> texts(const QString &sql)
+    {
+        QList<QStringList> out;
+        for (const QVariantList &row : rows(sql)) {
+            QStringList line;
+            for (const QVariant &v : row) {
+                const bool number = v.typeId() == QMetaType::Double || v.typeId() == QMetaType::LongLong ||
+                                    v.typeId() == QMetaType::Int || v.typeId() == QMetaType::ULongLong;
+                line << (number ? QString::number(qRound64(v.toDouble())) : v.toString());
+            }
+            out << line;
         }
         return out;
     }
@@ -201,10 +232,13 @@ class TestRequestStore : public QObject
 
 private:
     QString dbPath() const { return m_dir->filePath(QStringLiteral("data/observability.db")); }
+    // What DirectDb opens: the file, or this test's PostgreSQL database.
+    QString target() const { return m_pg ? m_url : dbPath(); }
     RequestStore::Options options(int flushIntervalMs = 60'000) const
     {
         RequestStore::Options o;
         o.path = dbPath();
+        o.storage = m_pg ? m_url : QString();
         o.flushIntervalMs = flushIntervalMs; // long by default: the tests flush when they mean to
         return o;
     }
@@ -220,12 +254,33 @@ private:
     }
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    const bool m_pg = qEnvironmentVariable("CHAIN_TEST_STORAGE") == QLatin1String("postgresql");
+    std::unique_ptr<PgServer> m_server;
+    QString m_url;
+    int m_databases = 0;
 
 private slots:
+    void initTestCase()
+    {
+        if (!m_pg)
+            return;
+        if (!PgServer::missingReason().isEmpty())
+            QSKIP(qPrintable(PgServer::missingReason()));
+        m_server = std::make_unique<PgServer>();
+        QString error;
+        QVERIFY2(m_server->start(&error), qPrintable(error));
+    }
+    void cleanupTestCase() { m_server.reset(); }
     void init()
     {
         m_dir = std::make_unique<QTemporaryDir>();
         QVERIFY(m_dir->isValid());
+        if (m_pg) {
+            const QString name = QStringLiteral("t%1").arg(++m_databases);
+            QString error;
+            QVERIFY2(m_server->createDatabase(name, &error), qPrintable(error));
+            m_url = m_server->url(name);
+        }
     }
     void cleanup() { m_dir.reset(); }
 
@@ -234,6 +289,8 @@ private slots:
 
     void emptyFileGetsTheCurrentSchema()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         ManualClock clock(kMidnight);
         {
             auto store = openStore(options(), clock); // also creates the missing data/ folder
@@ -241,11 +298,11 @@ private slots:
             QCOMPARE(store->schemaVersion(), RequestStore::kSchemaVersion);
             QVERIFY(store->isOpen());
         }
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA journal_mode")).toString(), QStringLiteral("wal"));
-        for (const char *table :
-             {"requests", "attempts", "usage_daily_provider", "usage_daily_chain", "limiter_state"}) {
+        for (const char *table : {"requests", "attempts", "usage_daily_provider", "usage_daily_chain",
+                                  "limiter_state", "chain_config"}) {
             QVERIFY2(db.scalar(QStringLiteral(
                                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
                                QLatin1String(table) + QLatin1Char('\''))
@@ -282,6 +339,8 @@ private slots:
     }
     void referenceFileIsImported()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         QFETCH(bool, v2);
         QDir().mkpath(QFileInfo(dbPath()).absolutePath());
         writeReferenceDatabase(dbPath(), v2);
@@ -332,7 +391,7 @@ private slots:
         QCOMPARE(store->requestRowCount(), 4);
         QCOMPARE(store->providerUsage(QStringLiteral("groq"))->requests, 3);
         store.reset();
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM request_logs")).toInt(), 3);
         QCOMPARE(db.scalar(QStringLiteral(
@@ -346,9 +405,11 @@ private slots:
 
     void newerSchemaIsRefused()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         QDir().mkpath(QFileInfo(dbPath()).absolutePath());
         {
-            DirectDb db(dbPath());
+            DirectDb db(target());
             QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 99")));
         }
         ManualClock clock;
@@ -359,12 +420,14 @@ private slots:
         QVERIFY2(error.contains(dbPath()), qPrintable(error));
         QVERIFY2(error.contains(QStringLiteral("99")), qPrintable(error));
         QVERIFY(!store.isOpen());
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), 99); // untouched
     }
 
     void notADatabaseFailsCleanly()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         QDir().mkpath(QFileInfo(dbPath()).absolutePath());
         QFile file(dbPath());
         QVERIFY(file.open(QIODevice::WriteOnly));
@@ -380,6 +443,8 @@ private slots:
 
     void unwritablePathFailsCleanly()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         // A folder that cannot be made (a file is in the way): this fails for root too.
         QFile blocker(m_dir->filePath(QStringLiteral("blocker")));
         QVERIFY(blocker.open(QIODevice::WriteOnly));
@@ -418,6 +483,8 @@ private slots:
 
     void migrationFromVersion3KeepsRows()
     {
+        if (m_pg)
+            QSKIP("about SQLite files");
         ManualClock clock(kMidnight);
         {
             auto store = openStore(options(), clock);
@@ -427,14 +494,16 @@ private slots:
             store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("cerebras")));
         }
         {
-            // What a file written by the previous build looks like: version 3, no limiter_state.
-            DirectDb db(dbPath());
+            // What a file written by an older build looks like: version 3, no limiter_state, no replica.
+            DirectDb db(target());
             QVERIFY(db.exec(QStringLiteral("DROP TABLE limiter_state")));
+            QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
+            QVERIFY(db.exec(QStringLiteral("DROP TABLE chain_config")));
             QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 3")));
         }
         auto store = openStore(options(), clock);
         QVERIFY(store);
-        QCOMPARE(store->schemaVersion(), 4);
+        QCOMPARE(store->schemaVersion(), RequestStore::kSchemaVersion);
         QCOMPARE(store->requestRowCount(), 2);
         QCOMPARE(store->request(1)->record.attempts.size(), 2);
         QCOMPARE(store->providerUsage(QStringLiteral("groq"))->totalTokens, 3);
@@ -443,11 +512,45 @@ private slots:
         store->saveLimiterState(QByteArrayLiteral("{\"v\":1}"));
         store->flush();
         store.reset();
-        DirectDb db(dbPath());
-        QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), 4);
+        DirectDb db(target());
+        QCOMPARE(db.scalar(QStringLiteral("PRAGMA user_version")).toInt(), RequestStore::kSchemaVersion);
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM requests")).toInt(), 2);
         QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
                  QByteArrayLiteral("{\"v\":1}"));
+    }
+
+    void migrationFromVersion4AddsTheReplica()
+    {
+        if (m_pg)
+            QSKIP("about SQLite files");
+        ManualClock clock(kMidnight);
+        {
+            auto store = openStore(options(), clock);
+            QVERIFY(store);
+            store->record(makeRecord(kMidnight + 1, QStringLiteral("c"), QStringLiteral("groq")));
+        }
+        {
+            // The previous build's file: version 4, rows without a replica.
+            DirectDb db(target());
+            QVERIFY(db.exec(QStringLiteral("ALTER TABLE requests DROP COLUMN replica")));
+            QVERIFY(db.exec(QStringLiteral("DROP TABLE chain_config")));
+            QVERIFY(db.exec(QStringLiteral("PRAGMA user_version = 4")));
+        }
+        RequestStore::Options o = options();
+        o.replica = QStringLiteral("laptop:3429");
+        auto store = openStore(o, clock);
+        QVERIFY(store);
+        QCOMPARE(store->schemaVersion(), RequestStore::kSchemaVersion);
+        store->record(makeRecord(kMidnight + 2, QStringLiteral("c"), QStringLiteral("groq")));
+        store->setReplica(QStringLiteral("laptop:4000"));
+        store->record(makeRecord(kMidnight + 3, QStringLiteral("c"), QStringLiteral("groq")));
+        store->flush();
+        QCOMPARE(store->request(1)->record.replica, QString()); // written before the column existed
+        QCOMPARE(store->request(2)->record.replica, QStringLiteral("laptop:3429"));
+        QCOMPARE(store->requests(RequestQuery()).first().record.replica, QStringLiteral("laptop:4000"));
+        QCOMPARE(store->storageStatus().backend, QStringLiteral("sqlite"));
+        QCOMPARE(store->storageStatus().replica, QStringLiteral("laptop:4000"));
+        QVERIFY(store->storageStatus().available);
     }
 
     void limiterStateRoundTrip()
@@ -465,7 +568,7 @@ private slots:
         store->flush();
         QCOMPARE(store->loadLimiterState(), state);
 
-        DirectDb db(dbPath());
+        DirectDb db(target());
         const auto rows = db.rows(QStringLiteral("SELECT id, saved_at_ms, length(state) FROM limiter_state"));
         QCOMPARE(rows.size(), 1);
         QCOMPARE(rows.at(0).value(0).toInt(), 1);
@@ -479,7 +582,7 @@ private slots:
         auto store = openStore(options(150), clock);
         QVERIFY(store);
         store->saveLimiterState(QByteArrayLiteral("first"));
-        DirectDb db(dbPath());
+        DirectDb db(target());
         const QString count = QStringLiteral("SELECT COUNT(*) FROM limiter_state");
         QCOMPARE(db.scalar(count).toInt(), 0);                           // handed over, not yet written
         QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("first")); // but already what a load sees
@@ -516,7 +619,7 @@ private slots:
         QCOMPARE(store->loadLimiterState(), QByteArrayLiteral("49"));
         store.reset();
 
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM limiter_state")).toInt(), 1);
         QCOMPARE(db.scalar(QStringLiteral("SELECT state FROM limiter_state")).toByteArray(),
                  QByteArrayLiteral("49"));
@@ -552,6 +655,163 @@ private slots:
         store.saveLimiterState(QByteArrayLiteral("lost"));
         QVERIFY(store.loadLimiterState().isEmpty());
         QVERIFY(!QFile::exists(dbPath()));
+    }
+
+    // ---- PostgreSQL: several replicas, the server away
+    // ------------------------------------------------------------------------------------
+
+    void replicasStartingTogetherMigrateOnce()
+    {
+        if (!m_pg)
+            QSKIP("PostgreSQL only");
+        ManualClock clock(kMidnight);
+        constexpr int kReplicas = 4;
+        std::vector<std::unique_ptr<RequestStore>> stores(kReplicas);
+        std::vector<QString> errors(kReplicas);
+        QList<QThread *> threads;
+        for (int i = 0; i < kReplicas; ++i) {
+            threads << QThread::create([&, i] {
+                RequestStore::Options o = options();
+                o.replica = QStringLiteral("replica-%1").arg(i);
+                stores[i] = std::make_unique<RequestStore>(o, clock);
+                if (!stores[i]->open(&errors[i]))
+                    stores[i].reset();
+            });
+        }
+        for (QThread *t : threads)
+            t->start();
+        for (QThread *t : threads) {
+            QVERIFY(t->wait(60'000));
+            delete t;
+        }
+        for (int i = 0; i < kReplicas; ++i) {
+            QVERIFY2(stores[i], qPrintable(errors[i]));
+            QCOMPARE(stores[i]->schemaVersion(), RequestStore::kSchemaVersion);
+            QVERIFY(stores[i]->storageStatus().available);
+        }
+        DirectDb db(target());
+        QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM chain_schema")).toInt(), 1);
+        QCOMPARE(db.scalar(QStringLiteral("SELECT version FROM chain_schema")).toInt(),
+                 RequestStore::kSchemaVersion);
+        for (const char *table : {"requests", "attempts", "usage_daily_provider", "usage_daily_chain",
+                                  "limiter_state", "chain_config"})
+            QVERIFY2(
+                db.scalar(QStringLiteral("SELECT to_regclass('%1') IS NOT NULL").arg(QLatin1String(table)))
+                    .toBool(),
+                table);
+
+        // Every replica writes its rows; every replica reads them all.
+        for (int i = 0; i < kReplicas; ++i) {
+            stores[i]->record(makeRecord(kMidnight + i, QStringLiteral("c"), QStringLiteral("p%1").arg(i)));
+            stores[i]->flush();
+        }
+        for (int i = 0; i < kReplicas; ++i) {
+            QCOMPARE(stores[i]->summary().totalRequests, kReplicas);
+            QCOMPARE(stores[i]->providerUsage().size(), kReplicas);
+            const QList<StoredRequest> rows = stores[i]->requests(RequestQuery());
+            QCOMPARE(rows.size(), kReplicas);
+            QStringList names;
+            for (const StoredRequest &r : rows)
+                names << r.record.replica;
+            QCOMPARE(names, (QStringList{QStringLiteral("replica-3"), QStringLiteral("replica-2"),
+                                         QStringLiteral("replica-1"), QStringLiteral("replica-0")}));
+        }
+    }
+
+    void newerPostgreSqlSchemaIsRefused()
+    {
+        if (!m_pg)
+            QSKIP("PostgreSQL only");
+        {
+            DirectDb db(target());
+            QVERIFY(db.exec(QStringLiteral("CREATE TABLE chain_schema (version INTEGER NOT NULL)")));
+            QVERIFY(db.exec(QStringLiteral("INSERT INTO chain_schema VALUES (99)")));
+        }
+        ManualClock clock(kMidnight);
+        RequestStore store(options(), clock);
+        QString error;
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("newer than this build")));
+        QVERIFY(!store.open(&error));
+        QVERIFY2(error.contains(QStringLiteral("schema version 99")), qPrintable(error));
+        QVERIFY2(error.contains(QStringLiteral("postgresql://chain@127.0.0.1:")), qPrintable(error));
+        QVERIFY2(!error.contains(QLatin1String(PgServer::kPassword)), qPrintable(error));
+    }
+
+    void serverAwayBuffersRowsAndWritesThemWhenBack()
+    {
+        if (!m_pg)
+            QSKIP("PostgreSQL only");
+        ManualClock clock(kMidnight);
+        auto store = openStore(options(), clock);
+        QVERIFY(store);
+        for (int i = 0; i < 3; ++i)
+            store->record(makeRecord(kMidnight + i, QStringLiteral("c"), QStringLiteral("p")));
+        store->flush();
+        QCOMPARE(store->requestRowCount(), 3);
+
+        QString error;
+        QVERIFY2(m_server->stop(&error), qPrintable(error));
+        for (int i = 0; i < 5; ++i)
+            store->record(makeRecord(kMidnight + 10 + i, QStringLiteral("c"), QStringLiteral("p")));
+        store->flush(); // fails: the batch goes back to the queue
+        StorageStatus status = store->storageStatus();
+        QVERIFY(!status.available);
+        QVERIFY(!status.reason.isEmpty());
+        QVERIFY2(!status.reason.contains(QLatin1String(PgServer::kPassword)), qPrintable(status.reason));
+        QCOMPARE(status.bufferedRows, 5);
+        QCOMPARE(status.lostRows, 0);
+        QVERIFY(status.downSinceMs > 0);
+        // Reads fail softly while it is away.
+        QCOMPARE(store->summary().totalRequests, 0);
+
+        QVERIFY2(m_server->start(&error), qPrintable(error));
+        // The writer reconnects by itself (backoff) and writes the buffer; reads reconnect too.
+        QTRY_VERIFY_WITH_TIMEOUT(store->storageStatus().available, 20'000);
+        store->flush();
+        QCOMPARE(store->storageStatus().bufferedRows, 0);
+        QCOMPARE(store->requestRowCount(), 8);
+        QCOMPARE(store->summary().totalRequests, 8);
+        QCOMPARE(store->storageStatus().lostRows, 0);
+    }
+
+    void serverDownAtStartIsNoFailure()
+    {
+        if (!m_pg)
+            QSKIP("PostgreSQL only");
+        QString error;
+        QVERIFY2(m_server->stop(&error), qPrintable(error));
+        ManualClock clock(kMidnight);
+        RequestStore::Options o = options();
+        o.maxBufferedRows = 4;
+        auto store = openStore(o, clock);
+        QVERIFY(store); // serving; the rows wait
+        QVERIFY(!store->storageStatus().available);
+        for (int i = 0; i < 6; ++i)
+            store->record(makeRecord(kMidnight + i, QStringLiteral("c"), QStringLiteral("p")));
+        QCOMPARE(store->storageStatus().bufferedRows, 4);
+        QCOMPARE(store->storageStatus().lostRows, 2); // beyond the bound: dropped and counted
+        QVERIFY2(m_server->start(&error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(store->storageStatus().available, 20'000);
+        store->flush();
+        QCOMPARE(store->requestRowCount(), 4);
+        QCOMPARE(store->schemaVersion(), 0); // unknown at open; the writer migrated when it connected
+        QCOMPARE(store->summary().totalRequests, 4);
+    }
+
+    void wrongPasswordNeverShowsIt()
+    {
+        if (!m_pg)
+            QSKIP("PostgreSQL only");
+        ManualClock clock(kMidnight);
+        RequestStore::Options o = options();
+        o.storage.replace(QLatin1String(PgServer::kPassword), QStringLiteral("wrong-pw-123"));
+        auto store = openStore(o, clock);
+        QVERIFY(store);
+        const StorageStatus status = store->storageStatus();
+        QVERIFY(!status.available);
+        QVERIFY2(status.reason.contains(QStringLiteral("password")), qPrintable(status.reason));
+        QVERIFY2(!status.reason.contains(QStringLiteral("wrong-pw-123")), qPrintable(status.reason));
+        QVERIFY(!status.location.contains(QStringLiteral("wrong-pw-123")));
     }
 
     // ---- writing
@@ -639,6 +899,12 @@ private slots:
         }
         RequestStore::Options o = options(60'000);
         o.path = m_dir->filePath(QStringLiteral("second.db"));
+        if (m_pg) {
+            const QString name = QStringLiteral("t%1b").arg(m_databases);
+            QString error;
+            QVERIFY2(m_server->createDatabase(name, &error), qPrintable(error));
+            o.storage = m_server->url(name);
+        }
         o.maxBatch = 10;
         auto store = openStore(o, clock);
         QVERIFY(store);
@@ -740,10 +1006,19 @@ private slots:
         store->record(makeRecord(kMidnight, QStringLiteral("ok"), QStringLiteral("p")));
         store->flush();
         {
-            DirectDb db(dbPath());
-            QVERIFY(db.exec(
-                QStringLiteral("CREATE TRIGGER boom BEFORE INSERT ON requests WHEN NEW.chain = 'boom' "
-                               "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")));
+            DirectDb db(target());
+            if (m_pg) {
+                QVERIFY(db.exec(
+                    QStringLiteral("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                   "IF NEW.chain = 'boom' THEN RAISE EXCEPTION 'disk says no'; END IF; "
+                                   "RETURN NEW; END $$")));
+                QVERIFY(db.exec(QStringLiteral(
+                    "CREATE TRIGGER boom BEFORE INSERT ON requests FOR EACH ROW EXECUTE FUNCTION boom()")));
+            } else {
+                QVERIFY(db.exec(
+                    QStringLiteral("CREATE TRIGGER boom BEFORE INSERT ON requests WHEN NEW.chain = 'boom' "
+                                   "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")));
+            }
         }
         store->record(makeRecord(kMidnight, QStringLiteral("ok"), QStringLiteral("p")));
         store->record(makeRecord(kMidnight, QStringLiteral("boom"), QStringLiteral("p")));
@@ -777,7 +1052,7 @@ private slots:
 
         store->runRetention();
         QCOMPARE(ids(store->requests({})), (QList<qint64>{4, 3}));
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM attempts")).toInt(), 4);
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM attempts WHERE request_id NOT IN "
                                           "(SELECT id FROM requests)"))
@@ -805,7 +1080,7 @@ private slots:
         QCOMPARE(store->requestRowCount(), 8); // less than an hour since the last run: not yet
         store->runRetention();
         QCOMPARE(ids(store->requests({})), idRange(8, 4));
-        DirectDb db(dbPath());
+        DirectDb db(target());
         QCOMPARE(db.scalar(QStringLiteral("SELECT MIN(request_id) FROM attempts")).toInt(), 4);
         QCOMPARE(db.scalar(QStringLiteral("SELECT COUNT(*) FROM attempts")).toInt(), 10);
         QCOMPARE(store->summary().totalRequests, 8);
@@ -864,11 +1139,12 @@ private slots:
         }
         store->flush();
 
-        DirectDb db(dbPath());
+        DirectDb db(target());
         const auto compareUsage = [&](const QList<UsageTotals> &usage, const QString &column) {
             const auto rows =
                 db.rows(QStringLiteral("SELECT %1, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
-                                       "SUM(total_tokens), MAX(started_at_ms), SUM(status >= 400) "
+                                       "SUM(total_tokens), MAX(started_at_ms), "
+                                       "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) "
                                        "FROM requests GROUP BY %1 ORDER BY MAX(started_at_ms) DESC")
                             .arg(column));
             QCOMPARE(usage.size(), rows.size());
@@ -890,23 +1166,28 @@ private slots:
             return;
 
         // Per day and model too.
-        const QString day = QStringLiteral("strftime('%Y-%m-%d', started_at_ms / 1000, 'unixepoch')");
+        const QString day =
+            m_pg ? QStringLiteral(
+                       "to_char(to_timestamp(started_at_ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+                 : QStringLiteral("strftime('%Y-%m-%d', started_at_ms / 1000, 'unixepoch')");
         const auto fromRows =
-            db.rows(QStringLiteral("SELECT %1, provider, model, COUNT(*), SUM(status >= 400), "
-                                   "SUM(attempts > 1), SUM(total_tokens), SUM(latency_ms) "
-                                   "FROM requests GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
-                        .arg(day));
+            db.texts(QStringLiteral("SELECT %1, provider, model, COUNT(*), "
+                                    "SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), "
+                                    "SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END), SUM(total_tokens), "
+                                    "SUM(latency_ms) FROM requests GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+                         .arg(day));
         const auto rollups =
-            db.rows(QStringLiteral("SELECT day, provider, model, requests, failures, waterfalls, "
-                                   "total_tokens, latency_ms_sum FROM usage_daily_provider "
-                                   "ORDER BY 1, 2, 3"));
+            db.texts(QStringLiteral("SELECT day, provider, model, requests, failures, waterfalls, "
+                                    "total_tokens, latency_ms_sum FROM usage_daily_provider "
+                                    "ORDER BY 1, 2, 3"));
         QCOMPARE(rollups, fromRows);
         QCOMPARE(rollups.size(), 5 * 3 * 2);
 
         const StatsSummary s = store->summary();
         const auto sums =
-            db.rows(QStringLiteral("SELECT COUNT(*), SUM(attempts > 1), ROUND(AVG(latency_ms)), "
-                                   "SUM(status < 400), SUM(total_tokens), "
+            db.rows(QStringLiteral("SELECT COUNT(*), SUM(CASE WHEN attempts > 1 THEN 1 ELSE 0 END), "
+                                   "ROUND(AVG(latency_ms)), SUM(CASE WHEN status < 400 THEN 1 ELSE 0 END), "
+                                   "SUM(total_tokens), "
                                    "SUM(CASE WHEN started_at_ms >= %1 THEN 1 ELSE 0 END), "
                                    "SUM(CASE WHEN started_at_ms >= %1 THEN total_tokens ELSE 0 END) "
                                    "FROM requests")
