@@ -170,7 +170,7 @@ QString ProvidersPage::statusText(const QString &providerId, const QList<RateLim
         const bool pool = isPool(pair.model);
         if (!pool)
             ++models;
-        if (pair.status != QLatin1String("exhausted"))
+        if (!pair.exhausted())
             continue;
         if (pool && pair.model == RateLimitTracker::allModelsPool())
             poolExhausted = true;
