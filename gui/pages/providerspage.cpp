@@ -219,7 +219,7 @@ void ProvidersPage::reload()
         name->setData(Qt::UserRole + 1, p.enabled);
         name->setToolTip(label);
         m_table->setItem(row, NameColumn, name);
-        auto *type = new QTableWidgetItem(ProviderDialog::typeLabel(p.type));
+        auto *type = new QTableWidgetItem(ProviderKind::label(p.type));
         type->setToolTip(p.type);
         m_table->setItem(row, TypeColumn, type);
         const QString url = p.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(p.type) : p.baseUrl;

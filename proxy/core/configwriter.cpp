@@ -1,14 +1,20 @@
 #include "configwriter.h"
 
+#include "configkeys.h"
 #include "envexpander.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QJsonArray>
+#include <QJsonValue>
 #include <QSaveFile>
 
 #include <yaml-cpp/yaml.h>
+
+#include <type_traits>
+#include <variant>
 
 #ifdef Q_OS_UNIX
 #include <fcntl.h>
@@ -181,33 +187,27 @@ void Emitter::settings(const Settings &s)
     const Settings defaults;
     m_base = QStringLiteral("settings.");
     m_out << YAML::Key << "settings" << YAML::Value << YAML::BeginMap;
-    putNumber("port", s.port);
-    if (s.host != defaults.host)
-        putText("host", s.host, Quote::IfNeeded);
-    putList("apiKeys", s.apiKeys);
-    if (!s.adminKeys.isEmpty())
-        putList("adminKeys", s.adminKeys);
-    putText("defaultChain", s.defaultChain);
-    putText("logLevel", s.logLevel, Quote::IfNeeded);
-    putNumber("cooldownDefaultMs", s.cooldownDefaultMs);
-    putNumber("requestTimeoutMs", s.requestTimeoutMs);
-    putNumber("streamIdleTimeoutMs", s.streamIdleTimeoutMs);
-    putText("dbPath", s.dbPath);
-    putBool("normalizeResponses", s.normalizeResponses);
-    putNumber("midStreamFailureThreshold", s.midStreamFailureThreshold);
-    putNumber("midStreamCooldownMs", s.midStreamCooldownMs);
-    putNumber("midStreamCooldownMaxMs", s.midStreamCooldownMaxMs);
-    putBool("queueMode", s.queueMode);
-    putNumber("queueMaxWaitMs", s.queueMaxWaitMs);
-    putNumber("queueMaxSize", s.queueMaxSize);
-    if (!s.corsOrigins.isEmpty())
-        putList("corsOrigins", s.corsOrigins);
-    if (!s.allowedHosts.isEmpty())
-        putList("allowedHosts", s.allowedHosts);
-    if (s.maxRequestBytes != defaults.maxRequestBytes)
-        putNumber("maxRequestBytes", s.maxRequestBytes);
-    if (s.logRetentionDays != defaults.logRetentionDays)
-        putNumber("logRetentionDays", s.logRetentionDays);
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        // The reference's keys are always written (its readers expect them); ours only when set.
+        if (!k.reference && k.equal(s, defaults))
+            continue;
+        std::visit(
+            [&](auto member) {
+                using Value = std::decay_t<decltype(s.*member)>;
+                if constexpr (std::is_same_v<Value, int> || std::is_same_v<Value, qint64>)
+                    putNumber(k.name, s.*member);
+                else if constexpr (std::is_same_v<Value, bool>)
+                    putBool(k.name, s.*member);
+                else if constexpr (std::is_same_v<Value, QString>)
+                    putText(k.name, s.*member,
+                            k.type == ConfigKeys::Type::Word || k.type == ConfigKeys::Type::LogLevel
+                                ? Quote::IfNeeded
+                                : Quote::Always);
+                else
+                    putList(k.name, s.*member);
+            },
+            k.member);
+    }
     m_out << YAML::EndMap;
 }
 
@@ -339,7 +339,62 @@ bool saveAtomically(const QString &path, const QByteArray &content, QString *err
     return true;
 }
 
+// A value as --init's example writes it: its example, else the default.
+QStringList exampleValues(const ConfigKeys::SettingKey &k, const Settings &defaults)
+{
+    const QString example = QString::fromUtf8(k.example);
+    const QJsonValue value = k.jsonValue(defaults);
+    const auto quote = [&](const QString &text) -> QString {
+        const bool plain = k.type == ConfigKeys::Type::Word || k.type == ConfigKeys::Type::LogLevel;
+        return plain && !looksLikeOtherType(text) ? text : QLatin1Char('"') + text + QLatin1Char('"');
+    };
+    if (value.isArray()) {
+        QStringList items;
+        for (const QJsonValue &item : value.toArray())
+            items << quote(item.toString());
+        if (!example.isEmpty())
+            items = QStringList{quote(example)};
+        return items;
+    }
+    if (!example.isEmpty())
+        return {quote(example)};
+    if (value.isBool())
+        return {value.toBool() ? QStringLiteral("true") : QStringLiteral("false")};
+    if (value.isDouble())
+        return {QString::number(qint64(value.toDouble()))};
+    return {quote(value.toString())};
+}
+
 } // namespace
+
+QByteArray ConfigWriter::exampleSettings()
+{
+    constexpr int kCommentColumn = 35;
+    const Settings defaults;
+    const auto line = [](const QString &text, const char *description) -> QString {
+        QString out = text;
+        out += QString(qMax(1, kCommentColumn - int(text.size())), QLatin1Char(' '));
+        return out + QLatin1String("# ") + QLatin1String(description) + QLatin1Char('\n');
+    };
+    QString reference;
+    QString ours;
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString prefix = k.reference ? QStringLiteral("  ") : QStringLiteral("  # ");
+        const QStringList values = exampleValues(k, defaults);
+        QString &out = k.reference ? reference : ours;
+        if (k.type == ConfigKeys::Type::List || k.type == ConfigKeys::Type::SecretList) {
+            out += line(prefix + QLatin1String(k.name) + QLatin1Char(':'), k.description);
+            for (const QString &item : values)
+                out += prefix + QLatin1String("  - ") + item + QLatin1Char('\n');
+        } else {
+            out +=
+                line(prefix + QLatin1String(k.name) + QLatin1String(": ") + values.value(0), k.description);
+        }
+    }
+    return QStringLiteral("settings:\n%1\n  # 429chain (Qt) additions, all optional:\n%2")
+        .arg(reference, ours)
+        .toUtf8();
+}
 
 QByteArray ConfigWriter::toYaml(const Config &config, const QByteArray &previous,
                                 const ConfigLoader::EnvLookup &env)

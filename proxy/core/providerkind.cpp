@@ -1,5 +1,6 @@
 #include "providerkind.h"
 
+#include <QCoreApplication>
 #include <QJsonArray>
 
 namespace {
@@ -7,18 +8,20 @@ namespace {
 struct KindInfo
 {
     const char *type;
+    const char *label; // translated in the "ProviderKind" context
     const char *baseUrl;
 };
 
 constexpr KindInfo kKinds[] = {
-    {"openrouter", "https://openrouter.ai/api/v1"},
-    {"groq", "https://api.groq.com/openai/v1"},
-    {"cerebras", "https://api.cerebras.ai/v1"},
-    {"openai", "https://api.openai.com/v1"},
-    {"google-ai", "https://generativelanguage.googleapis.com/v1beta/openai"},
-    {"mistral", "https://api.mistral.ai/v1"},
-    {"nvidia-nim", "https://integrate.api.nvidia.com/v1"},
-    {"generic-openai", ""},
+    {"openrouter", QT_TRANSLATE_NOOP("ProviderKind", "OpenRouter"), "https://openrouter.ai/api/v1"},
+    {"groq", QT_TRANSLATE_NOOP("ProviderKind", "Groq"), "https://api.groq.com/openai/v1"},
+    {"cerebras", QT_TRANSLATE_NOOP("ProviderKind", "Cerebras"), "https://api.cerebras.ai/v1"},
+    {"openai", QT_TRANSLATE_NOOP("ProviderKind", "OpenAI"), "https://api.openai.com/v1"},
+    {"google-ai", QT_TRANSLATE_NOOP("ProviderKind", "Google AI (Gemini)"),
+     "https://generativelanguage.googleapis.com/v1beta/openai"},
+    {"mistral", QT_TRANSLATE_NOOP("ProviderKind", "Mistral"), "https://api.mistral.ai/v1"},
+    {"nvidia-nim", QT_TRANSLATE_NOOP("ProviderKind", "NVIDIA NIM"), "https://integrate.api.nvidia.com/v1"},
+    {"generic-openai", QT_TRANSLATE_NOOP("ProviderKind", "Any OpenAI-compatible server"), ""},
 };
 
 const KindInfo *find(const QString &type)
@@ -104,6 +107,24 @@ QString ProviderKind::defaultBaseUrl(const QString &type)
 {
     const auto *k = find(type);
     return k ? QLatin1String(k->baseUrl) : QString();
+}
+
+QString ProviderKind::label(const QString &type)
+{
+    const auto *k = find(type);
+    return k ? QCoreApplication::translate("ProviderKind", k->label) : type;
+}
+
+QJsonArray ProviderKind::typesJson()
+{
+    QJsonArray out;
+    for (const auto &k : kKinds) {
+        out.append(QJsonObject{{QStringLiteral("type"), QLatin1String(k.type)},
+                               {QStringLiteral("label"), QLatin1String(k.label)},
+                               {QStringLiteral("baseUrl"), QLatin1String(k.baseUrl)},
+                               {QStringLiteral("requiresBaseUrl"), *k.baseUrl == '\0'}});
+    }
+    return out;
 }
 
 QList<QPair<QByteArray, QByteArray>> ProviderKind::extraHeaders(const QString &type)
