@@ -272,7 +272,7 @@ test('log filters narrow the rows; details and CSV export work', async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   const csv = await readFile(await download.path(), 'utf8');
   const lines = csv.trim().split('\r\n');
-  assert.match(lines[0], /^id,timestamp,chainName,providerId,model,httpStatus/);
+  assert.match(lines[0], /^id,time_utc,chain,provider,model,status,attempts,/);
   assert.equal(lines.length - 1, served.length);
 });
 
