@@ -119,7 +119,6 @@ public:
 
 signals:
     void requestFinished(const RequestRecord &record);
-    void becameIdle();
     // The config changed (admin operation or reload); config() has the new one.
     void configChanged();
     // A request found every entry of `chain` unusable (every time; the event log gets one a minute).

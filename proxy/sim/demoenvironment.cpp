@@ -122,14 +122,6 @@ QList<SimulatedProvider *> DemoEnvironment::providers() const
     return list;
 }
 
-QStringList DemoEnvironment::providerIds() const
-{
-    QStringList ids;
-    for (const Entry &e : m_entries)
-        ids << e.id;
-    return ids;
-}
-
 Config DemoEnvironment::config(int port, const QString &host) const
 {
     Config config;
