@@ -60,11 +60,6 @@ QByteArray sha256(const QByteArray &content)
 
 } // namespace
 
-QStringList ProxyService::restartSettings(const Settings &a, const Settings &b)
-{
-    return ConfigKeys::changedRestartSettings(a, b);
-}
-
 Config ProxyService::withRestartSettings(Config fileConfig) const
 {
     forEachRestartSetting(
@@ -76,8 +71,8 @@ QString ProxyService::restartNote(const Settings &before, const Settings &after)
 {
     // Changed in the file and different from what runs: only a restart applies it.
     QStringList pending;
-    for (const QString &name : restartSettings(before, after)) {
-        if (restartSettings(after, m_startSettings).contains(name))
+    for (const QString &name : ConfigKeys::changedRestartSettings(before, after)) {
+        if (ConfigKeys::changedRestartSettings(after, m_startSettings).contains(name))
             pending << name;
     }
     if (pending.isEmpty())
