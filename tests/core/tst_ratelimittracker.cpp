@@ -114,71 +114,73 @@ private slots:
         QCOMPARE(cd->reason, QStringLiteral("daily cap"));
     }
 
-    void repeatedFailuresEscalate()
+    // Repeated failures cool an entry down on a ladder: the threshold's worth of failures starts the first
+    // cooldown, each repeat doubles it up to the cap. Transient failures (by hand or as 5xx answers) and
+    // mid-stream failures (the reference's midStream* settings) climb their own ladders.
+    void failureLaddersEscalate_data()
     {
-        ManualClock clock;
-        RateLimitTracker tracker(clock);
-        RateLimitTracker::Policy policy;
-        policy.failureThreshold = 3;
-        policy.failureCooldownMs = 10'000;
-        policy.failureCooldownMaxMs = 30'000;
-        tracker.setPolicy(policy);
-        const QString p = QStringLiteral("p"), m = QStringLiteral("m");
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        QVERIFY(!tracker.cooldown(p, m)); // two failures are not yet a pattern
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        auto cd = tracker.cooldown(p, m);
-        QVERIFY(cd);
-        QCOMPARE(cd->kind, RateLimitTracker::Kind::Failing);
-        QCOMPARE(cd->untilMs - clock.nowMs(), 10'000);
-        clock.advance(10'000);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("timeout"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 20'000);
-        clock.advance(20'000);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("timeout"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 30'000); // capped
-        // A success resets the streak and the escalation.
-        clock.advance(30'000);
-        tracker.recordSuccess(p, m);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("500"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 10'000);
-        // 5xx answers climb the same ladder through recordAnswer.
-        clock.advance(10'000);
-        for (int i = 0; i < 3; ++i)
-            attempt(tracker, p, m, QStringLiteral("groq"), 503);
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 20'000);
+        QTest::addColumn<int>("source"); // 0 recordFailure, 1 503 answers, 2 recordMidStreamFailure
+        QTest::addColumn<int>("threshold");
+        QTest::addColumn<QList<qint64>>("ladder"); // cooldown lengths, the last one the cap
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("reasonStart");
+        QTest::newRow("transient failures") << 0 << 3 << QList<qint64>{10'000, 20'000, 30'000, 30'000}
+                                            << int(RateLimitTracker::Kind::Failing) << QString();
+        QTest::newRow("5xx answers") << 1 << 3 << QList<qint64>{10'000, 20'000, 30'000, 30'000}
+                                     << int(RateLimitTracker::Kind::Failing) << QString();
+        QTest::newRow("mid-stream failures")
+            << 2 << 2 << QList<qint64>{120'000, 240'000, 300'000, 300'000}
+            << int(RateLimitTracker::Kind::MidStream)
+            << QStringLiteral("mid-stream failures exceeded threshold (cooldown #1)");
     }
 
-    void midStreamFailuresFollowTheReferenceSettings()
+    void failureLaddersEscalate()
     {
-        ManualClock clock;
+        QFETCH(int, source);
+        QFETCH(int, threshold);
+        QFETCH(QList<qint64>, ladder);
+        QFETCH(int, kind);
+        QFETCH(QString, reasonStart);
+        ManualClock clock(T0);
         RateLimitTracker tracker(clock);
         RateLimitTracker::Policy policy;
-        policy.midStreamFailureThreshold = 2;
-        policy.midStreamCooldownMs = 120'000;
-        policy.midStreamCooldownMaxMs = 300'000;
+        policy.failureThreshold = threshold;
+        policy.failureCooldownMs = ladder.first();
+        policy.failureCooldownMaxMs = ladder.last();
+        policy.midStreamFailureThreshold = threshold;
+        policy.midStreamCooldownMs = ladder.first();
+        policy.midStreamCooldownMaxMs = ladder.last();
         tracker.setPolicy(policy);
         const QString p = QStringLiteral("p"), m = QStringLiteral("m");
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QVERIFY(!tracker.cooldown(p, m));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 120'000);
-        QCOMPARE(tracker.cooldown(p, m)->kind, RateLimitTracker::Kind::MidStream);
-        QVERIFY(tracker.cooldown(p, m)->reason.startsWith(
-            QLatin1String("mid-stream failures exceeded threshold (cooldown #1)")));
-        clock.advance(120'000);
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 240'000);
-        QVERIFY(tracker.cooldown(p, m)->reason.contains(QLatin1String("(cooldown #2)")));
-        clock.advance(240'000);
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 300'000);
+        const auto fail = [&] {
+            if (source == 0)
+                tracker.recordFailure(p, m, QStringLiteral("timeout"));
+            else if (source == 1)
+                attempt(tracker, p, m, QStringLiteral("groq"), 503);
+            else
+                tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
+        };
+        for (int i = 1; i < threshold; ++i)
+            fail();
+        QVERIFY(!tracker.cooldown(p, m)); // fewer than the threshold are not yet a pattern
+        for (int step = 0; step < ladder.size(); ++step) {
+            for (int i = step == 0 ? threshold - 1 : 0; i < threshold; ++i)
+                fail();
+            const auto cd = tracker.cooldown(p, m);
+            QVERIFY(cd);
+            QCOMPARE(int(cd->kind), kind);
+            QCOMPARE(cd->untilMs - clock.nowMs(), ladder.at(step));
+            if (step == 0 && !reasonStart.isEmpty())
+                QVERIFY2(cd->reason.startsWith(reasonStart), qPrintable(cd->reason));
+            clock.advance(ladder.at(step));
+        }
+        if (source == 2)
+            return;
+        // A success resets the streak and the escalation.
+        tracker.recordSuccess(p, m);
+        for (int i = 0; i < threshold; ++i)
+            fail();
+        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), ladder.first());
     }
 
     void headersTrackThenExhaustUntilTheirReset()
@@ -580,18 +582,33 @@ private slots:
                                     [](const auto &s) { return s.model == QLatin1String("k"); });
         QVERIFY(k != known.end());
         QCOMPARE(findWindow(*k, QStringLiteral("learned"))->limit, 3);
+    }
 
-        // Garbage is refused with a warning and changes nothing.
+    // Garbage is refused with a warning (or its bad entries skipped) and changes nothing.
+    void restoreStateRefusesGarbage_data()
+    {
+        QTest::addColumn<QByteArray>("saved");
+        QTest::addColumn<bool>("accepted");
+        QTest::addColumn<QString>("warning");
+        QTest::newRow("not json") << QByteArray("not json") << false
+                                  << QStringLiteral("ignoring saved rate-limit state");
+        QTest::newRow("unknown version") << QByteArray(R"({"version":99,"scopes":[]})") << false
+                                         << QStringLiteral("ignoring saved rate-limit state");
+        QTest::newRow("malformed entries")
+            << QByteArray(
+                   R"({"version":1,"scopes":[42,{"provider":""},{"provider":"x","model":"y","pool":true}]})")
+            << true << QStringLiteral("malformed entries ignored");
+    }
+
+    void restoreStateRefusesGarbage()
+    {
+        QFETCH(QByteArray, saved);
+        QFETCH(bool, accepted);
+        QFETCH(QString, warning);
+        ManualClock clock(T0);
         RateLimitTracker fresh(clock);
-        QTest::ignoreMessage(QtWarningMsg,
-                             QRegularExpression(QStringLiteral("ignoring saved rate-limit state")));
-        QVERIFY(!fresh.restoreState("not json"));
-        QTest::ignoreMessage(QtWarningMsg,
-                             QRegularExpression(QStringLiteral("ignoring saved rate-limit state")));
-        QVERIFY(!fresh.restoreState(R"({"version":99,"scopes":[]})"));
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("malformed entries ignored")));
-        QVERIFY(fresh.restoreState(
-            R"({"version":1,"scopes":[42,{"provider":""},{"provider":"x","model":"y","pool":true}]})"));
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(warning));
+        QCOMPARE(fresh.restoreState(saved), accepted);
         QVERIFY(fresh.status().isEmpty());
         QVERIFY(fresh.restoreState(fresh.saveState()));
     }
