@@ -1,9 +1,8 @@
 #include "servicebridge.h"
 
 #include "apierror.h"
-#include "chatrequest.h"
-#include "chatsink.h"
-#include "sseparser.h"
+#include "enginesink.h"
+#include "openaichatrequest.h"
 
 #include <QCoreApplication>
 #include <QJsonArray>
@@ -62,16 +61,16 @@ struct ChatLink
 {
     QMutex mutex;
     GuiChat *chat = nullptr;
-    ChatSink *sink = nullptr;
+    EngineSink *sink = nullptr;
     bool stopRequested = false;
 };
 
 namespace {
 
-// The test prompt's end of a chat: the proxy writes the answer into it as into a client connection; it parses
-// what comes (a whole JSON answer or SSE chunks, with the core's SseParser) and forwards text deltas and the
-// final record to the GuiChat on the GUI thread.
-class GuiChatSink : public ChatSink
+// The test prompt's end of a chat: the engine delivers the answer into it as into a client connection, and
+// it forwards what the answer means (text and reasoning as they come, the final record) to the GuiChat on the
+// GUI thread. It reads the engine's meaning (ChatAnswer, StreamPiece::delta()), never the wire format.
+class GuiChatSink : public EngineSink
 {
 public:
     explicit GuiChatSink(std::shared_ptr<ChatLink> link) : m_link(std::move(link))
@@ -105,58 +104,25 @@ public:
     bool isConnected() const override { return !m_gone; }
     qint64 pendingBytes() const override { return 0; }
 
-    void sendJson(int status, const QByteArray &body, const Headers &headers) override
+    void whole(const WholeAnswer &answer) override
     {
-        Q_UNUSED(headers);
-        const QJsonObject answer = QJsonDocument::fromJson(body).object();
-        if (status >= 400) {
-            m_error = errorText(answer, body);
+        const ChatAnswer chat = ChatAnswer::parse(answer.body);
+        forwardText(chat.reasoning, chat.text);
+    }
+
+    void begin(const ServedBy &servedBy) override { Q_UNUSED(servedBy); }
+
+    void chunk(const StreamPiece &piece) override
+    {
+        if (piece.kind() != StreamPiece::Kind::Chunk)
             return;
-        }
-        const QJsonObject message = answer.value(QLatin1String("choices"))
-                                        .toArray()
-                                        .at(0)
-                                        .toObject()
-                                        .value(QLatin1String("message"))
-                                        .toObject();
-        const QString reasoning = message.value(QLatin1String("reasoning_content")).toString();
-        if (!reasoning.isEmpty())
-            forward(&GuiChat::reasoningDelta, reasoning);
-        const QString content = message.value(QLatin1String("content")).toString();
-        if (!content.isEmpty())
-            forward(&GuiChat::textDelta, content);
+        const ChatDelta &delta = piece.delta();
+        forwardText(delta.reasoning, delta.text);
     }
 
-    void beginEventStream(const Headers &headers) override { Q_UNUSED(headers); }
+    void done() override {}
 
-    void writeEvents(const QByteArray &bytes) override
-    {
-        QList<SseEvent> events;
-        m_parser.feed(bytes, events);
-        for (const SseEvent &event : events) {
-            if (event.kind != SseEvent::Kind::Data || event.isDone())
-                continue;
-            const QJsonObject chunk = QJsonDocument::fromJson(event.data).object();
-            if (chunk.contains(QLatin1String("error"))) {
-                m_error = errorText(chunk, event.data);
-                continue;
-            }
-            const QJsonObject delta = chunk.value(QLatin1String("choices"))
-                                          .toArray()
-                                          .at(0)
-                                          .toObject()
-                                          .value(QLatin1String("delta"))
-                                          .toObject();
-            const QString reasoning = delta.value(QLatin1String("reasoning_content")).toString();
-            if (!reasoning.isEmpty())
-                forward(&GuiChat::reasoningDelta, reasoning);
-            const QString content = delta.value(QLatin1String("content")).toString();
-            if (!content.isEmpty())
-                forward(&GuiChat::textDelta, content);
-        }
-    }
-
-    void endEventStream() override {}
+    void fail(const EngineFailure &failure) override { m_error = failure.error.message; }
 
     void requestFinished(const RequestRecord &record) override
     {
@@ -167,11 +133,12 @@ public:
     }
 
 private:
-    static QString errorText(const QJsonObject &answer, const QByteArray &raw)
+    void forwardText(const QString &reasoning, const QString &text)
     {
-        const QString message =
-            answer.value(QLatin1String("error")).toObject().value(QLatin1String("message")).toString();
-        return message.isEmpty() ? QString::fromUtf8(raw.left(500)) : message;
+        if (!reasoning.isEmpty())
+            forward(&GuiChat::reasoningDelta, reasoning);
+        if (!text.isEmpty())
+            forward(&GuiChat::textDelta, text);
     }
 
     void forward(void (GuiChat::*signal)(const QString &), const QString &text)
@@ -192,7 +159,6 @@ private:
     }
 
     std::shared_ptr<ChatLink> m_link;
-    SseParser m_parser;
     QString m_error;
     bool m_gone = false;
     bool m_finished = false;
@@ -492,8 +458,10 @@ GuiChat *ServiceBridge::startChat(const QJsonObject &body)
     link->chat = chat;
     chat->m_link = link;
 
-    ChatRequest request;
-    if (const auto error = ChatRequest::parse(QJsonDocument(body).toJson(QJsonDocument::Compact), &request)) {
+    // The test prompt writes an OpenAI chat body: checked as a client's would be.
+    OpenAiChatRequest chatRequest;
+    if (const auto error =
+            OpenAiChatRequest::parse(QJsonDocument(body).toJson(QJsonDocument::Compact), &chatRequest)) {
         RequestRecord record;
         record.status = error->status;
         record.error = error->message;
@@ -501,11 +469,12 @@ GuiChat *ServiceBridge::startChat(const QJsonObject &body)
             chat, [chat, record] { emit chat->finished(record, record.error); }, Qt::QueuedConnection);
         return chat;
     }
+    EngineRequest request = std::move(chatRequest.request);
     request.clientKeyLabel = QStringLiteral("test prompt"); // stored in the log: not translated
     ProxyService *service = d->service;
     runOnEngine([service, link, request]() mutable {
         auto *sink = new GuiChatSink(link);
-        service->startChat(std::move(request), sink);
+        service->startRequest(std::move(request), sink);
         QMutexLocker lock(&link->mutex);
         if (link->stopRequested && link->sink)
             QMetaObject::invokeMethod(

@@ -604,6 +604,14 @@
         <source>Request log entries older than this are pruned (days)</source>
         <translation>Ältere Einträge des Anfrageprotokolls werden gelöscht (Tage)</translation>
     </message>
+    <message>
+        <source>Model aliases</source>
+        <translation>Modell-Aliasse</translation>
+    </message>
+    <message>
+        <source>Model name patterns (case-insensitive globs) and the chain each selects, in order; the first match wins</source>
+        <translation>Muster für Modellnamen (Globs, ohne Groß-/Kleinschreibung) und die Kette, die jedes wählt, in dieser Reihenfolge; der erste Treffer gilt</translation>
+    </message>
 </context>
 <context>
     <name>ConfigLoader</name>

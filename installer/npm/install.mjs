@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// npm install hook of the 429chain package: builds the native 429chain binary (headless: server and web UI, no
-// tray) from the packaged sources with CMake, into dist/429chain beside this package. When a build tool or a Qt
-// development package is missing, it stops before compiling and prints the exact apt-get line to run.
+// npm install hook of the 429chain package. On Linux x86-64 npm has installed the portable build (the optional
+// dependency @429chain/linux-x64): the hook checks that it runs here and is done, nothing compiled. Otherwise
+// (another platform, npm skipped the optional dependency, a glibc older than the portable build needs, or
+// CHAIN_BUILD_FROM_SOURCE=1) it builds the native 429chain binary (headless: server and web UI, no tray) from the
+// packaged sources with CMake, into dist/429chain beside this package. When a build tool or a Qt development
+// package is missing, it stops before compiling and prints the exact apt-get line to run.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +39,35 @@ if (fs.existsSync(path.join(root, '.git'))) {
     say('a development checkout: not building here (scripts/run builds and starts it).');
     process.exit(0);
 }
+// The portable build, if npm installed it and it starts here: then there is nothing to build.
+function portableBuild() {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const name = Object.keys(manifest.optionalDependencies ?? {})[0];
+    if (!name)
+        return 'this package has no portable build (a source checkout packed without scripts/package --npm)';
+    let dir;
+    try {
+        dir = path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${name}/package.json`));
+    } catch {
+        return process.platform === 'linux' && process.arch === 'x64'
+            ? `npm did not install ${name} (optional dependencies skipped, or not in the registry)`
+            : `${name} is for Linux x86-64 only, this is ${process.platform}-${process.arch}`;
+    }
+    const program = path.join(dir, 'bin', '429chain');
+    const r = spawnSync(program, ['--version'], { encoding: 'utf8' });
+    const expected = `429chain ${manifest.version}`;
+    if (r.status === 0 && r.stdout.trim() === expected) {
+        say(`using the portable build in ${dir} (nothing to compile)`);
+        process.exit(0);
+    }
+    return `the portable build in ${dir} does not run here:\n${(r.stderr || r.stdout || String(r.error)).trim()}`;
+}
+
+if (process.env.CHAIN_BUILD_FROM_SOURCE === '1')
+    say('CHAIN_BUILD_FROM_SOURCE=1: building from source.');
+else
+    say(`${portableBuild()}\n429chain: so it is built from source.`);
+
 if (process.platform !== 'linux')
     stop(`building on ${process.platform} is not supported by this package yet; see installer/README.md.`);
 

@@ -1,42 +1,28 @@
 #include "apierror.h"
 
-#include <QJsonDocument>
-#include <QJsonObject>
-
-namespace {
-QJsonValue orNull(const QString &s)
+ApiError ApiError::make(int status, Kind kind, const QString &code, const QString &message)
 {
-    return s.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(s);
-}
-} // namespace
-
-QByteArray ApiError::toJson() const
-{
-    const QJsonObject error{{QStringLiteral("message"), message},
-                            {QStringLiteral("type"), type},
-                            {QStringLiteral("param"), orNull(param)},
-                            {QStringLiteral("code"), orNull(code)}};
-    return QJsonDocument(QJsonObject{{QStringLiteral("error"), error}}).toJson(QJsonDocument::Compact);
-}
-
-QByteArray ApiError::toSseEvent() const
-{
-    return "event: error\ndata: " + toJson() + "\n\n";
+    ApiError error;
+    error.status = status;
+    error.kind = kind;
+    error.code = code;
+    error.message = message;
+    return error;
 }
 
 ApiError ApiError::invalidRequest(const QString &message, const QString &param, const QString &code)
 {
-    return ApiError{400, message, QStringLiteral("invalid_request_error"), code, param, -1};
+    ApiError error = make(400, Kind::InvalidRequest, code, message);
+    error.param = param;
+    return error;
 }
 
 ApiError ApiError::unauthorized(const QString &message)
 {
-    return ApiError{401, message, QStringLiteral("invalid_request_error"), QStringLiteral("invalid_api_key"),
-                    {},  -1};
+    return make(401, Kind::Authentication, QStringLiteral("invalid_api_key"), message);
 }
 
 ApiError ApiError::notFound(const QString &message)
 {
-    return ApiError{404, message, QStringLiteral("invalid_request_error"), QStringLiteral("not_found"),
-                    {},  -1};
+    return make(404, Kind::NotFound, QStringLiteral("not_found"), message);
 }

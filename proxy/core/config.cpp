@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <QRegularExpression>
+
 const ProviderConfig *Config::provider(const QString &id) const
 {
     for (const auto &p : providers) {
@@ -22,5 +24,13 @@ const ChainConfig *Config::chainForModel(const QString &model) const
 {
     if (const auto *c = chain(model))
         return c;
+    for (const auto &[pattern, chainName] : settings.modelAliases) {
+        const QRegularExpression glob(QRegularExpression::wildcardToRegularExpression(pattern),
+                                      QRegularExpression::CaseInsensitiveOption);
+        if (glob.match(model).hasMatch()) {
+            if (const auto *c = chain(chainName))
+                return c;
+        }
+    }
     return chain(settings.defaultChain);
 }

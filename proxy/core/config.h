@@ -49,6 +49,9 @@ struct ChainEntry
 {
     QString provider;
     QString model;
+    // The most output tokens this entry may be asked for: a client's larger max_tokens is clamped to it (and
+    // admission reserves the clamped value). Absent: the provider type's default (ProviderKind).
+    std::optional<int> maxOutputTokens;
     int line = 0;
 };
 
@@ -84,6 +87,9 @@ struct Settings
     QStringList allowedHosts;
     qint64 maxRequestBytes = 10 * 1024 * 1024;
     int logRetentionDays = 30;
+    // Requested model name patterns (globs: `*`, `?`, `[…]`; case-insensitive) and the chain each selects, in
+    // the file's order; the first that matches wins. Claude Code's background "haiku" calls to a cheap chain.
+    QList<QPair<QString, QString>> modelAliases;
 };
 
 struct Config
@@ -97,6 +103,7 @@ struct Config
 
     const ProviderConfig *provider(const QString &id) const;
     const ChainConfig *chain(const QString &name) const;
-    // The chain for a request's `model`: that chain if it names one, else the default chain.
+    // The chain for a request's `model`: that chain if it names one, else the chain of the first
+    // settings.modelAliases pattern it matches, else the default chain.
     const ChainConfig *chainForModel(const QString &model) const;
 };

@@ -159,6 +159,14 @@ QList<SettingKey> buildTable()
                             QT_TRANSLATE_NOOP("ConfigKeys", "Request log entries older than this are pruned "
                                                             "(days)"),
                             1)),
+        // Read by every request (Config::chainForModel), so it applies at once. Edited in the file or through
+        // the admin API; no form shows it.
+        example(
+            key("modelAliases", &Settings::modelAliases, Type::AliasMap, "",
+                QT_TRANSLATE_NOOP("ConfigKeys", "Model aliases"),
+                QT_TRANSLATE_NOOP("ConfigKeys", "Model name patterns (case-insensitive globs) and the chain "
+                                                "each selects, in order; the first match wins")),
+            "\"*haiku*\": fast"),
     };
 }
 
@@ -180,6 +188,8 @@ QString typeName(Type type)
         return QStringLiteral("list");
     case Type::SecretList:
         return QStringLiteral("secretList");
+    case Type::AliasMap:
+        return QStringLiteral("aliases");
     }
     return QString();
 }
@@ -203,6 +213,13 @@ QJsonValue toJson(const QString &value)
 QJsonValue toJson(const QStringList &value)
 {
     return QJsonArray::fromStringList(value);
+}
+QJsonValue toJson(const Aliases &aliases)
+{
+    QJsonArray out;
+    for (const auto &[pattern, chain] : aliases)
+        out.append(QJsonObject{{QStringLiteral("pattern"), pattern}, {QStringLiteral("chain"), chain}});
+    return out;
 }
 
 } // namespace
@@ -338,7 +355,8 @@ const QStringList &chain()
 
 const QStringList &entry()
 {
-    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model")};
+    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model"),
+                                  QStringLiteral("maxOutputTokens")};
     return keys;
 }
 

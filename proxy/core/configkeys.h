@@ -27,10 +27,12 @@ enum class Type {
     ChainName,  // the name of a chain
     List,       // strings
     SecretList, // strings masked in the admin API (API keys)
+    AliasMap,   // an ordered map of model name patterns to chain names (a list of {pattern, chain} in JSON)
 };
 
+using Aliases = QList<QPair<QString, QString>>;
 using Member = std::variant<int Settings::*, qint64 Settings::*, bool Settings::*, QString Settings::*,
-                            QStringList Settings::*>;
+                            QStringList Settings::*, Aliases Settings::*>;
 
 struct SettingKey
 {

@@ -105,6 +105,12 @@ void checkSettings(IssueCollector &out, const Config &config)
                     ConfigValidator::tr("%1 is neither \"*\" nor an http(s) origin").arg(quoted(origin)));
         }
     }
+    for (const auto &[pattern, chain] : s.modelAliases) {
+        if (!config.chain(chain)) {
+            out.add(QStringLiteral("settings.modelAliases.") + pattern,
+                    ConfigValidator::tr("%1 is not the name of a chain").arg(quoted(chain)));
+        }
+    }
     for (int i = 0; i < s.allowedHosts.size(); ++i) {
         const QString &host = s.allowedHosts.at(i);
         if (host != QLatin1String("*") && !ConfigValidator::isValidHostPattern(host)) {
@@ -239,6 +245,11 @@ void checkChains(IssueCollector &out, const Config &config)
             if (e.model.trimmed().isEmpty()) {
                 out.add(entryBase + QStringLiteral(".model"),
                         ConfigValidator::tr("is required and must not be empty"), line);
+            }
+            if (e.maxOutputTokens && *e.maxOutputTokens < 1) {
+                out.add(entryBase + QStringLiteral(".maxOutputTokens"),
+                        ConfigValidator::tr("must be a positive integer (got %1)").arg(*e.maxOutputTokens),
+                        line);
             }
         }
     }

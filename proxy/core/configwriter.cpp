@@ -118,6 +118,8 @@ private:
     void putNumber(const char *name, qint64 value);
     void putBool(const char *name, bool value);
     void putList(const char *name, const QStringList &values);
+    // An ordered map of strings (settings.modelAliases), values quoted only when needed.
+    void putMap(const char *name, const QList<QPair<QString, QString>> &entries);
     void text(const QString &path, const QString &value, Quote quote);
     // The previous file's raw text at `path` if it still expands to `value`.
     QString reference(const QString &path, const QString &value) const;
@@ -182,6 +184,16 @@ void Emitter::putList(const char *name, const QStringList &values)
     m_out << YAML::EndSeq;
 }
 
+void Emitter::putMap(const char *name, const QList<QPair<QString, QString>> &entries)
+{
+    m_out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    for (const auto &[key, value] : entries) {
+        m_out << YAML::Key << key.toStdString() << YAML::Value;
+        text(pathOf(name) + QLatin1Char('.') + key, value, Quote::IfNeeded);
+    }
+    m_out << YAML::EndMap;
+}
+
 void Emitter::settings(const Settings &s)
 {
     const Settings defaults;
@@ -203,8 +215,10 @@ void Emitter::settings(const Settings &s)
                             k.type == ConfigKeys::Type::Word || k.type == ConfigKeys::Type::LogLevel
                                 ? Quote::IfNeeded
                                 : Quote::Always);
-                else
+                else if constexpr (std::is_same_v<Value, QStringList>)
                     putList(k.name, s.*member);
+                else
+                    putMap(k.name, s.*member);
             },
             k.member);
     }
@@ -271,6 +285,8 @@ void Emitter::chain(const ChainConfig &c)
         m_out << YAML::BeginMap;
         putText("provider", c.entries.at(i).provider, Quote::IfNeeded);
         putText("model", c.entries.at(i).model);
+        if (c.entries.at(i).maxOutputTokens)
+            putNumber("maxOutputTokens", *c.entries.at(i).maxOutputTokens);
         m_out << YAML::EndMap;
     }
     m_out << YAML::EndSeq << YAML::EndMap;
@@ -380,8 +396,13 @@ QByteArray ConfigWriter::exampleSettings()
     QString ours;
     for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
         const QString prefix = k.reference ? QStringLiteral("  ") : QStringLiteral("  # ");
-        const QStringList values = exampleValues(k, defaults);
         QString &out = k.reference ? reference : ours;
+        if (k.type == ConfigKeys::Type::AliasMap) { // the example is one "pattern": chain line
+            out += line(prefix + QLatin1String(k.name) + QLatin1Char(':'), k.description);
+            out += prefix + QLatin1String("  ") + QString::fromUtf8(k.example) + QLatin1Char('\n');
+            continue;
+        }
+        const QStringList values = exampleValues(k, defaults);
         if (k.type == ConfigKeys::Type::List || k.type == ConfigKeys::Type::SecretList) {
             out += line(prefix + QLatin1String(k.name) + QLatin1Char(':'), k.description);
             for (const QString &item : values)

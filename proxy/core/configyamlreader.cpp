@@ -132,6 +132,8 @@ private:
     ProviderConfig readProvider(const YAML::Node &node, const QString &path);
     void readRateLimits(const YAML::Node &node, const QString &path, ManualRateLimits &limits);
     void readHeaders(const YAML::Node &node, const QString &path, ProviderConfig &provider);
+    // A map of strings in the file's order (headers, modelAliases); null values are empty strings.
+    QList<QPair<QString, QString>> orderedMap(const YAML::Node &node, const QString &path);
     ChainConfig readChain(const YAML::Node &node, const QString &path);
 
     template<typename T> static void assign(T &target, const std::optional<qint64> &value)
@@ -340,9 +342,13 @@ void Reader::readSettings(const YAML::Node &node)
                     s.*member = boolean(*f, name, path).value_or(s.*member);
                 } else if constexpr (std::is_same_v<Value, QString>) {
                     s.*member = string(*f, name, path).value_or(s.*member);
-                } else {
-                    static_assert(std::is_same_v<Value, QStringList>);
+                } else if constexpr (std::is_same_v<Value, QStringList>) {
                     s.*member = stringList(*f, name, path).value_or(s.*member);
+                } else {
+                    static_assert(std::is_same_v<Value, QList<QPair<QString, QString>>>);
+                    const auto it = f->constFind(name);
+                    if (it != f->cend() && !it->value.IsNull())
+                        s.*member = orderedMap(it->value, join(path, name));
                 }
             },
             k.member);
@@ -401,9 +407,16 @@ void Reader::readRateLimits(const YAML::Node &node, const QString &path, ManualR
 
 void Reader::readHeaders(const YAML::Node &node, const QString &path, ProviderConfig &provider)
 {
+    for (const auto &[name, value] : orderedMap(node, path))
+        provider.headers.append({name.toUtf8(), value.toUtf8()});
+}
+
+QList<QPair<QString, QString>> Reader::orderedMap(const YAML::Node &node, const QString &path)
+{
+    QList<QPair<QString, QString>> out;
     const std::optional<Fields> f = openMap(node, path, {});
     if (!f)
-        return;
+        return out;
     // Keep the file's order: iterate the YAML map, not the hash.
     for (auto it = node.begin(); it != node.end(); ++it) {
         const QString name = QString::fromStdString(it->first.Scalar());
@@ -411,8 +424,10 @@ void Reader::readHeaders(const YAML::Node &node, const QString &path, ProviderCo
             continue;
         const QString value =
             it->second.IsNull() ? QString() : scalarText(it->second, join(path, name)).value_or(QString());
-        provider.headers.append({name.toUtf8(), value.toUtf8()});
+        m_config.keyLines.insert(join(path, name), line1(markOf(it->first)));
+        out.append({name, value});
     }
+    return out;
 }
 
 ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
@@ -440,6 +455,8 @@ ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
         if (const std::optional<Fields> e = openMap(item, entryPath, kEntryKeys)) {
             entry.provider = string(*e, QStringLiteral("provider"), entryPath).value_or(QString());
             entry.model = string(*e, QStringLiteral("model"), entryPath).value_or(QString());
+            if (const auto max = integer(*e, QStringLiteral("maxOutputTokens"), entryPath, kIntMax))
+                entry.maxOutputTokens = int(*max);
         }
         chain.entries << entry;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config.h"
+#include "upstreamcall.h"
 
 #include <QByteArray>
 #include <QJsonArray>
@@ -33,6 +34,15 @@ public:
     // What every request to the provider carries: its key as a Bearer token, the type's and its own extra
     // headers.
     static QList<QPair<QByteArray, QByteArray>> requestHeaders(const ProviderConfig &provider);
-    // Rewrites a client body for this provider and model, in place. `model` is set by the caller.
+    // The one place an outgoing request is made: `path` on the provider's base URL, its headers, `body`
+    // (JSON) and the provider's timeout (else `defaultTimeoutMs`).
+    static UpstreamCall::Request upstreamRequest(const ProviderConfig &provider, const QString &path,
+                                                 const QJsonObject &body, qint64 defaultTimeoutMs);
+    // The most output tokens an answer of this type's free tier is asked for (0: no limit); a chain entry's
+    // maxOutputTokens overrides it.
+    static int defaultMaxOutputTokens(const QString &type);
+    // Rewrites a client body for this provider and model, in place: what the type refuses goes (tool schemas'
+    // `$schema`, and for google-ai the JSON Schema keywords Gemini does not take). `model` is set by the
+    // caller.
     static void adaptBody(const QString &type, const QString &model, QJsonObject &body);
 };

@@ -3,9 +3,8 @@
 #include "chaintester.h"
 #include "providermodels.h"
 
-#include "chatexecution.h"
-#include "chatsink.h"
 #include "configloader.h"
+#include "waterfall.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -148,42 +147,23 @@ void ProxyService::notifyQueue(const QString &provider, const QString &model)
     }
 }
 
-void ProxyService::startChat(ChatRequest request, ChatSink *sink)
+void ProxyService::startRequest(EngineRequest request, EngineSink *sink)
 {
-    if (m_paused) {
-        refusePaused(request, sink);
-        return;
-    }
     const ChainConfig *chain = m_config->chainForModel(request.model);
     const QString chainName = chain ? chain->name : m_config->settings.defaultChain;
-    auto *execution =
-        new ChatExecution(m_config, chainName, std::move(request), sink, m_tracker, m_pool, &m_queue, this);
+    auto *waterfall =
+        new Waterfall(m_config, chainName, std::move(request), sink, m_tracker, m_pool, &m_queue, this);
+    if (m_paused) {
+        // Recorded like any answer, but it never ran: it does not count as active.
+        connect(waterfall, &Waterfall::finished, this, &ProxyService::requestFinished);
+        waterfall->refuse(ApiError::make(503, ApiError::Kind::Overloaded, QStringLiteral("proxy_paused"),
+                                         tr("The proxy is paused; resume it from the 429chain tray menu.")));
+        return;
+    }
     ++m_active;
-    connect(execution, &ChatExecution::chainExhausted, this, &ProxyService::onChainExhausted);
-    connect(execution, &ChatExecution::finished, this, &ProxyService::onRequestFinished);
-    execution->start();
-}
-
-void ProxyService::refusePaused(const ChatRequest &request, ChatSink *sink)
-{
-    sink->setParent(this);
-    ApiError error;
-    error.status = 503;
-    error.type = QStringLiteral("server_error");
-    error.code = QStringLiteral("proxy_paused");
-    error.message = tr("The proxy is paused; resume it from the 429chain tray menu.");
-    sink->sendJson(error.status, error.toJson(), {});
-    const ChainConfig *chain = m_config->chainForModel(request.model);
-    RequestRecord record;
-    record.startedAtMs = m_clock.nowMs();
-    record.chain = chain ? chain->name : m_config->settings.defaultChain;
-    record.stream = request.stream;
-    record.status = error.status;
-    record.error = error.message;
-    record.clientKeyLabel = request.clientKeyLabel;
-    sink->requestFinished(record);
-    sink->deleteLater();
-    emit requestFinished(record);
+    connect(waterfall, &Waterfall::chainExhausted, this, &ProxyService::onChainExhausted);
+    connect(waterfall, &Waterfall::finished, this, &ProxyService::onRequestFinished);
+    waterfall->start();
 }
 
 void ProxyService::setPaused(bool paused)
@@ -203,10 +183,10 @@ void ProxyService::setPaused(bool paused)
 void ProxyService::abortAll(const QString &reason)
 {
     m_queue.rejectAll(); // waiting requests end with 503 queue_shutdown
-    const QList<ChatExecution *> running = findChildren<ChatExecution *>(Qt::FindDirectChildrenOnly);
-    for (ChatExecution *execution : running) {
-        if (!execution->isDone())
-            execution->abort(QStringLiteral("shutting_down"), reason);
+    const QList<Waterfall *> running = findChildren<Waterfall *>(Qt::FindDirectChildrenOnly);
+    for (Waterfall *waterfall : running) {
+        if (!waterfall->isDone())
+            waterfall->abort(QStringLiteral("shutting_down"), reason);
     }
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "chatrequest.h"
 #include "clock.h"
 #include "config.h"
+#include "enginerequest.h"
 #include "eventlog.h"
 #include "ratelimittracker.h"
 #include "requestqueue.h"
@@ -18,7 +18,7 @@
 
 #include <memory>
 
-class ChatSink;
+class EngineSink;
 class ChainTester;
 class ProviderModels;
 
@@ -70,9 +70,10 @@ public:
     const Clock &clock() const { return m_clock; }
     EventLog &events() { return m_events; }
 
-    // Serves one validated request into `sink` (ownership passes to the request, which ends by itself).
-    // While paused, the sink gets a 503 "proxy_paused" at once (recorded like any answer).
-    void startChat(ChatRequest request, ChatSink *sink);
+    // Serves one validated request (made by a client protocol adapter) into `sink`: ownership passes to the
+    // request's Waterfall, which ends by itself. While paused, the sink gets a 503 "proxy_paused" at once
+    // (recorded like any answer).
+    void startRequest(EngineRequest request, EngineSink *sink);
     // Pause (the tray's "Pause proxy"): new chat requests are refused with 503 "proxy_paused" until resumed;
     // running and queued ones go on. Everything else (models, admin, stats) keeps answering.
     void setPaused(bool paused);
@@ -138,7 +139,6 @@ private:
     void notifyQueue(const QString &provider, const QString &model);
     void onChainExhausted(const QString &chain, qint64 retryAfterSeconds);
     void onRequestFinished(const RequestRecord &record);
-    void refusePaused(const ChatRequest &request, ChatSink *sink);
     QString formatTime(qint64 ms) const;
 
     std::shared_ptr<const Config> m_config;

@@ -20,7 +20,7 @@ int timerInterval(qint64 ms)
 
 ApiError queueError(const QString &code, const QString &message)
 {
-    return ApiError{503, message, QStringLiteral("server_error"), code, {}, -1};
+    return ApiError::make(503, ApiError::Kind::Overloaded, code, message);
 }
 } // namespace
 

@@ -30,14 +30,14 @@ QString messageOf(const QJsonValue &error)
 }
 } // namespace
 
-std::optional<Usage> usageOf(const QJsonObject &obj)
+std::optional<TokenUsage> usageOf(const QJsonObject &obj)
 {
     QJsonObject usage = obj.value(QLatin1String("usage")).toObject();
     if (usage.isEmpty())
         usage = obj.value(QLatin1String("x_groq")).toObject().value(QLatin1String("usage")).toObject();
     if (usage.isEmpty())
         return std::nullopt;
-    Usage u;
+    TokenUsage u;
     u.prompt = usage.value(QLatin1String("prompt_tokens")).toInteger();
     u.completion = usage.value(QLatin1String("completion_tokens")).toInteger();
     u.total = usage.value(QLatin1String("total_tokens")).toInteger(u.prompt + u.completion);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "chatformat.h"
+
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QJsonObject>
@@ -12,13 +14,6 @@
 // (OpenAI-style `error.message`, Cerebras' flat body, Gemini's array).
 namespace StreamChunk {
 
-struct Usage
-{
-    qint64 prompt = 0;
-    qint64 completion = 0;
-    qint64 total = 0;
-};
-
 struct Info
 {
     bool isJson = false;
@@ -27,7 +22,7 @@ struct Info
     bool hasContent = false; // content, reasoning or tool-call delta: the stream can be committed
     bool finished = false;   // a finish_reason was given
     bool usageOnly = false;  // `choices: []` with usage: the include_usage chunk
-    std::optional<Usage> usage;
+    std::optional<TokenUsage> usage;
     QByteArray rewritten; // set when normalizeReasoning changed the chunk
 };
 
@@ -35,7 +30,7 @@ Info inspect(QByteArrayView data, bool normalize = false);
 // Characters of the "content" strings in a chunk, found by a scan instead of a JSON parse (the relay's hot
 // path): what a token estimate is made from when a stream brings no usage.
 qint64 contentCharacters(QByteArrayView data);
-std::optional<Usage> usageOf(const QJsonObject &obj);
+std::optional<TokenUsage> usageOf(const QJsonObject &obj);
 QString errorMessage(const QByteArray &body);
 // Moves reasoning_content into content where content is empty (settings.normalizeResponses).
 bool normalizeReasoning(QJsonObject &obj);

@@ -1,10 +1,12 @@
 #include "apiserver.h"
 
 #include "adminroutes.h"
-#include "chatrequest.h"
 #include "eventroutes.h"
 #include "guardedtcpserver.h"
 #include "metricsroute.h"
+#include "openaichatrequest.h"
+#include "openaichatsink.h"
+#include "openaierror.h"
 #include "proxyservice.h"
 #include "ratelimitroutes.h"
 #include "responsewriter.h"
@@ -149,13 +151,9 @@ std::optional<ApiError> ApiServer::checkAuth(const QHttpServerRequest &request, 
             return std::nullopt;
         }
         if (matchKey(key, settings.apiKeys) >= 0) {
-            return ApiError{
-                403,
-                QStringLiteral("This key may use the proxy but not the admin API (settings.adminKeys)."),
-                QStringLiteral("invalid_request_error"),
-                QStringLiteral("admin_key_required"),
-                {},
-                -1};
+            return ApiError::make(
+                403, ApiError::Kind::Permission, QStringLiteral("admin_key_required"),
+                QStringLiteral("This key may use the proxy but not the admin API (settings.adminKeys)."));
         }
         return ApiError::unauthorized(QStringLiteral("Invalid API key provided."));
     }
@@ -178,7 +176,7 @@ void ApiServer::sendError(QHttpServerResponder &&responder, const ApiError &erro
     ResponseWriter::Headers headers;
     if (error.retryAfterSeconds > 0)
         headers.append({QByteArrayLiteral("Retry-After"), QByteArray::number(error.retryAfterSeconds)});
-    writer.sendWhole(error.status, error.toJson(), headers);
+    writer.sendWhole(error.status, OpenAiError::json(error), headers);
 }
 
 void ApiServer::sendJson(QHttpServerResponder &&responder, int status, const QByteArray &json)
@@ -269,14 +267,11 @@ bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServe
     const Settings &settings = config->settings;
     QTcpSocket *socket = responder.socket();
     if (!hostAllowed(RouteContext::headerOf(request, QByteArrayLiteral("Host")), settings)) {
-        sendError(std::move(responder),
-                  ApiError{403,
+        sendError(
+            std::move(responder),
+            ApiError::make(403, ApiError::Kind::Permission, QStringLiteral("host_not_allowed"),
                            QStringLiteral("This server does not answer to the host name in the Host header; "
-                                          "add it to settings.allowedHosts if it is yours."),
-                           QStringLiteral("invalid_request_error"),
-                           QStringLiteral("host_not_allowed"),
-                           {},
-                           -1});
+                                          "add it to settings.allowedHosts if it is yours.")));
         return false;
     }
     const QByteArray origin = RouteContext::headerOf(request, QByteArrayLiteral("Origin"));
@@ -296,14 +291,11 @@ bool ApiServer::applySecurityRules(const QHttpServerRequest &request, QHttpServe
         return true;
     // A CORS preflight: answered here, without a key (browsers send none), and only for configured origins.
     if (!corsAllowed) {
-        sendError(std::move(responder),
-                  ApiError{403,
+        sendError(
+            std::move(responder),
+            ApiError::make(403, ApiError::Kind::Permission, QStringLiteral("origin_not_allowed"),
                            QStringLiteral("Cross-origin requests from this origin are not allowed; add it to "
-                                          "settings.corsOrigins to allow them."),
-                           QStringLiteral("invalid_request_error"),
-                           QStringLiteral("origin_not_allowed"),
-                           {},
-                           -1});
+                                          "settings.corsOrigins to allow them.")));
         return false;
     }
     ResponseWriter writer(std::move(responder));
@@ -327,17 +319,14 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
         return;
     if (m_draining) {
         QPointer<QTcpSocket> socket = responder.socket();
-        const ApiError error{503,
-                             QStringLiteral("The proxy is shutting down; retry on its next start."),
-                             QStringLiteral("server_error"),
-                             QStringLiteral("shutting_down"),
-                             {},
-                             -1};
+        const ApiError error =
+            ApiError::make(503, ApiError::Kind::Overloaded, QStringLiteral("shutting_down"),
+                           QStringLiteral("The proxy is shutting down; retry on its next start."));
         ResponseWriter::Headers headers;
         if (!ConnectionGuard::closeAfterResponse(socket))
             headers.append({QByteArrayLiteral("Connection"), QByteArrayLiteral("close")});
         ResponseWriter writer(std::move(responder));
-        writer.sendWhole(error.status, error.toJson(), headers);
+        writer.sendWhole(error.status, OpenAiError::json(error), headers);
         if (socket)
             socket->disconnectFromHost(); // after what is queued is written
         return;
@@ -362,13 +351,9 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
     }
     if (!match.allowedMethods.isEmpty()) {
         sendError(std::move(responder),
-                  ApiError{405,
-                           QStringLiteral("Method not allowed; use %1 %2.")
-                               .arg(match.allowedMethods.join(QLatin1String(", ")), path),
-                           QStringLiteral("invalid_request_error"),
-                           QStringLiteral("method_not_allowed"),
-                           {},
-                           -1});
+                  ApiError::make(405, ApiError::Kind::InvalidRequest, QStringLiteral("method_not_allowed"),
+                                 QStringLiteral("Method not allowed; use %1 %2.")
+                                     .arg(match.allowedMethods.join(QLatin1String(", ")), path)));
         return;
     }
     // The web UI's client-side routes (/providers, /log, …) get its page, as "/" does.
@@ -386,14 +371,14 @@ void ApiServer::dispatch(const QHttpServerRequest &request, QHttpServerResponder
 
 void ApiServer::handleChat(const RouteContext &context, QHttpServerResponder &&responder)
 {
-    ChatRequest chat;
-    if (const auto error = ChatRequest::parse(context.request.body(), &chat)) {
+    OpenAiChatRequest chat;
+    if (const auto error = OpenAiChatRequest::parse(context.request.body(), &chat)) {
         sendError(std::move(responder), *error);
         return;
     }
-    chat.clientKeyLabel = context.keyLabel;
-    auto *writer = new ResponseWriter(std::move(responder));
-    m_service.startChat(std::move(chat), writer);
+    chat.request.clientKeyLabel = context.keyLabel;
+    auto *sink = new OpenAiChatSink(new ResponseWriter(std::move(responder)), chat.clientWantsUsage);
+    m_service.startRequest(std::move(chat.request), sink);
 }
 
 void ApiServer::handleModels(QHttpServerResponder &&responder)

@@ -118,6 +118,38 @@ public:
             out = T(*v);
     }
 
+    // modelAliases: a list of {pattern, chain}, in order (the first match wins).
+    void aliasList(const QString &key, QList<QPair<QString, QString>> &out)
+    {
+        if (!m_ok || !has(key))
+            return;
+        const QJsonArray list = m_json.value(key).toArray();
+        if (!m_json.value(key).isArray()) {
+            fail(ConfigJson::tr("%1 must be a list of strings").arg(path(key)));
+            return;
+        }
+        QList<QPair<QString, QString>> aliases;
+        for (int i = 0; i < list.size(); ++i) {
+            const QJsonObject item = list.at(i).toObject();
+            Reader alias(item, path(key) + QStringLiteral("[%1].").arg(i), m_error);
+            alias.rejectUnknown({QStringLiteral("pattern"), QStringLiteral("chain")});
+            QPair<QString, QString> pair;
+            for (const char *required : {"pattern", "chain"}) {
+                if (alias.ok() && item.value(QLatin1String(required)).toString().isEmpty())
+                    alias.fail(ConfigJson::tr("%1 is required (a non-empty string)")
+                                   .arg(alias.path(QLatin1String(required))));
+            }
+            alias.string(QStringLiteral("pattern"), pair.first);
+            alias.string(QStringLiteral("chain"), pair.second);
+            if (!alias.ok()) {
+                m_ok = false;
+                return;
+            }
+            aliases.append(pair);
+        }
+        out = aliases;
+    }
+
     // A list of strings; a masked entry takes the value at the same index of `stored`.
     void keyList(const QString &key, QStringList &out, const QStringList &stored)
     {
@@ -261,9 +293,12 @@ QJsonObject ConfigJson::providerToJson(const ProviderConfig &p)
 QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
 {
     QJsonArray entries;
-    for (const ChainEntry &e : chain.entries)
-        entries.append(
-            QJsonObject{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}});
+    for (const ChainEntry &e : chain.entries) {
+        QJsonObject entry{{QStringLiteral("provider"), e.provider}, {QStringLiteral("model"), e.model}};
+        if (e.maxOutputTokens)
+            entry.insert(QStringLiteral("maxOutputTokens"), *e.maxOutputTokens);
+        entries.append(entry);
+    }
     return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
 }
 
@@ -358,7 +393,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         const QJsonObject item = list.at(i).toObject();
         Reader entry(item, path + QLatin1Char('.'), error);
-        entry.rejectUnknown({QStringLiteral("provider"), QStringLiteral("model")});
+        entry.rejectUnknown(ConfigKeys::entry());
         ChainEntry e;
         for (const char *required : {"provider", "model"}) {
             if (entry.ok() && item.value(QLatin1String(required)).toString().isEmpty())
@@ -367,6 +402,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         }
         entry.string(QStringLiteral("provider"), e.provider);
         entry.string(QStringLiteral("model"), e.model);
+        entry.optionalNumber(QStringLiteral("maxOutputTokens"), e.maxOutputTokens);
         if (!entry.ok())
             return std::nullopt;
         chain.entries.append(e);
@@ -393,9 +429,12 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
                     r.boolean(name, s.*member);
                 else if constexpr (std::is_same_v<Value, QString>)
                     r.string(name, s.*member);
-                else // a masked secret keeps the stored key at its index; other lists have nothing masked
+                else if constexpr (std::is_same_v<Value, QStringList>)
+                    // A masked secret keeps the stored key at its index; other lists have nothing masked.
                     r.keyList(name, s.*member,
                               k.type == ConfigKeys::Type::SecretList ? current.*member : QStringList());
+                else
+                    r.aliasList(name, s.*member);
             },
             k.member);
     }

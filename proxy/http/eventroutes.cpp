@@ -64,8 +64,8 @@ public:
         connect(&m_keepAlive, &QTimer::timeout, this,
                 [this] { write(QByteArrayLiteral(": keep-alive\n\n")); });
 
-        m_writer->beginChunked(200, {{QByteArrayLiteral("X-Accel-Buffering"), QByteArrayLiteral("no")}},
-                               QByteArrayLiteral("text/event-stream"));
+        m_writer->beginStream(200, {{QByteArrayLiteral("X-Accel-Buffering"), QByteArrayLiteral("no")}},
+                              QByteArrayLiteral("text/event-stream"));
         QByteArray backlog = QByteArrayLiteral(": 429chain events\n\n");
         for (const EventLog::Event &e : log.recent(afterId, limit))
             backlog += sseEvent(e);
@@ -73,7 +73,7 @@ public:
         m_keepAlive.start();
     }
 
-    ~EventFeed() override { m_writer->endChunked(); }
+    ~EventFeed() override { m_writer->endStream(); }
 
 private:
     void write(const QByteArray &bytes)
@@ -89,7 +89,7 @@ private:
     void finish()
     {
         m_keepAlive.stop();
-        m_writer->endChunked();
+        m_writer->endStream();
         deleteLater();
     }
 

@@ -3,7 +3,7 @@
 #include "connectionguard.h"
 
 ResponseWriter::ResponseWriter(QHttpServerResponder &&responder, QObject *parent)
-    : ChatSink(parent), m_responder(std::move(responder)), m_socket(m_responder.socket())
+    : ClientTransport(parent), m_responder(std::move(responder)), m_socket(m_responder.socket())
 {
     if (m_socket) {
         connect(m_socket, &QTcpSocket::disconnected, this, [this] {
@@ -126,7 +126,7 @@ void ResponseWriter::sendWhole(int status, const QByteArray &body, const Headers
     finish();
 }
 
-void ResponseWriter::beginChunked(int status, const Headers &headers, const QByteArray &contentType)
+void ResponseWriter::beginStream(int status, const Headers &headers, const QByteArray &contentType)
 {
     if (m_state != State::Idle)
         return;
@@ -154,7 +154,7 @@ void ResponseWriter::writeChunk(const QByteArray &data)
         m_waitingForDrain = true;
 }
 
-void ResponseWriter::endChunked()
+void ResponseWriter::endStream()
 {
     if (m_state != State::Streaming)
         return;

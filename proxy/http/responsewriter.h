@@ -1,6 +1,6 @@
 #pragma once
 
-#include "chatsink.h"
+#include "clienttransport.h"
 
 #include <QByteArray>
 #include <QHttpServerResponder>
@@ -13,11 +13,11 @@
 #include <optional>
 
 // Answers one HTTP request through Qt 6.4's QHttpServerResponder: a whole response, or a chunked stream
-// written piece by piece. The only class that knows how this Qt version frames chunked bodies (6.8 has its
-// own API), and the one that watches the client socket: it reports a client that went away and a send buffer
-// that drained, so a relay can pause reading upstream while the client is slow. Used by the API routes and
-// the simulated providers.
-class ResponseWriter : public ChatSink
+// written piece by piece: the transport a protocol sink answers a client through (ClientTransport). The only
+// class that knows how this Qt version frames chunked bodies (6.8 has its own API), and the one that watches
+// the client socket: it reports a client that went away and a send buffer that drained, so a relay can pause
+// reading upstream while the client is slow. Used by the API routes and the simulated providers.
+class ResponseWriter : public ClientTransport
 {
     Q_OBJECT
 
@@ -32,22 +32,13 @@ public:
     qint64 pendingBytes() const override;
 
     void sendWhole(int status, const QByteArray &body, const Headers &headers = {},
-                   const QByteArray &contentType = QByteArrayLiteral("application/json"));
-    void beginChunked(int status, const Headers &headers,
-                      const QByteArray &contentType = QByteArrayLiteral("text/event-stream"));
-    void writeChunk(const QByteArray &data);
-    void endChunked();
+                   const QByteArray &contentType = QByteArrayLiteral("application/json")) override;
+    void beginStream(int status, const Headers &headers,
+                     const QByteArray &contentType = QByteArrayLiteral("text/event-stream")) override;
+    void writeChunk(const QByteArray &data) override;
+    void endStream() override;
     // Closes the connection at once, without ending the body: what a broken upstream does.
     void abortConnection();
-
-    // ChatSink: how the router answers through this connection.
-    void sendJson(int status, const QByteArray &body, const Headers &headers) override
-    {
-        sendWhole(status, body, headers);
-    }
-    void beginEventStream(const Headers &headers) override { beginChunked(200, headers); }
-    void writeEvents(const QByteArray &bytes) override { writeChunk(bytes); }
-    void endEventStream() override { endChunked(); }
 
     // QHttpServerResponder only knows the codes of its enum; anything else is mapped to its class's generic
     // code.

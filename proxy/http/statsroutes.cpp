@@ -391,12 +391,9 @@ void addStatsRoute(RouteTable &routes, ProxyService &service, const QString &pat
                    StatsSource *stats = service.stats();
                    if (!stats) {
                        ApiServer::sendError(std::move(responder),
-                                            ApiError{503,
-                                                     QStringLiteral("request log not available"),
-                                                     QStringLiteral("server_error"),
-                                                     QStringLiteral("stats_unavailable"),
-                                                     {},
-                                                     -1});
+                                            ApiError::make(503, ApiError::Kind::Server,
+                                                           QStringLiteral("stats_unavailable"),
+                                                           QStringLiteral("request log not available")));
                        return;
                    }
                    auto *pending = new PendingAnswer(std::move(responder), &service);

@@ -100,7 +100,7 @@ void SimExchange::advance()
             finish(false);
             return;
         case Action::Type::Begin:
-            m_writer->beginChunked(action.status, action.headers, action.contentType);
+            m_writer->beginStream(action.status, action.headers, action.contentType);
             m_streamStarted = true;
             emit streamStarted();
             // The header block goes out on its own, as from a real server. QNetworkAccessManager in Qt 6.4
@@ -121,7 +121,7 @@ void SimExchange::advance()
             break;
         }
         case Action::Type::End:
-            m_writer->endChunked();
+            m_writer->endStream();
             finish(false);
             return;
         case Action::Type::Abort:

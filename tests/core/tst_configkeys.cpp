@@ -1,6 +1,6 @@
 // The config key table: every setting it lists goes through the YAML writer and reader and through the admin
-// API's JSON unchanged, the writer leaves out our additions at their defaults (the reference's keys are always
-// written), the validator's ranges are the table's, and --init writes every key with its description.
+// API's JSON unchanged, the writer leaves out our additions at their defaults (the reference's keys are
+// always written), the validator's ranges are the table's, and --init writes every key with its description.
 
 #include "configjson.h"
 #include "configkeys.h"
@@ -35,8 +35,11 @@ void setOtherValue(const ConfigKeys::SettingKey &k, Settings &s)
                 s.*member = !(s.*member);
             else if constexpr (std::is_same_v<Value, QString>)
                 s.*member = QStringLiteral("other-value");
-            else
+            else if constexpr (std::is_same_v<Value, QStringList>)
                 s.*member = QStringList{QStringLiteral("one"), QStringLiteral("two")};
+            else
+                s.*member = {{QStringLiteral("claude-*"), QStringLiteral("default")},
+                             {QStringLiteral("*haiku*"), QStringLiteral("fast")}};
         },
         k.member);
 }
@@ -75,13 +78,15 @@ private slots:
 
         // JSON: out (secrets masked) and back in, a masked secret keeping the stored value.
         QString error;
-        const auto back =
-            ConfigJson::settingsFromJson(ConfigJson::settingsToJson(config.settings), config.settings, &error);
+        const auto back = ConfigJson::settingsFromJson(ConfigJson::settingsToJson(config.settings),
+                                                       config.settings, &error);
         QVERIFY2(back, qPrintable(error));
         QVERIFY(k->equal(*back, config.settings));
         if (k->type == ConfigKeys::Type::SecretList)
-            QVERIFY(!ConfigJson::settingsToJson(config.settings).value(name).toArray().contains(
-                QStringLiteral("one")));
+            QVERIFY(!ConfigJson::settingsToJson(config.settings)
+                         .value(name)
+                         .toArray()
+                         .contains(QStringLiteral("one")));
 
         // Only this key differs from the defaults, and only restart-only keys count as such.
         QCOMPARE(ConfigKeys::changedSettings(config.settings, Settings()), QStringList{name});

@@ -1,9 +1,9 @@
 // The events ProxyService derives from the limiter and the router: cooldowns that start and end, chains that
 // run dry (one event a minute, however many requests) and come back.
 
-#include "chatsink.h"
 #include "clock.h"
 #include "configloader.h"
+#include "enginesink.h"
 #include "proxyservice.h"
 #include "simulatedprovider.h"
 
@@ -68,7 +68,7 @@ struct Fixture
     }
 };
 
-class FakeSink : public ChatSink
+class FakeSink : public EngineSink
 {
 public:
     struct Answer
@@ -81,14 +81,19 @@ public:
 
     bool isConnected() const override { return true; }
     qint64 pendingBytes() const override { return 0; }
-    void sendJson(int status, const QByteArray &body, const Headers &) override
+    void whole(const WholeAnswer &answer) override
     {
-        m_answer->status = status;
-        m_answer->body = body;
+        m_answer->status = 200;
+        m_answer->body = answer.body;
     }
-    void beginEventStream(const Headers &) override {}
-    void writeEvents(const QByteArray &) override {}
-    void endEventStream() override {}
+    void begin(const ServedBy &) override {}
+    void chunk(const StreamPiece &) override {}
+    void done() override {}
+    void fail(const EngineFailure &failure) override
+    {
+        m_answer->status = failure.error.status;
+        m_answer->body = failure.error.message.toUtf8();
+    }
 
 private:
     std::shared_ptr<Answer> m_answer;
@@ -96,13 +101,12 @@ private:
 
 std::shared_ptr<FakeSink::Answer> chat(ProxyService &service, const QString &model)
 {
-    ChatRequest request;
-    const QByteArray body =
-        "{\"model\":\"" + model.toUtf8() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
-    if (ChatRequest::parse(body, &request))
-        return nullptr;
+    const QJsonObject body{{QStringLiteral("model"), model},
+                           {QStringLiteral("messages"),
+                            QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
+                                                   {QStringLiteral("content"), QStringLiteral("Hi")}}}}};
     auto answer = std::make_shared<FakeSink::Answer>();
-    service.startChat(request, new FakeSink(answer));
+    service.startRequest(EngineRequest::chat(body), new FakeSink(answer));
     return answer;
 }
 

@@ -1,10 +1,10 @@
 // Integration: streamed chat completions through the proxy: commit at first content, failover before it,
 // clean errors after it, usage handling, client disconnects and concurrency.
 
-#include "chatexecution.h"
 #include "httpclient.h"
 #include "proxyharness.h"
 #include "simulatedprovider.h"
+#include "streamreader.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -243,7 +243,7 @@ private slots:
             "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
             "\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
         QByteArray body;
-        while (body.size() < ChatExecution::kMaxPendingBytes + 64 * 1024)
+        while (body.size() < StreamReader::kMaxHeldBytes + 64 * 1024)
             body += chunk;
         QList<QTcpSocket *> sockets;
         connect(&raw, &QTcpServer::newConnection, &raw, [&] {

@@ -1,24 +1,10 @@
-#include "chatrequest.h"
+#include "openaichatrequest.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
 
-namespace {
-qint64 contentCharacters(const QJsonValue &content)
-{
-    if (content.isString())
-        return content.toString().size();
-    qint64 n = 0;
-    if (content.isArray()) { // multimodal parts: count the text parts
-        for (const auto &part : content.toArray())
-            n += part.toObject().value(QLatin1String("text")).toString().size();
-    }
-    return n;
-}
-} // namespace
-
-std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *out)
+std::optional<ApiError> OpenAiChatRequest::parse(const QByteArray &json, OpenAiChatRequest *out)
 {
     if (json.trimmed().isEmpty())
         return ApiError::invalidRequest(
@@ -33,47 +19,43 @@ std::optional<ApiError> ChatRequest::parse(const QByteArray &json, ChatRequest *
     if (!doc.isObject())
         return ApiError::invalidRequest(QStringLiteral("Request body must be a JSON object."));
 
-    ChatRequest req;
-    req.body = doc.object();
-    const QJsonValue model = req.body.value(QLatin1String("model"));
+    const QJsonObject body = doc.object();
+    const QJsonValue model = body.value(QLatin1String("model"));
     if (!model.isUndefined() && !model.isNull() && !model.isString())
         return ApiError::invalidRequest(QStringLiteral("'model' must be a string."), QStringLiteral("model"));
-    req.model = model.toString();
 
-    const QJsonValue messages = req.body.value(QLatin1String("messages"));
+    const QJsonValue messages = body.value(QLatin1String("messages"));
     if (messages.isUndefined())
         return ApiError::invalidRequest(QStringLiteral("Missing required parameter: 'messages'."),
                                         QStringLiteral("messages"));
     if (!messages.isArray() || messages.toArray().isEmpty())
         return ApiError::invalidRequest(QStringLiteral("'messages' must be a non-empty array."),
                                         QStringLiteral("messages"));
-    qint64 chars = 0;
     const QJsonArray list = messages.toArray();
     for (qsizetype i = 0; i < list.size(); ++i) {
         const QJsonValue m = list.at(i);
         const QString param = QStringLiteral("messages[%1]").arg(i);
         if (!m.isObject())
             return ApiError::invalidRequest(QStringLiteral("'%1' must be an object.").arg(param), param);
-        const QJsonObject msg = m.toObject();
-        if (!msg.value(QLatin1String("role")).isString()) {
+        if (!m.toObject().value(QLatin1String("role")).isString()) {
             return ApiError::invalidRequest(
                 QStringLiteral("'%1.role' is required and must be a string.").arg(param),
                 param + QLatin1String(".role"));
         }
-        chars += contentCharacters(msg.value(QLatin1String("content")));
     }
-    req.estimatedPromptTokens = estimateTokens(chars);
 
-    const QJsonValue stream = req.body.value(QLatin1String("stream"));
+    const QJsonValue stream = body.value(QLatin1String("stream"));
     if (!stream.isUndefined() && !stream.isNull() && !stream.isBool())
         return ApiError::invalidRequest(QStringLiteral("'stream' must be a boolean."),
                                         QStringLiteral("stream"));
-    req.stream = stream.toBool(false);
-    const QJsonValue options = req.body.value(QLatin1String("stream_options"));
+    const QJsonValue options = body.value(QLatin1String("stream_options"));
     if (!options.isUndefined() && !options.isNull() && !options.isObject())
         return ApiError::invalidRequest(QStringLiteral("'stream_options' must be an object."),
                                         QStringLiteral("stream_options"));
-    req.clientWantsUsage = options.toObject().value(QLatin1String("include_usage")).toBool(false);
-    *out = std::move(req);
+
+    OpenAiChatRequest parsed;
+    parsed.clientWantsUsage = options.toObject().value(QLatin1String("include_usage")).toBool(false);
+    parsed.request = EngineRequest::chat(body);
+    *out = std::move(parsed);
     return std::nullopt;
 }
