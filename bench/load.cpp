@@ -6,7 +6,8 @@
 //       C concurrent streaming requests, all at once or started evenly over R ms (K times in a row); times
 //       the first content chunk (TTFT, from the request's send), the gaps between chunks, and each chunk's
 //       delivery (arrival minus the send time bench_upstream stamped in it). Every stream must end with all N
-//       chunks and [DONE]; the figures are printed as key=value lines.
+//       chunks and [DONE]; the figures are printed as key=value lines. With --path /v1/responses the
+//       request and the stream are the Responses API's (output_text deltas, ending with response.completed).
 //   bench_load whole --port P --requests R --connections C [--path ...] [--key K] [--model M]
 //       R non-streaming requests over C keep-alive connections; counts the 200s.
 //   bench_load health --port P [--timeout-ms T] [--log FILE] -- command args...
@@ -74,11 +75,19 @@ int connectTo(int port)
     return fd;
 }
 
+// A path of the OpenAI Responses API: its body has `input`, its text arrives in response.output_text.delta
+// events and its stream ends with response.completed instead of [DONE].
+bool isResponses(const Options &o)
+{
+    return o.path.find("/responses") != std::string::npos;
+}
+
 std::string chatRequest(const Options &o, bool stream)
 {
-    const std::string body = "{\"model\":\"" + o.model +
-                             "\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]" +
-                             (stream ? ",\"stream\":true}" : "}");
+    const std::string prompt = isResponses(o)
+                                   ? "\",\"input\":\"Say hello.\""
+                                   : "\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]";
+    const std::string body = "{\"model\":\"" + o.model + prompt + (stream ? ",\"stream\":true}" : "}");
     std::string req = "POST " + o.path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(o.port) +
                       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                       "\r\n";
@@ -194,6 +203,7 @@ void streamRound(const Options &o, StreamTotals &t)
     const int ep = epoll_create1(0);
     std::vector<Stream> streams(size_t(o.streams));
     const std::string request = chatRequest(o, true);
+    const bool responses = isResponses(o);
     std::vector<double> &ttft = t.ttft, &gaps = t.gaps, &delivery = t.delivery;
     const long long start = nowNs();
     size_t connected = 0;
@@ -270,14 +280,15 @@ void streamRound(const Options &o, StreamTotals &t)
                     break;
                 const std::string event = s.response.body.substr(s.scanned, end - s.scanned);
                 s.scanned = end + 2;
-                if (event.rfind("data: [DONE]", 0) == 0) {
+                if (event.rfind("data: [DONE]", 0) == 0 || event.rfind("event: response.completed", 0) == 0) {
                     s.done = true;
                     continue;
                 }
-                const size_t t = event.find("\"content\":\"T");
+                const std::string marker = responses ? "\"delta\":\"T" : "\"content\":\"T";
+                const size_t t = event.find(marker);
                 if (t == std::string::npos)
                     continue;
-                const long long stamped = std::atoll(event.c_str() + t + 12);
+                const long long stamped = std::atoll(event.c_str() + t + marker.size());
                 ++s.contentChunks;
                 delivery.push_back(double(arrival - stamped) / 1e6);
                 if (s.ttftNs < 0) {

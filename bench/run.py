@@ -348,6 +348,35 @@ def self_costs(path):
     return total, by_object, by_function
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, from /proc (clock ticks)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# The client protocols that are translated at the edge, streamed through 429chain beside chat completions.
+PROTOCOL_PATHS = [("chat", "/v1/chat/completions"), ("responses", "/v1/responses")]
+
+
+def protocol_rows(build, chain_port, chain_pid, chunks, ramp):
+    """Per protocol: TTFT p50 of one stream (ten in a row) and the proxy's CPU per streamed chunk over 200 ramped
+    streams, each protocol measured the same way right after the other."""
+    rows = {}
+    for name, path in PROTOCOL_PATHS:
+        base = ["stream", "--port", str(chain_port), "--key", KEY, "--model", "stream", "--path", path,
+                "--chunks", str(chunks)]
+        run_load(build, base + ["--streams", "1"])  # warm-up
+        one, _ = run_load(build, base + ["--streams", "1", "--rounds", "10"])
+        cpu_before = cpu_seconds(chain_pid)
+        many, _ = run_load(build, base + ["--streams", "200", "--ramp-ms", str(ramp)])
+        cpu = cpu_seconds(chain_pid) - cpu_before
+        delivered = many.get("completed", 0) * chunks
+        rows[name] = {"one": one, "many": many, "cpu_s": cpu,
+                      "cpu_us_per_chunk": cpu / delivered * 1e6 if delivered else None}
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "bench"))
@@ -490,6 +519,8 @@ def main():
                                                     "stream"] + common)
                 R["stream"][(mode, n)] = {"direct": direct, "proxied": proxied, "rss_peak": sampler.peak}
         R["stream_ramp"] = ramp
+        log("streaming: per client protocol")
+        R["protocols"] = protocol_rows(a.build, chain_port, chain_pid, chunks, ramp)
         # The upstream pool deletes the managers a burst added after 10 s idle: measure after that.
         time.sleep(13.0)
         R["rss"]["429chain_after"] = rss_mb(chain_pid)
@@ -621,6 +652,33 @@ def report(R, a):
             f"{fmt(d.get('delivery_p99_ms'), 2)} | {fmt(p.get('delivery_p99_ms'), 2)} | {fmt(s['rss_peak'], 1)} |")
     out("")
 
+    proto = R.get("protocols") or {}
+    proto_checks = []
+    if proto:
+        out("### Streamed client protocols through 429chain (translation at the edge)")
+        out("")
+        out("TTFT p50: one stream ten times in a row. CPU: the 429chain process's user + system time over 200 "
+            f"ramped streams of {sp[0]} chunks, divided by the chunks delivered.")
+        out("")
+        out("| protocol | completed (1 × 10) | TTFT p50 ms | added vs chat ms | completed (200) | CPU µs per chunk | "
+            "vs chat |")
+        out("|---|---:|---:|---:|---:|---:|---:|")
+        chat = proto.get("chat", {})
+        for name, row in proto.items():
+            one, many = row["one"], row["many"]
+            added = one.get("ttft_p50_ms", 0) - chat.get("one", {}).get("ttft_p50_ms", 0)
+            base_cpu, cpu = chat.get("cpu_us_per_chunk"), row["cpu_us_per_chunk"]
+            rel = (cpu / base_cpu - 1) * 100 if cpu and base_cpu else None
+            out(f"| {name} | {int(one.get('completed', 0))}/{int(one.get('streams', 10))} | "
+                f"{fmt(one.get('ttft_p50_ms'), 3)} | {added:.3f} | {int(many.get('completed', 0))}/"
+                f"{int(many.get('streams', 200))} | {fmt(cpu, 1)} | {'—' if rel is None else f'{rel:+.1f}%'} |")
+            if name != "chat":
+                proto_checks.append((f"{name}: added TTFT p50 over chat ≤ 0.3 ms", f"{added:.3f} ms", added <= 0.3))
+                proto_checks.append((f"{name}: CPU per chunk ≤ chat + 5%",
+                                     "not measured" if rel is None else f"{rel:+.1f}%",
+                                     None if rel is None else rel <= 5.0))
+        out("")
+
     rss = R["rss"]
     out("### Memory and start")
     out("")
@@ -690,7 +748,7 @@ def report(R, a):
         ("start to first served /health ≤ 200 ms", f"{fmt(R['start_ms'], 1)} ms", 0 <= R["start_ms"] <= 200),
         ("request log: rows written == requests served", f"{lg['rows']} / {lg['served']}",
          lg["rows"] == lg["served"] and lg["failed"] == 0),
-    ]
+    ] + proto_checks
     out("| target | measured | |")
     out("|---|---:|---|")
     for name, val, ok in t:

@@ -612,6 +612,14 @@
         <source>Model name patterns (case-insensitive globs) and the chain each selects, in order; the first match wins</source>
         <translation>Muster für Modellnamen (Globs, ohne Groß-/Kleinschreibung) und die Kette, die jedes wählt, in dieser Reihenfolge; der erste Treffer gilt</translation>
     </message>
+    <message>
+        <source>Continue a broken stream</source>
+        <translation>Abgebrochenen Stream fortsetzen</translation>
+    </message>
+    <message>
+        <source>A stream that breaks after its first token is continued by the next entry as one answer; false ends it with an error event (a chain&apos;s own midStreamContinue wins)</source>
+        <translation>Ein Stream, der nach seinem ersten Token abbricht, wird vom nächsten Eintrag als eine Antwort fortgesetzt; false beendet ihn mit einem Fehlerereignis (das midStreamContinue einer Kette hat Vorrang)</translation>
+    </message>
 </context>
 <context>
     <name>ConfigLoader</name>

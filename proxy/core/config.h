@@ -49,10 +49,10 @@ struct ChainEntry
 {
     QString provider;
     QString model;
+    int line = 0;
     // The most output tokens this entry may be asked for: a client's larger max_tokens is clamped to it (and
     // admission reserves the clamped value). Absent: the provider type's default (ProviderKind).
     std::optional<int> maxOutputTokens;
-    int line = 0;
 };
 
 struct ChainConfig
@@ -60,6 +60,8 @@ struct ChainConfig
     QString name;
     QList<ChainEntry> entries;
     int line = 0;
+    // This chain's own settings.midStreamContinue; absent: the setting's.
+    std::optional<bool> midStreamContinue;
 };
 
 struct Settings
@@ -87,6 +89,9 @@ struct Settings
     QStringList allowedHosts;
     qint64 maxRequestBytes = 10 * 1024 * 1024;
     int logRetentionDays = 30;
+    // A committed stream that breaks (cut, stalled, an error event) is continued by the next entry that can
+    // serve, as one uninterrupted answer; false: it ends with an error event, as the reference does.
+    bool midStreamContinue = true;
     // Requested model name patterns (globs: `*`, `?`, `[…]`; case-insensitive) and the chain each selects, in
     // the file's order; the first that matches wins. Claude Code's background "haiku" calls to a cheap chain.
     QList<QPair<QString, QString>> modelAliases;

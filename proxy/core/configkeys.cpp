@@ -112,6 +112,12 @@ QList<SettingKey> buildTable()
                 QT_TRANSLATE_NOOP("ConfigKeys", "Normalize responses"),
                 QT_TRANSLATE_NOOP("ConfigKeys", "Move reasoning_content into an empty content (reasoning "
                                                 "models such as DeepSeek R1)"))),
+        key("midStreamContinue", &Settings::midStreamContinue, Type::Boolean, "midStream",
+            QT_TRANSLATE_NOOP("ConfigKeys", "Continue a broken stream"),
+            QT_TRANSLATE_NOOP("ConfigKeys",
+                              "A stream that breaks after its first token is continued by the next "
+                              "entry as one answer; false ends it with an error event (a chain's "
+                              "own midStreamContinue wins)")),
         reference(
             integer("midStreamFailureThreshold", &Settings::midStreamFailureThreshold, "midStream",
                     QT_TRANSLATE_NOOP("ConfigKeys", "Failures before a cooldown"),
@@ -349,7 +355,8 @@ const QStringList &rateLimits()
 
 const QStringList &chain()
 {
-    static const QStringList keys{QStringLiteral("name"), QStringLiteral("entries")};
+    static const QStringList keys{QStringLiteral("name"), QStringLiteral("entries"),
+                                  QStringLiteral("midStreamContinue")};
     return keys;
 }
 

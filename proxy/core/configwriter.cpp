@@ -279,6 +279,8 @@ void Emitter::chain(const ChainConfig &c)
     m_base = base;
     m_out << YAML::BeginMap;
     putText("name", c.name, Quote::IfNeeded);
+    if (c.midStreamContinue)
+        putBool("midStreamContinue", *c.midStreamContinue);
     m_out << YAML::Key << "entries" << YAML::Value << YAML::BeginSeq;
     for (int i = 0; i < c.entries.size(); ++i) {
         m_base = base + QStringLiteral("entries[%1].").arg(i);

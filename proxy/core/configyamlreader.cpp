@@ -442,6 +442,7 @@ ChainConfig Reader::readChain(const YAML::Node &node, const QString &path)
     if (!f)
         return chain;
     chain.name = string(*f, QStringLiteral("name"), path).value_or(QString());
+    chain.midStreamContinue = boolean(*f, QStringLiteral("midStreamContinue"), path);
     const std::optional<QList<YAML::Node>> entries = sequence(*f, QStringLiteral("entries"), path);
     if (!entries)
         return chain;

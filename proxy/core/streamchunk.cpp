@@ -84,10 +84,13 @@ Info inspect(QByteArrayView data, bool normalize)
     return info;
 }
 
-qint64 contentCharacters(QByteArrayView data)
+namespace {
+
+// Calls fn(quoted, characters) for each string value of a "content" key in a chunk: `quoted` is the JSON
+// string as written (quotes included), `characters` how many characters it decodes to. A scan, not a parse.
+template<typename Fn> void forEachContentString(QByteArrayView data, Fn fn)
 {
     static const QByteArrayView key("\"content\"");
-    qint64 chars = 0;
     qsizetype pos = 0;
     while ((pos = data.indexOf(key, pos)) >= 0) {
         pos += key.size();
@@ -95,7 +98,8 @@ qint64 contentCharacters(QByteArrayView data)
             ++pos;
         if (pos >= data.size() || data.at(pos) != '"')
             continue; // null or not a string
-        ++pos;
+        const qsizetype open = pos++;
+        qint64 chars = 0;
         while (pos < data.size()) {
             const char c = data.at(pos);
             if (c == '"')
@@ -109,8 +113,27 @@ qint64 contentCharacters(QByteArrayView data)
                 ++chars;
             ++pos;
         }
+        fn(data.sliced(open, qMin(pos + 1, data.size()) - open), chars);
     }
+}
+
+} // namespace
+
+qint64 contentCharacters(QByteArrayView data)
+{
+    qint64 chars = 0;
+    forEachContentString(data, [&chars](QByteArrayView, qint64 n) { chars += n; });
     return chars;
+}
+
+QString contentText(QByteArrayView data)
+{
+    QString text;
+    forEachContentString(data, [&text](QByteArrayView quoted, qint64) {
+        // The JSON string decoded by the JSON parser: escapes and surrogate pairs as JSON means them.
+        text += QJsonDocument::fromJson("[" + quoted.toByteArray() + "]").array().at(0).toString();
+    });
+    return text;
 }
 
 QString errorMessage(const QByteArray &body)

@@ -7,6 +7,7 @@
 #include "openaichatrequest.h"
 #include "openaichatsink.h"
 #include "openaierror.h"
+#include "openairoutes.h"
 #include "proxyservice.h"
 #include "ratelimitroutes.h"
 #include "responsewriter.h"
@@ -31,6 +32,7 @@ QByteArray json(const QJsonObject &obj)
 ApiServer::ApiServer(ProxyService &service, QObject *parent) : QObject(parent), m_service(service)
 {
     addCoreRoutes();
+    registerOpenAiRoutes(m_routes, m_service);
     registerStatsRoutes(m_routes, m_service);
     registerRateLimitRoutes(m_routes, m_service);
     registerAdminRoutes(m_routes, m_service);

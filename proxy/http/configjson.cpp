@@ -299,7 +299,10 @@ QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
             entry.insert(QStringLiteral("maxOutputTokens"), *e.maxOutputTokens);
         entries.append(entry);
     }
-    return QJsonObject{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
+    QJsonObject out{{QStringLiteral("name"), chain.name}, {QStringLiteral("entries"), entries}};
+    if (chain.midStreamContinue)
+        out.insert(QStringLiteral("midStreamContinue"), *chain.midStreamContinue);
+    return out;
 }
 
 QJsonObject ConfigJson::settingsToJson(const Settings &s)
@@ -376,7 +379,7 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
                                                      QString *error)
 {
     Reader r(json, QString(), error);
-    r.rejectUnknown({QStringLiteral("name"), QStringLiteral("entries")});
+    r.rejectUnknown(ConfigKeys::chain());
     if (r.ok() && r.has(QStringLiteral("name")) && json.value(QStringLiteral("name")).toString() != name)
         r.fail(tr("Chain name in path must match name in body"));
     const QJsonValue entries = json.value(QStringLiteral("entries"));
@@ -384,6 +387,12 @@ std::optional<ChainConfig> ConfigJson::chainFromJson(const QString &name, const 
         r.fail(tr("entries must be a list of at least one {provider, model}"));
     ChainConfig chain;
     chain.name = name;
+    if (r.ok() && r.has(QStringLiteral("midStreamContinue")) &&
+        !r.isNull(QStringLiteral("midStreamContinue"))) {
+        bool on = true;
+        r.boolean(QStringLiteral("midStreamContinue"), on);
+        chain.midStreamContinue = on;
+    }
     const QJsonArray list = entries.toArray();
     for (int i = 0; r.ok() && i < list.size(); ++i) {
         const QString path = QStringLiteral("entries[%1]").arg(i);

@@ -129,6 +129,10 @@ SimulatedProvider::SimulatedProvider(Dialect dialect, QObject *parent)
                     [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
                         handleModels(request, std::move(responder));
                     });
+    m_server->route(QStringLiteral("/v1/embeddings"), QHttpServerRequest::Method::Post,
+                    [this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
+                        handleEmbeddings(request, std::move(responder));
+                    });
     m_server->setMissingHandler([this](const QHttpServerRequest &request, QHttpServerResponder &&responder) {
         handleMissing(request, std::move(responder));
     });
@@ -394,6 +398,11 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
         return;
     }
 
+    if (step.kind == Step::Kind::Ok && !m_toolCallAnswers.isEmpty()) {
+        answerToolCalls(body, model, stream, includeUsage, exchange, now);
+        return;
+    }
+
     // From here on the request reached the "model": it counts against the limiter.
     SimAnswer answer(m_dialect, model, nextReply(), SimAnswer::promptTokens(body), now, ++m_answerSerial);
     answer.setUsageRequested(includeUsage);
@@ -413,4 +422,67 @@ void SimulatedProvider::answerChat(const ReceivedRequest &request, SimExchange *
     pacing.firstTokenDelayMs = m_firstTokenDelayMs;
     pacing.chunkDelayMs = m_chunkDelayMs;
     exchange->setActions(SimPlan::actions(m_dialect, step, answer, stream, includeUsage, headers, pacing));
+}
+
+// ---- Tool calls and embeddings ----
+
+void SimulatedProvider::enqueueToolCalls(const QList<SimExtras::ToolCall> &calls, const QString &text)
+{
+    m_toolCallAnswers.enqueue({text, calls});
+}
+
+void SimulatedProvider::answerToolCalls(const QJsonObject &body, const QString &model, bool stream,
+                                        bool includeUsage, SimExchange *exchange, qint64 now)
+{
+    const auto next = m_toolCallAnswers.dequeue();
+    SimExtras::ToolAnswer answer;
+    answer.model = model;
+    answer.text = next.first;
+    answer.calls = next.second;
+    answer.promptTokens = SimAnswer::promptTokens(body);
+    answer.created = now / 1000;
+    answer.id = QStringLiteral("chatcmpl-sim-%1").arg(++m_answerSerial);
+    if (stream)
+        exchange->setActions(SimExtras::toolCallStream(answer, includeUsage, {}));
+    else
+        exchange->setActions({Action::whole(200, SimExtras::toolCallJson(answer, m_reportsUsage))});
+}
+
+void SimulatedProvider::handleEmbeddings(const QHttpServerRequest &request, QHttpServerResponder &&responder)
+{
+    ReceivedRequest received;
+    received.path = request.url().path();
+    received.headers = request.headers();
+    received.rawBody = request.body();
+    received.body = QJsonDocument::fromJson(received.rawBody).object();
+    received.receivedAtMs = nowMs();
+    m_requests << received;
+
+    auto *exchange = new SimExchange(std::move(responder), this);
+    if (checkApiKey(received.headers, exchange)) {
+        const QString model = received.body.value(QLatin1String("model")).toString();
+        const Step step = m_script.isEmpty() ? m_defaultStep : m_script.dequeue();
+        if (step.kind == Step::Kind::RateLimited) {
+            SimDialect::RateLimitFacts facts;
+            facts.model = model;
+            facts.nowMs = received.receivedAtMs;
+            if (step.retryAfterSeconds >= 0)
+                facts.retryAfterSeconds = step.retryAfterSeconds;
+            const SimDialect::Reply reply = SimDialect::rateLimited(m_dialect, facts);
+            exchange->setActions({Action::whole(reply.status, reply.body, reply.headers)});
+        } else if (step.kind == Step::Kind::Status) {
+            exchange->setActions({Action::whole(
+                step.statusCode, step.body.isEmpty() ? SimDialect::errorBody(m_dialect, step.statusCode,
+                                                                             defaultMessage(step.statusCode))
+                                                     : step.body)});
+        } else {
+            const bool base64 =
+                m_embeddingsHonourBase64 &&
+                received.body.value(QLatin1String("encoding_format")).toString() == QLatin1String("base64");
+            exchange->setActions(
+                {Action::whole(200, SimExtras::embeddingsJson(received.body, model, base64))});
+        }
+    }
+    startExchange(exchange);
+    emit requestReceived();
 }

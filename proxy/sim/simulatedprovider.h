@@ -1,5 +1,7 @@
 #pragma once
 
+#include "simextras.h"
+
 #include <QByteArray>
 #include <QJsonObject>
 #include <QList>
@@ -102,7 +104,7 @@ public:
     // `created`, receivedAtMs). Not owned; null = wall clock. Delays always use real timers.
     void setClock(const Clock *clock);
 
-    int requestCount() const { return int(m_requests.size()); } // chat requests, including rejected ones
+    int requestCount() const { return int(m_requests.size()); } // chat and embeddings, rejected ones too
     QList<ReceivedRequest> requests() const { return m_requests; }
     ReceivedRequest lastRequest() const;
     // Answers (streamed or not, hangs included) whose client went away before the answer ended.
@@ -110,6 +112,15 @@ public:
     int activeStreams() const { return m_activeStreams; } // 200 event streams begun and not yet ended
     int maxConcurrentStreams() const { return m_maxConcurrentStreams; }
     int openAnswers() const { return m_openAnswers; } // answers not yet ended, streams and hangs included
+
+    // ---- Tool calls and embeddings (answers built by SimExtras) ----
+    // The next Ok chat answers call tools instead of answering text: one list of calls (after `text`, if
+    // any) per answer, in the order enqueued; then text answers again.
+    void enqueueToolCalls(const QList<SimExtras::ToolCall> &calls, const QString &text = {});
+    int pendingToolCalls() const { return int(m_toolCallAnswers.size()); }
+    // POST /v1/embeddings answers floats even when the request asks for base64 (as providers that ignore
+    // encoding_format do), unless this is set. Its requests are recorded and take script steps like chat.
+    void setEmbeddingsHonourBase64(bool honour) { m_embeddingsHonourBase64 = honour; }
 
 signals:
     void requestReceived();
@@ -128,6 +139,9 @@ private:
     void handleChat(const QHttpServerRequest &request, QHttpServerResponder &&responder);
     void handleModels(const QHttpServerRequest &request, QHttpServerResponder &&responder);
     void handleMissing(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    void handleEmbeddings(const QHttpServerRequest &request, QHttpServerResponder &&responder);
+    void answerToolCalls(const QJsonObject &body, const QString &model, bool stream, bool includeUsage,
+                         SimExchange *exchange, qint64 now);
     // True if the key is fine; else the exchange is given the dialect's 401.
     bool checkApiKey(const QList<QPair<QByteArray, QByteArray>> &headers, SimExchange *exchange);
     void answerChat(const ReceivedRequest &request, SimExchange *exchange);
@@ -156,4 +170,6 @@ private:
     int m_maxConcurrentStreams = 0;
     int m_openAnswers = 0;
     qint64 m_answerSerial = 0;
+    QQueue<QPair<QString, QList<SimExtras::ToolCall>>> m_toolCallAnswers;
+    bool m_embeddingsHonourBase64 = false;
 };

@@ -676,8 +676,10 @@ void TestConfigLoader::validateBuiltConfig()
     provider.name = QStringLiteral("P");
     provider.type = QStringLiteral("generic-openai");
     config.providers << provider;
-    config.chains << ChainConfig{
-        QStringLiteral("main"), {ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0}}, 0};
+    config.chains << ChainConfig{QStringLiteral("main"),
+                                 {ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0, std::nullopt}},
+                                 0,
+                                 std::nullopt};
     const QStringList errors = ConfigLoader::validate(config);
     QCOMPARE(errors,
              QStringList{QStringLiteral("providers[0].baseUrl: is required for type \"generic-openai\"")});

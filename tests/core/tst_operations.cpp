@@ -22,7 +22,7 @@ QJsonObject sentBody(const Operation &operation, const EngineRequest &request, c
     provider.type = type;
     provider.baseUrl = QStringLiteral("http://127.0.0.1:9/v1");
     // A Gemini model: google-ai sends tools only to those.
-    ChainEntry entry{QStringLiteral("p"), QStringLiteral("gemini-2.5-flash"), entryCap};
+    ChainEntry entry{QStringLiteral("p"), QStringLiteral("gemini-2.5-flash"), 0, entryCap};
     const UpstreamCall::Request upstream = operation.upstreamRequest(request, provider, entry, Settings{});
     return QJsonDocument::fromJson(upstream.body).object();
 }
@@ -32,7 +32,7 @@ qint64 reserved(const EngineRequest &request, const QString &type, std::optional
     ProviderConfig provider;
     provider.type = type;
     return ChatOperation().reservedTokens(request, provider,
-                                          ChainEntry{QStringLiteral("p"), QStringLiteral("m"), entryCap});
+                                          ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0, entryCap});
 }
 
 EngineRequest chatAsking(const char *key, qint64 maxTokens)
@@ -175,7 +175,7 @@ private slots:
         provider.type = QStringLiteral("generic-openai");
         provider.baseUrl = QStringLiteral("http://127.0.0.1:9/v1/");
         const UpstreamCall::Request upstream = EmbeddingsOperation().upstreamRequest(
-            request, provider, ChainEntry{QStringLiteral("p"), QStringLiteral("m"), std::nullopt, 0},
+            request, provider, ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0, std::nullopt},
             Settings{});
         QCOMPARE(upstream.url.toString(), QStringLiteral("http://127.0.0.1:9/v1/embeddings"));
         QCOMPARE(QJsonDocument::fromJson(upstream.body).object().value(QLatin1String("model")).toString(),

@@ -15,6 +15,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPointer>
+#include <QSet>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -32,7 +33,9 @@ struct Journal
     QStringList calls;
     QList<EngineFailure> failures;
     QByteArray wholeBody;
-    QString text; // the streamed answer, from the pieces' meaning
+    QString text;      // the streamed answer, from the pieces' meaning
+    QSet<QString> ids; // the chunks' ids
+    int roles = 0;     // chunks that named a role
     std::optional<TokenUsage> usage;
     std::optional<RequestRecord> record;
     qint64 pending = 0; // what the sink says is unsent (backpressure)
@@ -72,6 +75,10 @@ public:
         }
         m_journal->calls << QStringLiteral("chunk");
         m_journal->text += piece.delta().text;
+        if (!piece.delta().id.isEmpty())
+            m_journal->ids.insert(piece.delta().id);
+        if (!piece.delta().role.isEmpty())
+            ++m_journal->roles;
     }
     void usage(const TokenUsage &usage) override
     {
@@ -236,16 +243,17 @@ private slots:
         QTest::newRow("in-band error before the first token")
             << Step::of(Step::Kind::InBandErrorBeforeFirstToken) << true << streamedByB << 200
             << QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:success")} << false;
+        // After the first token a broken stream is continued by the next entry (settings.midStreamContinue).
+        const QStringList continuedByB{QStringLiteral("begin a/m 1"), QStringLiteral("usage"),
+                                       QStringLiteral("done")};
         QTest::newRow("dropped after tokens")
-            << Step::of(Step::Kind::DropAfterTokens, 3) << true
-            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")}
-            << 502 << QStringList{QStringLiteral("a:stream_error")} << false;
+            << Step::of(Step::Kind::DropAfterTokens, 3) << true << continuedByB << 200
+            << QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:success")} << false;
         Step inBand429After = Step::of(Step::Kind::InBandErrorAfterTokens, 2);
         inBand429After.body = R"({"code":429,"message":"quota gone mid-answer"})";
         QTest::newRow("in-band 429 after tokens")
-            << inBand429After << true
-            << QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error a/m 1")}
-            << 502 << QStringList{QStringLiteral("a:stream_error")} << true;
+            << inBand429After << true << continuedByB << 200
+            << QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:success")} << true;
     }
 
     void answers()
@@ -267,7 +275,7 @@ private slots:
         QCOMPARE(outcomes(*journal->record), attempts);
         QCOMPARE(f.tracker->cooldown(QStringLiteral("a"), QStringLiteral("m")).has_value(), firstCooling);
         QCOMPARE(f.inFlight(), 0); // every attempt's reservation went back
-        if (status == 200) {
+        if (status == 200 && !attempts.contains(QStringLiteral("a:stream_error"))) { // not continued
             const QString expected = journal->record->provider == QLatin1String("a")
                                          ? QStringLiteral("Hi from a")
                                          : QStringLiteral("Hi from b");
@@ -416,6 +424,93 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(journal->record.has_value(), 10'000);
         QCOMPARE(journal->record->status, 200);
         QCOMPARE(journal->text, words.join(QLatin1Char(' ')));
+    }
+
+    void aBrokenStreamIsContinuedAsOneAnswer_data()
+    {
+        QTest::addColumn<QString>("continuation"); // what the second entry answers to the continuation
+        QTest::newRow("continues") << QStringLiteral(" four five six seven eight");
+        QTest::newRow("repeats the tail first") << QStringLiteral(" two three four five six seven eight");
+    }
+
+    void aBrokenStreamIsContinuedAsOneAnswer()
+    {
+        QFETCH(QString, continuation);
+        Fixture f;
+        QVERIFY(f.start());
+        f.a.setReply(QStringLiteral("one two three four five six seven eight"));
+        f.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3)); // "one two three", then the connection is cut
+        f.b.setReply(continuation);
+        const auto journal = f.send(true);
+        QTRY_VERIFY_WITH_TIMEOUT(journal->record.has_value(), 10'000);
+        QCOMPARE(journal->record->status, 200);
+        QCOMPARE(journal->text, QStringLiteral("one two three four five six seven eight")); // once, no repeat
+        QCOMPARE(journal->ids.size(), 1);                              // one id on every chunk
+        QCOMPARE(journal->roles, 1);                                   // one role chunk
+        QVERIFY(journal->calls.contains(QStringLiteral("keepalive"))); // the comment naming the switch
+        QCOMPARE(outcomes(*journal->record),
+                 (QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:success")}));
+        QVERIFY2(journal->record->attempts.first().reason.contains(QLatin1String("continued")),
+                 qPrintable(journal->record->attempts.first().reason));
+        QCOMPARE(journal->record->provider, QStringLiteral("b"));
+        QVERIFY(journal->record->totalTokens > journal->usage->total - 1); // both attempts counted
+        // The second entry was asked to go on from what the client had read.
+        const QJsonArray messages = f.b.requests().first().body.value(QLatin1String("messages")).toArray();
+        QCOMPARE(messages.size(), 3);
+        QCOMPARE(messages.at(1).toObject().value(QLatin1String("role")).toString(),
+                 QStringLiteral("assistant"));
+        QCOMPARE(messages.at(1).toObject().value(QLatin1String("content")).toString(),
+                 QStringLiteral("one two three"));
+        QCOMPARE(messages.at(2).toObject().value(QLatin1String("role")).toString(), QStringLiteral("user"));
+        QCOMPARE(f.inFlight(), 0);
+    }
+
+    void continuationCanBeTurnedOff()
+    {
+        Fixture f;
+        QVERIFY(f.start("  midStreamContinue: false\n"));
+        f.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3));
+        const auto journal = f.send(true);
+        QTRY_VERIFY_WITH_TIMEOUT(journal->record.has_value(), 10'000);
+        QCOMPARE(journal->withoutChunks(),
+                 (QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error - 1")}));
+        QCOMPARE(journal->record->status, 502);
+        QCOMPARE(outcomes(*journal->record), QStringList{QStringLiteral("a:stream_error")});
+        QVERIFY(f.b.requests().isEmpty());
+    }
+
+    void noEntryToContinueEndsWithTheBreakage()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        f.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3));
+        f.b.enqueue(Step::rateLimited(30)); // the continuation is refused too
+        const auto journal = f.send(true);
+        QTRY_VERIFY_WITH_TIMEOUT(journal->record.has_value(), 10'000);
+        QCOMPARE(journal->withoutChunks(),
+                 (QStringList{QStringLiteral("begin a/m 1"), QStringLiteral("fail 502 stream_error - 2")}));
+        QCOMPARE(journal->record->status, 502);
+        QCOMPARE(outcomes(*journal->record),
+                 (QStringList{QStringLiteral("a:stream_error"), QStringLiteral("b:rate_limited")}));
+        QCOMPARE(f.inFlight(), 0);
+    }
+
+    void aClientThatLeavesDuringTheSwitchCostsNothingMore()
+    {
+        Fixture f;
+        QVERIFY(f.start());
+        f.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3));
+        f.b.enqueue(Step::of(Step::Kind::Hang));
+        QSignalSpy aborted(&f.b, &SimulatedProvider::clientAborted);
+        QPointer<Waterfall> waterfall;
+        FakeSink *sink = nullptr;
+        const auto journal = f.send(true, &waterfall, &sink);
+        QTRY_VERIFY_WITH_TIMEOUT(f.b.requests().size() == 1, 10'000);
+        QCOMPARE(waterfall->state(), Waterfall::State::Continuing);
+        sink->leave();
+        QCOMPARE(journal->record->status, 499);
+        QTRY_VERIFY_WITH_TIMEOUT(aborted.size() == 1, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(f.inFlight(), 0, 10'000);
     }
 
     void queueModeWaitsForTheFirstEntryToFreeUp()

@@ -110,8 +110,8 @@ void TestDesktop::healthInWords()
     Config config;
     ChainConfig chain;
     chain.name = QStringLiteral("default");
-    chain.entries = {{QStringLiteral("groq"), QStringLiteral("llama"), 0},
-                     {QStringLiteral("openrouter"), QStringLiteral("x:free"), 0}};
+    chain.entries = {{QStringLiteral("groq"), QStringLiteral("llama"), 0, std::nullopt},
+                     {QStringLiteral("openrouter"), QStringLiteral("x:free"), 0, std::nullopt}};
     config.chains = {chain};
     const qint64 now = 1'000'000;
     QList<RateLimitTracker::PairStatus> limits;

@@ -97,7 +97,7 @@ void TestServiceBridge::adminRoundTrip()
 
     ChainConfig chain;
     chain.name = QStringLiteral("fresh");
-    chain.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0});
+    chain.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0, std::nullopt});
     std::optional<AdminResult> result;
     QObject context;
     b->upsertChain(chain, &context, [&](const AdminResult &r) {

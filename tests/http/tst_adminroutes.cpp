@@ -46,8 +46,9 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
                                 QStringLiteral("queueMaxWaitMs"),
                                 QStringLiteral("queueMaxSize")};
 const QStringList kSettingsOurs{
-    QStringLiteral("host"),         QStringLiteral("adminKeys"),       QStringLiteral("corsOrigins"),
-    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"), QStringLiteral("logRetentionDays")};
+    QStringLiteral("host"),         QStringLiteral("adminKeys"),        QStringLiteral("corsOrigins"),
+    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"),  QStringLiteral("logRetentionDays"),
+    QStringLiteral("modelAliases"), QStringLiteral("midStreamContinue")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
                               QStringLiteral("status"),   QStringLiteral("latencyMs"),
                               QStringLiteral("response"), QStringLiteral("tokens"),
@@ -505,8 +506,11 @@ private slots:
     void reloadAppliesAGoodFileAndKeepsTheRunningConfigOnABadOne()
     {
         Config edited = *ConfigLoader::loadFile(m_env->path).config;
-        edited.chains.append(ChainConfig{
-            QStringLiteral("from-disk"), {ChainEntry{QStringLiteral("a"), QStringLiteral("ma"), 0}}, 0});
+        edited.chains.append(
+            ChainConfig{QStringLiteral("from-disk"),
+                        {ChainEntry{QStringLiteral("a"), QStringLiteral("ma"), 0, std::nullopt}},
+                        0,
+                        std::nullopt});
         QString error;
         QVERIFY2(ConfigWriter::write(edited, m_env->path, &error), qPrintable(error));
         const auto good = HttpClient::post(m_env->url(QStringLiteral("/v1/admin/reload")), QByteArray());

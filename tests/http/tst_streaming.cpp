@@ -168,11 +168,31 @@ private slots:
         QCOMPARE(p.h.records.first().attempts.first().outcome, AttemptRecord::Outcome::Timeout);
     }
 
+    void dropAfterCommitIsContinuedByTheNextEntry()
+    {
+        Pair p;
+        p.a.setReply(QStringLiteral("one two three four five six"));
+        p.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3));
+        p.b.setReply(QStringLiteral(" four five six"));
+        QVERIFY(p.h.start());
+        const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("X-429chain-Provider"), QByteArray("a/ma")); // who began it
+        QCOMPARE(r.text(), QStringLiteral("one two three four five six"));
+        QVERIFY(r.sawDone());
+        for (const auto &e : r.events)
+            QVERIFY2(e.event != "error", e.data.constData());
+        QTRY_COMPARE(p.h.records.size(), 1);
+        QCOMPARE(p.h.records.first().status, 200);
+        QCOMPARE(p.h.records.first().attempts.size(), 2);
+    }
+
     void dropAfterCommitEndsWithErrorAndNoDone()
     {
         Pair p;
         p.a.setReply(QStringLiteral("one two three four five six"));
         p.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 3));
+        p.h.config().settings.midStreamContinue = false; // the honest ending, as without continuation
         QVERIFY(p.h.start());
         const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
         QCOMPARE(r.status, 200);
@@ -277,6 +297,7 @@ private slots:
         Pair p(SimulatedProvider::Dialect::OpenRouter);
         p.a.setReply(QStringLiteral("one two three four"));
         p.a.enqueue(Step::of(Step::Kind::InBandErrorAfterTokens, 2));
+        p.h.config().settings.midStreamContinue = false; // the honest ending, as without continuation
         QVERIFY(p.h.start());
         const auto r = HttpClient::stream(chat(p.h), HttpClient::chatBody(QStringLiteral("default"), true));
         QVERIFY(!r.sawDone());

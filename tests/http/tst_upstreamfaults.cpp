@@ -203,6 +203,7 @@ private slots:
         FaultServer bad(Fault::CloseAfterContent);
         QVERIFY(bad.listen());
         Setup s(bad.baseUrl());
+        s.h.config().settings.midStreamContinue = false; // the honest ending, as without continuation
         QVERIFY(s.h.start());
         const auto r = HttpClient::stream(s.chat(), HttpClient::chatBody(QStringLiteral("fallback"), true));
         QCOMPARE(r.status, 200);

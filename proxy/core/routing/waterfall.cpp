@@ -4,6 +4,9 @@
 #include "requestqueue.h"
 #include "streamchunk.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLoggingCategory>
 
 #include <algorithm>
@@ -37,6 +40,13 @@ Waterfall::Waterfall(std::shared_ptr<const Config> config, QString chainName, En
     m_record.startedAtMs = m_tracker.clock().nowMs();
     // Tokens stay 0 until an upstream answers: usage when it says, an estimate (flagged) when it does not.
     m_record.clientKeyLabel = m_request.clientKeyLabel;
+    const ChainConfig *chain = m_config->chain(m_chainName);
+    const bool continueOn =
+        chain && chain->midStreamContinue ? *chain->midStreamContinue : m_config->settings.midStreamContinue;
+    // Not for several choices or log probabilities: a continuation cannot give those consistently.
+    m_cont.possible = continueOn && m_request.operation == EngineRequest::Operation::Chat &&
+                      m_request.stream && m_request.body.value(QLatin1String("n")).toInt(1) <= 1 &&
+                      !m_request.body.value(QLatin1String("logprobs")).toBool(false);
     m_waitDeadline.setSingleShot(true);
     connect(&m_waitDeadline, &QTimer::timeout, this, [this] {
         m_waitOver = true;
@@ -95,6 +105,10 @@ void Waterfall::walk()
     }
     if (m_state == State::Done || (m_inFlightBound && waitForInFlight()))
         return;
+    if (m_begun) { // a continuation found no entry: the stream ends as it broke
+        endBroken();
+        return;
+    }
     answerExhausted();
 }
 
@@ -128,7 +142,7 @@ void Waterfall::startAttempt(int index, const ProviderConfig &provider, const Ch
     m_attempt =
         new Attempt(m_tracker, m_pool, provider, entry, index, ticket,
                     m_operation.upstreamRequest(m_request, provider, entry, m_config->settings), this);
-    m_state = State::Calling;
+    setWalking();
     connect(&m_attempt->call(), &UpstreamCall::finished, this, &Waterfall::onCallFinished);
     if (m_request.stream)
         connect(&m_attempt->call(), &UpstreamCall::dataAvailable, this, &Waterfall::onStreamData);
@@ -163,7 +177,7 @@ void Waterfall::walkAgain()
     if (m_state != State::Waiting)
         return;
     disconnect(m_waitConnection);
-    m_state = State::Calling;
+    setWalking();
     m_nextEntry = 0;
     m_inFlightBound = false;
     m_walkStart = m_record.attempts.size();
@@ -173,7 +187,7 @@ void Waterfall::walkAgain()
 void Waterfall::restartWalk()
 {
     // A new walk from the first entry; the attempts so far stay on the one record.
-    m_state = State::Calling;
+    setWalking();
     m_tried.clear();
     m_firstClientError = {};
     m_nextEntry = 0;
@@ -233,7 +247,7 @@ void Waterfall::onCallFinished(UpstreamCall::Failure failure, const QString &err
 {
     if (!m_attempt)
         return;
-    const bool committed = m_state == State::Streaming;
+    const bool committed = m_reader.isCommitted(); // this attempt's stream reached the client
     const int status = m_attempt->call().status();
     const ChainEntry &entry = m_attempt->entry();
     switch (failure) {
@@ -342,7 +356,7 @@ void Waterfall::onStreamData()
         case StreamReader::Result::Stopped:
             return;
         }
-        if (m_state == State::Streaming && m_sink && m_sink->pendingBytes() > kHighWaterBytes) {
+        if (m_begun && m_sink && m_sink->pendingBytes() > kHighWaterBytes) {
             attempt->call().setPaused(true);
             return;
         }
@@ -352,7 +366,7 @@ void Waterfall::onStreamData()
 void Waterfall::onStreamFailed(const StreamReader::Failure &failure)
 {
     const int status = m_attempt->call().status();
-    if (m_state == State::Streaming) {
+    if (m_reader.isCommitted()) {
         if (failure.kind == StreamReader::Failure::Kind::InBandError) {
             std::optional<Attempt::InBandError> inBand;
             if (failure.inBandStatus >= 400) // the limiter hears the code of an error after the first token
@@ -393,14 +407,25 @@ void Waterfall::onStreamFailed(const StreamReader::Failure &failure)
 bool Waterfall::streamCommitted(const QList<StreamPiece> &held)
 {
     m_state = State::Streaming;
-    m_record.firstTokenMs = m_requestTimer.elapsed();
     m_record.provider = m_attempt->entry().provider;
     m_record.model = m_attempt->entry().model;
     m_attempt->observe(m_attempt->call().status());
-    qCDebug(lcRouter).noquote() << "chain" << m_chainName << "committed to"
+    qCDebug(lcRouter).noquote() << "chain" << m_chainName << (m_begun ? "continuing on" : "committed to")
                                 << m_record.provider + QLatin1Char('/') + m_record.model;
-    if (m_sink)
-        m_sink->begin(servedBy(m_record.attempts.size() + 1));
+    if (m_begun) {
+        // The client's stream goes on: a comment names the switch for those who look.
+        QByteArray note = ": 429chain: continuing on " +
+                          (m_record.provider + QLatin1Char('/') + m_record.model).toUtf8() +
+                          " after: " + m_cont.breakage.message.left(200).toUtf8();
+        note.replace('\n', ' ').replace('\r', ' ');
+        if (!streamPiece(StreamPiece(StreamPiece::Kind::KeepAlive, note + "\n\n", {})))
+            return false;
+    } else {
+        m_begun = true;
+        m_record.firstTokenMs = m_requestTimer.elapsed();
+        if (m_sink)
+            m_sink->begin(servedBy(m_record.attempts.size() + 1));
+    }
     for (const StreamPiece &piece : held) {
         if (!streamPiece(piece))
             return false;
@@ -410,13 +435,30 @@ bool Waterfall::streamCommitted(const QList<StreamPiece> &held)
 
 bool Waterfall::streamPiece(const StreamPiece &piece)
 {
-    if (m_sink && m_state != State::Done)
-        m_sink->chunk(piece);
+    if (m_state == State::Done)
+        return false;
+    if (m_cont.active && piece.kind() == StreamPiece::Kind::Chunk) {
+        const std::optional<StreamPiece> out = continued(piece);
+        if (!out)
+            return true; // part of the head, held
+        noteDelivered(*out);
+        if (m_sink)
+            m_sink->chunk(*out);
+    } else {
+        noteDelivered(piece);
+        if (m_sink)
+            m_sink->chunk(piece);
+    }
     return m_state != State::Done;
 }
 
 void Waterfall::finishStream()
 {
+    if (m_cont.active && m_cont.headPending) { // a continuation shorter than the head: what it added
+        m_cont.headPending = false;
+        if (!m_cont.head.isEmpty() && !streamPiece(headPiece(m_cont.head)))
+            return;
+    }
     recordStreamTokens();
     if (m_sink) {
         m_sink->usage(TokenUsage{m_record.promptTokens, m_record.completionTokens, m_record.totalTokens,
@@ -443,23 +485,143 @@ void Waterfall::failOver(Outcome outcome, int status, const QString &reason, Att
                                << m_attempt->entry().provider + QLatin1Char('/') + m_attempt->entry().model
                                << "failed:" << reason << "-> waterfalling";
     dropAttempt();
-    m_state = State::Calling;
+    setWalking();
     walk();
 }
 
 void Waterfall::failCommitted(const QString &code, ApiError::Kind kind, const QString &message,
                               const std::optional<Attempt::InBandError> &inBand)
 {
+    const bool continuing = continuable();
+    m_record.attempts.append(
+        m_attempt->record(Outcome::StreamError, 200,
+                          continuing ? QStringLiteral("%1 (after %2 characters; continued on the next entry)")
+                                           .arg(message)
+                                           .arg(m_reader.contentCharacters())
+                                     : message));
+    m_attempt->end(Attempt::Effect::MidStream, message, streamedTokens(), inBand);
+    qCWarning(lcRouter).noquote() << "chain" << m_chainName << "stream failed after commit:" << message
+                                  << (continuing ? "-> continuing on the next entry" : "");
+    if (!m_cont.broken) {
+        m_cont.broken = true;
+        m_cont.breakage = {code, kind, message};
+    }
+    dropAttempt();
+    if (!continuing) {
+        endBroken();
+        return;
+    }
+    settleStreamTokens();
+    startContinuation();
+}
+
+void Waterfall::endBroken()
+{
     // No ending of success: a client must not mistake a truncated answer for a complete one.
+    const Continuation::Breakage &b = m_cont.breakage;
     if (m_sink)
         m_sink->fail(EngineFailure{
-            ApiError::make(502, kind, code, message), servedBy(m_record.attempts.size() + 1), {}});
-    m_record.attempts.append(m_attempt->record(Outcome::StreamError, 200, message));
+            ApiError::make(502, b.kind, b.code, b.message), servedBy(m_record.attempts.size()), {}});
     recordStreamTokens(); // no usage came before the failure: what was read and streamed, estimated
-    m_attempt->end(Attempt::Effect::MidStream, message, streamedTokens(), inBand);
-    dropAttempt();
-    qCWarning(lcRouter).noquote() << "chain" << m_chainName << "stream failed after commit:" << message;
-    complete(code == QLatin1String("stream_idle_timeout") ? 504 : 502, message);
+    complete(b.code == QLatin1String("stream_idle_timeout") ? 504 : 502, b.message);
+}
+
+bool Waterfall::continuable() const
+{
+    return m_cont.possible && !m_cont.toolCalls;
+}
+
+void Waterfall::startContinuation()
+{
+    // The same request, with what the client has read as the assistant's turn so far: the next entry
+    // continues it rather than starting again. A continuation that broke too replaces the partial turn.
+    QJsonArray messages = m_request.body.value(QLatin1String("messages")).toArray();
+    if (m_cont.active) {
+        messages.removeLast();
+        messages.removeLast();
+    }
+    messages.append(QJsonObject{{QStringLiteral("role"), QStringLiteral("assistant")},
+                                {QStringLiteral("content"), m_cont.delivered}});
+    messages.append(QJsonObject{
+        {QStringLiteral("role"), QStringLiteral("user")},
+        {QStringLiteral("content"),
+         QStringLiteral(
+             "Your previous reply was cut off; the message above is what was written of it so far. "
+             "Continue it from exactly where it stops, as if never interrupted: do not repeat any of "
+             "it, add no preamble and do not mention the interruption.")}});
+    m_request.body.insert(QLatin1String("messages"), messages);
+    m_request.estimatedPromptTokens = EngineRequest::estimatePromptTokens(m_request.body);
+    m_cont.active = true;
+    m_cont.headPending = true;
+    m_cont.head.clear();
+    m_state = State::Continuing;
+    walk();
+}
+
+std::optional<StreamPiece> Waterfall::continued(const StreamPiece &piece)
+{
+    QJsonObject chunk = QJsonDocument::fromJson(piece.data()).object();
+    if (chunk.isEmpty())
+        return piece;
+    if (!m_cont.streamId.isEmpty())
+        chunk.insert(QLatin1String("id"), m_cont.streamId);
+    if (!m_cont.model.isEmpty())
+        chunk.insert(QLatin1String("model"), m_cont.model);
+    QJsonArray choices = chunk.value(QLatin1String("choices")).toArray();
+    if (!choices.isEmpty()) {
+        QJsonObject choice = choices.at(0).toObject();
+        QJsonObject delta = choice.value(QLatin1String("delta")).toObject();
+        delta.remove(QLatin1String("role")); // the client had its role chunk
+        if (m_cont.headPending) {
+            m_cont.head += delta.value(QLatin1String("content")).toString();
+            const bool last = !choice.value(QLatin1String("finish_reason")).toString().isEmpty();
+            if (m_cont.head.size() < kHeadChars && !last)
+                return std::nullopt;
+            // Models often start by repeating the last words they were shown: that overlap is cut.
+            m_cont.headPending = false;
+            qsizetype overlap = 0;
+            const qsizetype longest = qMin<qsizetype>(qMin(m_cont.head.size(), m_cont.delivered.size()), 200);
+            for (qsizetype k = longest; k >= 8; --k) {
+                if (m_cont.delivered.endsWith(QStringView(m_cont.head).left(k))) {
+                    overlap = k;
+                    break;
+                }
+            }
+            delta.insert(QLatin1String("content"), m_cont.head.mid(overlap));
+        }
+        choice.insert(QLatin1String("delta"), delta);
+        choices.replace(0, choice);
+        chunk.insert(QLatin1String("choices"), choices);
+    }
+    const QByteArray data = QJsonDocument(chunk).toJson(QJsonDocument::Compact);
+    return StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data, piece.usageOnly());
+}
+
+StreamPiece Waterfall::headPiece(const QString &text) const
+{
+    const QJsonObject chunk{
+        {QStringLiteral("id"), m_cont.streamId},
+        {QStringLiteral("object"), QStringLiteral("chat.completion.chunk")},
+        {QStringLiteral("model"), m_cont.model},
+        {QStringLiteral("choices"),
+         QJsonArray{QJsonObject{{QStringLiteral("index"), 0},
+                                {QStringLiteral("delta"), QJsonObject{{QStringLiteral("content"), text}}},
+                                {QStringLiteral("finish_reason"), QJsonValue::Null}}}}};
+    const QByteArray data = QJsonDocument(chunk).toJson(QJsonDocument::Compact);
+    return StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data);
+}
+
+void Waterfall::noteDelivered(const StreamPiece &piece)
+{
+    if (!m_cont.possible || piece.kind() != StreamPiece::Kind::Chunk)
+        return;
+    if (m_cont.streamId.isEmpty() && !piece.usageOnly()) {
+        m_cont.streamId = piece.delta().id;
+        m_cont.model = piece.delta().model;
+    }
+    if (piece.data().contains("\"tool_calls\""))
+        m_cont.toolCalls = true; // half a tool call cannot be continued
+    m_cont.delivered += StreamChunk::contentText(piece.data());
 }
 
 void Waterfall::dropAttempt()
@@ -567,7 +729,7 @@ void Waterfall::onClientGone()
         m_attempt->abortCall();
         m_record.attempts.append(
             m_attempt->record(Outcome::StreamError, 0, QStringLiteral("client disconnected")));
-        if (m_state == State::Streaming)
+        if (m_begun)
             recordStreamTokens();
         // The prompt (and what was streamed) may have been counted upstream.
         m_attempt->end(Attempt::Effect::None, QStringLiteral("client disconnected"), streamedTokens());
@@ -582,7 +744,7 @@ void Waterfall::abort(const QString &code, const QString &message)
     if (m_state == State::Done)
         return;
     leaveQueue();
-    const bool committed = m_state == State::Streaming;
+    const bool committed = m_begun;
     const ApiError error = ApiError::make(503, ApiError::Kind::Overloaded, code, message);
     if (m_attempt)
         m_attempt->abortCall();
@@ -642,11 +804,22 @@ ServedBy Waterfall::servedBy(qsizetype attempts) const
 
 qint64 Waterfall::streamedTokens() const
 {
-    if (m_record.totalTokens > 0)
-        return m_record.totalTokens;
     if (const std::optional<TokenUsage> usage = m_reader.usage(); usage && usage->total > 0)
         return usage->total;
     return m_request.estimatedPromptTokens + EngineRequest::estimateTokens(m_reader.contentCharacters());
+}
+
+void Waterfall::settleStreamTokens()
+{
+    if (const std::optional<TokenUsage> usage = m_reader.usage(); usage && usage->total > 0) {
+        m_cont.prompt += usage->prompt;
+        m_cont.completion += usage->completion;
+    } else {
+        m_cont.prompt += m_request.estimatedPromptTokens;
+        m_cont.completion += EngineRequest::estimateTokens(m_reader.contentCharacters());
+        m_cont.estimated = true;
+    }
+    m_reader.reset();
 }
 
 void Waterfall::recordStreamTokens()
@@ -655,6 +828,11 @@ void Waterfall::recordStreamTokens()
         return; // already on the record
     const std::optional<TokenUsage> usage = m_reader.usage();
     recordTokens(usage && usage->total > 0 ? usage : std::nullopt, m_reader.contentCharacters());
+    // A continued answer counts every attempt that streamed a part of it.
+    m_record.promptTokens += m_cont.prompt;
+    m_record.completionTokens += m_cont.completion;
+    m_record.totalTokens += m_cont.prompt + m_cont.completion;
+    m_record.tokensEstimated = m_record.tokensEstimated || m_cont.estimated;
 }
 
 void Waterfall::recordTokens(const std::optional<TokenUsage> &usage, qint64 answerCharacters)

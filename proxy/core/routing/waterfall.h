@@ -36,12 +36,13 @@ class Waterfall : public QObject, private StreamReader::Listener
 
 public:
     enum class State {
-        Idle,      // not started
-        Calling,   // an attempt is in flight; nothing has reached the client yet
-        Streaming, // committed: the client is reading the attempt's stream
-        Waiting,   // every entry left is held by attempts in flight: waiting for one to report
-        Queued,    // queue mode: the chain was exhausted; waiting in its queue
-        Done,      // answered and recorded
+        Idle,       // not started
+        Calling,    // an attempt is in flight; nothing has reached the client yet
+        Streaming,  // committed: the client is reading the attempt's stream
+        Continuing, // the committed stream broke: the next entry is being asked to continue the same answer
+        Waiting,    // every entry left is held by attempts in flight: waiting for one to report
+        Queued,     // queue mode: the chain was exhausted; waiting in its queue
+        Done,       // answered and recorded
     };
     Q_ENUM(State)
 
@@ -96,6 +97,17 @@ private:
     void failOver(AttemptRecord::Outcome outcome, int status, const QString &reason, Attempt::Effect effect);
     void failCommitted(const QString &code, ApiError::Kind kind, const QString &message,
                        const std::optional<Attempt::InBandError> &inBand = std::nullopt);
+    // The client's stream ends with the first breakage's error (no entry could continue it).
+    void endBroken();
+    // Continuation: whether this request's broken stream may be continued, asking the next entries for it,
+    // and what each continued chunk becomes (the first answer's id and model, no second role, the repeated
+    // head cut); nullopt while the head is still being collected.
+    bool continuable() const;
+    void startContinuation();
+    std::optional<StreamPiece> continued(const StreamPiece &piece);
+    StreamPiece headPiece(const QString &text) const;
+    void noteDelivered(const StreamPiece &piece);
+    void setWalking() { m_state = m_begun ? State::Continuing : State::Calling; }
     void dropAttempt();
 
     // The request's end.
@@ -109,6 +121,8 @@ private:
     ServedBy servedBy(qsizetype attempts) const;
     // The running attempt's tokens: its usage, else the prompt estimate plus what was streamed.
     qint64 streamedTokens() const;
+    // Moves the running attempt's stream tokens into the earlier attempts' (before a continuation).
+    void settleStreamTokens();
     // Puts the stream's tokens on the record: its usage, or an estimate from the text (flagged).
     void recordStreamTokens();
     void recordTokens(const std::optional<TokenUsage> &usage, qint64 answerCharacters);
@@ -144,6 +158,33 @@ private:
     // The running attempt.
     Attempt *m_attempt = nullptr;
     StreamReader m_reader;
+    bool m_begun = false; // the sink's stream began: the client reads it
+
+    // Continuing a broken stream on the next entry (settings.midStreamContinue).
+    struct Continuation
+    {
+        bool possible = false;  // chat, streamed, one choice, no logprobs, the setting on
+        bool toolCalls = false; // tool-call deltas were delivered: not continuable
+        QString delivered;      // the answer text the client has read
+        QString streamId;       // the first answer's chunk id and model, kept on every chunk
+        QString model;
+        bool active = false;      // the running attempt continues the answer
+        bool headPending = false; // collecting the continuation's first characters to cut what it repeats
+        QString head;
+        struct Breakage
+        {
+            QString code;
+            ApiError::Kind kind = ApiError::Kind::Server;
+            QString message;
+        } breakage; // the first one: what the client hears if nobody continues
+        bool broken = false;
+        // Tokens of the stream attempts before the running one.
+        qint64 prompt = 0;
+        qint64 completion = 0;
+        bool estimated = false;
+    } m_cont;
+    // Characters of the continuation's head collected before the repeated part is looked for.
+    static constexpr int kHeadChars = 48;
 
     RequestRecord m_record;
     QElapsedTimer m_requestTimer;
