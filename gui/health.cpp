@@ -8,23 +8,6 @@
 
 namespace {
 
-// Is the pair of this chain entry cooling down (itself, or a pool of its provider that covers it)?
-bool entryCooling(const ChainEntry &entry, const QList<RateLimitTracker::PairStatus> &limits, qint64 nowMs)
-{
-    for (const auto &pair : limits) {
-        if (pair.provider != entry.provider || pair.status != QLatin1String("exhausted"))
-            continue;
-        if (pair.cooldownUntilMs > 0 && pair.cooldownUntilMs <= nowMs)
-            continue; // over; the next sweep forgets it
-        const bool covers = pair.model == entry.model || pair.model == RateLimitTracker::allModelsPool() ||
-                            (pair.model == RateLimitTracker::freeModelsPool() &&
-                             entry.model.endsWith(QLatin1String(":free")));
-        if (covers)
-            return true;
-    }
-    return false;
-}
-
 QByteArray iconSvg(Health::Level level)
 {
     QFile file(QStringLiteral(":/icons/429chain.svg"));
@@ -88,7 +71,7 @@ Health Health::compute(const Config &config, const QList<RateLimitTracker::PairS
     for (const auto &chain : config.chains) {
         int cooling = 0;
         for (const auto &entry : chain.entries) {
-            if (entryCooling(entry, limits, nowMs)) {
+            if (RateLimitTracker::isCooling(limits, entry.provider, entry.model, nowMs)) {
                 ++cooling;
                 const QString name = entry.provider + QLatin1Char('/') + entry.model;
                 if (!health.coolingEntries.contains(name))

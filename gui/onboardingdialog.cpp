@@ -234,7 +234,7 @@ void OnboardingDialog::saveProvider()
     config.providers = {provider};
     ChainConfig chain;
     chain.name = QStringLiteral("default");
-    chain.entries.append({provider.id, m_model->text().trimmed(), 0});
+    chain.entries.append({provider.id, m_model->text().trimmed(), 0, std::nullopt});
     config.chains = {chain};
     // The core's rules decide; the dialog only shows what they say.
     const QList<ConfigIssue> issues = ConfigValidator::check(config);

@@ -95,11 +95,6 @@ bool TrayIcon::show()
     return true;
 }
 
-bool TrayIcon::isShown() const
-{
-    return m_tray->isVisible();
-}
-
 void TrayIcon::setAutostartCommand(const QString &program, const QStringList &arguments)
 {
     m_program = program;

@@ -28,12 +28,10 @@ public:
 
     // False when the desktop has no system tray: the caller opens the main window instead.
     bool show();
-    bool isShown() const;
     QSystemTrayIcon *systemTrayIcon() const { return m_tray; }
     QMenu *menu() const { return m_menu; }
     // The command "start at login" writes into the autostart entry.
     void setAutostartCommand(const QString &program, const QStringList &arguments);
-    void setNotifyIntervalMs(qint64 ms) { m_notifyIntervalMs = ms; }
     Health health() const { return m_health; }
     QString toolTip() const;
 

@@ -186,6 +186,25 @@
     </message>
 </context>
 <context>
+    <name>ChainTester</name>
+    <message>
+        <source>Provider %1 is not configured</source>
+        <translation>Anbieter %1 ist nicht konfiguriert</translation>
+    </message>
+    <message>
+        <source>Provider %1 failed for model %2: %3</source>
+        <translation>Anbieter %1 ist bei Modell %2 gescheitert: %3</translation>
+    </message>
+    <message>
+        <source>Provider %1 returned %2 for model %3: %4</source>
+        <translation>Anbieter %1 hat für Modell %3 %2 geantwortet: %4</translation>
+    </message>
+    <message>
+        <source>Provider %1 answered model %2 with something that is not JSON</source>
+        <translation>Anbieter %1 hat für Modell %2 etwas geantwortet, das kein JSON ist</translation>
+    </message>
+</context>
+<context>
     <name>ChainsPage</name>
     <message>
         <source>A chain is the list of provider + model entries 429chain tries in order until one answers. Clients choose a chain by sending its name as the model.</source>
@@ -361,6 +380,527 @@
     </message>
 </context>
 <context>
+    <name>ConfigJson</name>
+    <message>
+        <source>Unknown key(s): %1</source>
+        <translation>Unbekannte Schlüssel: %1</translation>
+    </message>
+    <message>
+        <source>%1 must be a string</source>
+        <translation>%1 muss ein String sein</translation>
+    </message>
+    <message>
+        <source>%1 must be true or false</source>
+        <translation>%1 muss true oder false sein</translation>
+    </message>
+    <message>
+        <source>%1 must be an integer</source>
+        <translation>%1 muss eine ganze Zahl sein</translation>
+    </message>
+    <message>
+        <source>%1 must be a list of strings</source>
+        <translation>%1 muss eine Liste von Strings sein</translation>
+    </message>
+    <message>
+        <source>%1 is masked but there is no stored key at that index</source>
+        <translation>%1 ist maskiert, aber an dieser Stelle ist kein Schlüssel gespeichert</translation>
+    </message>
+    <message>
+        <source>%1 must be an object</source>
+        <translation>%1 muss ein Objekt sein</translation>
+    </message>
+    <message>
+        <source>%1 must be &quot;model&quot; or &quot;provider&quot;</source>
+        <translation>%1 muss „model“ oder „provider“ sein</translation>
+    </message>
+    <message>
+        <source>%1 is masked but the provider has no such stored header</source>
+        <translation>%1 ist maskiert, aber der Anbieter hat keinen solchen gespeicherten Header</translation>
+    </message>
+    <message>
+        <source>%1 is required (a non-empty string)</source>
+        <translation>%1 ist erforderlich (ein nicht leerer String)</translation>
+    </message>
+    <message>
+        <source>Chain name in path must match name in body</source>
+        <translation>Der Kettenname im Pfad muss dem Namen im Body entsprechen</translation>
+    </message>
+    <message>
+        <source>entries must be a list of at least one {provider, model}</source>
+        <translation>entries muss eine Liste mit mindestens einem {provider, model} sein</translation>
+    </message>
+    <message>
+        <source>%1 must be an object {provider, model}</source>
+        <translation>%1 muss ein Objekt {provider, model} sein</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigKeys</name>
+    <message>
+        <source>Port</source>
+        <translation>Port</translation>
+    </message>
+    <message>
+        <source>Listen port (env PORT and --port override it)</source>
+        <translation>Port, auf dem gelauscht wird (PORT und --port haben Vorrang)</translation>
+    </message>
+    <message>
+        <source>Bind address</source>
+        <translation>Bind-Adresse</translation>
+    </message>
+    <message>
+        <source>Bind address (env HOST, --host): 127.0.0.1 keeps it on this computer, 0.0.0.0 or :: opens it to the network</source>
+        <translation>Bind-Adresse (HOST, --host): 127.0.0.1 hält den Proxy auf diesem Computer, 0.0.0.0 oder :: öffnet ihn für das Netzwerk</translation>
+    </message>
+    <message>
+        <source>API keys</source>
+        <translation>API-Schlüssel</translation>
+    </message>
+    <message>
+        <source>Keys clients send as &quot;Authorization: Bearer &lt;key&gt;&quot;</source>
+        <translation>Schlüssel, die Clients als „Authorization: Bearer &lt;Schlüssel&gt;“ senden</translation>
+    </message>
+    <message>
+        <source>Admin keys</source>
+        <translation>Admin-Schlüssel</translation>
+    </message>
+    <message>
+        <source>If set, only these keys open the admin API (otherwise any API key does)</source>
+        <translation>Wenn gesetzt, öffnen nur diese Schlüssel die Admin-API (sonst jeder API-Schlüssel)</translation>
+    </message>
+    <message>
+        <source>Default chain</source>
+        <translation>Standardkette</translation>
+    </message>
+    <message>
+        <source>Chain used when a request&apos;s model is not a chain name</source>
+        <translation>Kette für Anfragen, deren Modell kein Kettenname ist</translation>
+    </message>
+    <message>
+        <source>Log level</source>
+        <translation>Log-Stufe</translation>
+    </message>
+    <message>
+        <source>trace, debug, info, warn, error or fatal (env LOG_LEVEL overrides it)</source>
+        <translation>trace, debug, info, warn, error oder fatal (LOG_LEVEL hat Vorrang)</translation>
+    </message>
+    <message>
+        <source>Default cooldown (ms)</source>
+        <translation>Standard-Pause (ms)</translation>
+    </message>
+    <message>
+        <source>Cooldown after a 429 that does not say how long to wait (ms)</source>
+        <translation>Pause nach einem 429, das nicht sagt, wie lange zu warten ist (ms)</translation>
+    </message>
+    <message>
+        <source>Request timeout (ms)</source>
+        <translation>Anfrage-Zeitlimit (ms)</translation>
+    </message>
+    <message>
+        <source>Upstream timeout per attempt (ms); a provider&apos;s timeout overrides it</source>
+        <translation>Zeitlimit je Versuch beim Anbieter (ms); das timeout eines Anbieters hat Vorrang</translation>
+    </message>
+    <message>
+        <source>Stream idle timeout (ms)</source>
+        <translation>Zeitlimit für stille Streams (ms)</translation>
+    </message>
+    <message>
+        <source>Longest silence between streamed chunks before the stream counts as failed (ms)</source>
+        <translation>Längste Stille zwischen Stream-Teilen, bevor der Stream als gescheitert gilt (ms)</translation>
+    </message>
+    <message>
+        <source>Request log database</source>
+        <translation>Datenbank des Anfrageprotokolls</translation>
+    </message>
+    <message>
+        <source>SQLite file of the request log and the usage statistics</source>
+        <translation>SQLite-Datei des Anfrageprotokolls und der Nutzungsstatistik</translation>
+    </message>
+    <message>
+        <source>Normalize responses</source>
+        <translation>Antworten vereinheitlichen</translation>
+    </message>
+    <message>
+        <source>Move reasoning_content into an empty content (reasoning models such as DeepSeek R1)</source>
+        <translation>reasoning_content in einen leeren content verschieben (Reasoning-Modelle wie DeepSeek R1)</translation>
+    </message>
+    <message>
+        <source>Failures before a cooldown</source>
+        <translation>Abbrüche vor einer Pause</translation>
+    </message>
+    <message>
+        <source>Consecutive mid-stream failures before an entry is cooled down</source>
+        <translation>Aufeinanderfolgende Stream-Abbrüche, bevor ein Eintrag pausiert wird</translation>
+    </message>
+    <message>
+        <source>First cooldown (ms)</source>
+        <translation>Erste Pause (ms)</translation>
+    </message>
+    <message>
+        <source>First mid-stream cooldown (ms); doubles on each repeat</source>
+        <translation>Erste Pause nach Stream-Abbrüchen (ms); verdoppelt sich bei jeder Wiederholung</translation>
+    </message>
+    <message>
+        <source>Longest cooldown (ms)</source>
+        <translation>Längste Pause (ms)</translation>
+    </message>
+    <message>
+        <source>Upper bound of the mid-stream cooldown (ms)</source>
+        <translation>Obergrenze der Pause nach Stream-Abbrüchen (ms)</translation>
+    </message>
+    <message>
+        <source>Queue requests when a chain is exhausted</source>
+        <translation>Anfragen einreihen, wenn eine Kette erschöpft ist</translation>
+    </message>
+    <message>
+        <source>Hold requests while a whole chain is exhausted instead of answering 429</source>
+        <translation>Anfragen zurückhalten, solange eine ganze Kette erschöpft ist, statt 429 zu antworten</translation>
+    </message>
+    <message>
+        <source>Longest wait (ms)</source>
+        <translation>Längste Wartezeit (ms)</translation>
+    </message>
+    <message>
+        <source>Longest a queued request waits (ms)</source>
+        <translation>So lange wartet eine eingereihte Anfrage höchstens (ms)</translation>
+    </message>
+    <message>
+        <source>Queue size per chain</source>
+        <translation>Warteschlangengröße pro Kette</translation>
+    </message>
+    <message>
+        <source>Queued requests per chain</source>
+        <translation>Eingereihte Anfragen pro Kette</translation>
+    </message>
+    <message>
+        <source>CORS origins (one per line)</source>
+        <translation>CORS-Origins (einer pro Zeile)</translation>
+    </message>
+    <message>
+        <source>Browser origins allowed to call the API (&quot;*&quot; or http(s) origins; none by default)</source>
+        <translation>Browser-Origins, die die API aufrufen dürfen („*“ oder http(s)-Origins; standardmäßig keine)</translation>
+    </message>
+    <message>
+        <source>Extra host names (one per line)</source>
+        <translation>Weitere Hostnamen (einer pro Zeile)</translation>
+    </message>
+    <message>
+        <source>Host names it answers to besides IP addresses and localhost (DNS-rebinding defence): &quot;.example.com&quot; covers subdomains, &quot;*&quot; turns the check off</source>
+        <translation>Hostnamen, auf die der Proxy außer IP-Adressen und localhost antwortet (Schutz vor DNS-Rebinding): „.example.com“ umfasst Subdomains, „*“ schaltet die Prüfung ab</translation>
+    </message>
+    <message>
+        <source>Largest request body (bytes)</source>
+        <translation>Größter Anfrage-Body (Bytes)</translation>
+    </message>
+    <message>
+        <source>Largest accepted request body (bytes)</source>
+        <translation>Größter angenommener Anfrage-Body (Bytes)</translation>
+    </message>
+    <message>
+        <source>Keep the request log (days)</source>
+        <translation>Anfrageprotokoll aufbewahren (Tage)</translation>
+    </message>
+    <message>
+        <source>Request log entries older than this are pruned (days)</source>
+        <translation>Ältere Einträge des Anfrageprotokolls werden gelöscht (Tage)</translation>
+    </message>
+    <message>
+        <source>Model aliases</source>
+        <translation>Modell-Aliasse</translation>
+    </message>
+    <message>
+        <source>Model name patterns (case-insensitive globs) and the chain each selects, in order; the first match wins</source>
+        <translation>Muster für Modellnamen (Globs, ohne Groß-/Kleinschreibung) und die Kette, die jedes wählt, in dieser Reihenfolge; der erste Treffer gilt</translation>
+    </message>
+    <message>
+        <source>Continue a broken stream</source>
+        <translation>Abgebrochenen Stream fortsetzen</translation>
+    </message>
+    <message>
+        <source>A stream that breaks after its first token is continued by the next entry as one answer; false ends it with an error event (a chain&apos;s own midStreamContinue wins)</source>
+        <translation>Ein Stream, der nach seinem ersten Token abbricht, wird vom nächsten Eintrag als eine Antwort fortgesetzt; false beendet ihn mit einem Fehlerereignis (das midStreamContinue einer Kette hat Vorrang)</translation>
+    </message>
+    <message>
+        <source>Shared storage</source>
+        <translation>Gemeinsamer Speicher</translation>
+    </message>
+    <message>
+        <source>&quot;sqlite&quot; (the dbPath file) or postgresql://user:password@host:port/db for several replicas on one database (DATABASE_URL overrides)</source>
+        <translation>„sqlite“ (die Datei dbPath) oder postgresql://benutzer:passwort@host:port/db für mehrere Repliken auf einer Datenbank (DATABASE_URL hat Vorrang)</translation>
+    </message>
+    <message>
+        <source>Replica name</source>
+        <translation>Name der Replik</translation>
+    </message>
+    <message>
+        <source>This replica&apos;s name in each request row; empty: host name and port (CHAIN_REPLICA_NAME overrides)</source>
+        <translation>Der Name dieser Replik in jeder Anfragezeile; leer: Hostname und Port (CHAIN_REPLICA_NAME hat Vorrang)</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigLoader</name>
+    <message>
+        <source>Config file not found: %1
+  Create one with: 429chain --init
+  Or give its path: 429chain --config /path/to/config.yaml</source>
+        <translation>Konfigurationsdatei nicht gefunden: %1
+  Anlegen mit: 429chain --init
+  Oder ihren Pfad angeben: 429chain --config /pfad/zur/config.yaml</translation>
+    </message>
+    <message>
+        <source>Cannot read config file %1: %2</source>
+        <translation>Konfigurationsdatei %1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>it is a directory</source>
+        <translation>es ist ein Verzeichnis</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigPaths</name>
+    <message>
+        <source>PORT: &quot;%1&quot; is not a port number (0-65535)</source>
+        <translation>PORT: „%1“ ist keine Portnummer (0–65535)</translation>
+    </message>
+    <message>
+        <source>HOST: &quot;%1&quot; is not an IP address or &quot;localhost&quot;</source>
+        <translation>HOST: „%1“ ist weder eine IP-Adresse noch „localhost“</translation>
+    </message>
+    <message>
+        <source>--port: %1 is not a port number (0-65535)</source>
+        <translation>--port: %1 ist keine Portnummer (0–65535)</translation>
+    </message>
+    <message>
+        <source>--host: &quot;%1&quot; is not an IP address or &quot;localhost&quot;</source>
+        <translation>--host: „%1“ ist weder eine IP-Adresse noch „localhost“</translation>
+    </message>
+    <message>
+        <source>refusing to listen on %1 without settings.apiKeys: anyone on the network could use your providers; add a key or bind 127.0.0.1</source>
+        <translation>Lauschen auf %1 ohne settings.apiKeys abgelehnt: jeder im Netzwerk könnte Ihre Anbieter nutzen; fügen Sie einen Schlüssel hinzu oder binden Sie an 127.0.0.1</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigValidator</name>
+    <message>
+        <source>must be at least %1 (got %2)</source>
+        <translation>muss mindestens %1 sein (ist %2)</translation>
+    </message>
+    <message>
+        <source>must be between %1 and %2 (got %3)</source>
+        <translation>muss zwischen %1 und %2 liegen (ist %3)</translation>
+    </message>
+    <message>
+        <source>must not be empty</source>
+        <translation>darf nicht leer sein</translation>
+    </message>
+    <message>
+        <source>%1 is not an IP address or &quot;localhost&quot;</source>
+        <translation>%1 ist weder eine IP-Adresse noch „localhost“</translation>
+    </message>
+    <message>
+        <source>at least one API key is required</source>
+        <translation>mindestens ein API-Schlüssel ist erforderlich</translation>
+    </message>
+    <message>
+        <source>is required (the name of a chain)</source>
+        <translation>ist erforderlich (der Name einer Kette)</translation>
+    </message>
+    <message>
+        <source>%1 is not the name of a chain</source>
+        <translation>%1 ist nicht der Name einer Kette</translation>
+    </message>
+    <message>
+        <source>%1 is not one of %2</source>
+        <translation>%1 ist keiner von %2</translation>
+    </message>
+    <message>
+        <source>%1 is neither &quot;*&quot; nor an http(s) origin</source>
+        <translation>%1 ist weder „*“ noch ein http(s)-Origin</translation>
+    </message>
+    <message>
+        <source>%1 is not a host name (&quot;api.example.com&quot;, &quot;.example.com&quot; for its subdomains too), an IP address or &quot;*&quot;</source>
+        <translation>%1 ist weder ein Hostname („api.example.com“, „.example.com“ auch für seine Subdomains) noch eine IP-Adresse oder „*“</translation>
+    </message>
+    <message>
+        <source>%1 is reachable from other machines; it needs settings.apiKeys (refusing to serve without keys)</source>
+        <translation>%1 ist von anderen Rechnern erreichbar; dafür sind settings.apiKeys nötig (ohne Schlüssel wird nichts bedient)</translation>
+    </message>
+    <message>
+        <source>is not a valid HTTP header name</source>
+        <translation>ist kein gültiger HTTP-Headername</translation>
+    </message>
+    <message>
+        <source>header values must not contain line breaks</source>
+        <translation>Header-Werte dürfen keine Zeilenumbrüche enthalten</translation>
+    </message>
+    <message>
+        <source>must be a positive integer (got %1)</source>
+        <translation>muss eine positive ganze Zahl sein (ist %1)</translation>
+    </message>
+    <message>
+        <source>at least one provider is required</source>
+        <translation>mindestens ein Anbieter ist erforderlich</translation>
+    </message>
+    <message>
+        <source>is required and must not be empty</source>
+        <translation>ist erforderlich und darf nicht leer sein</translation>
+    </message>
+    <message>
+        <source>duplicate provider id %1</source>
+        <translation>doppelte Anbieter-ID %1</translation>
+    </message>
+    <message>
+        <source>unknown provider type %1 (known: %2)</source>
+        <translation>unbekannter Anbietertyp %1 (bekannt: %2)</translation>
+    </message>
+    <message>
+        <source>%1 is not a valid http(s) URL</source>
+        <translation>%1 ist keine gültige http(s)-URL</translation>
+    </message>
+    <message>
+        <source>is required for type %1</source>
+        <translation>ist für den Typ %1 erforderlich</translation>
+    </message>
+    <message>
+        <source>at least one chain is required</source>
+        <translation>mindestens eine Kette ist erforderlich</translation>
+    </message>
+    <message>
+        <source>duplicate chain name %1</source>
+        <translation>doppelter Kettenname %1</translation>
+    </message>
+    <message>
+        <source>at least one entry is required</source>
+        <translation>mindestens ein Eintrag ist erforderlich</translation>
+    </message>
+    <message>
+        <source>%1 is not the id of a provider</source>
+        <translation>%1 ist nicht die ID eines Anbieters</translation>
+    </message>
+    <message>
+        <source>must be 1 (got %1)</source>
+        <translation>muss 1 sein (ist %1)</translation>
+    </message>
+    <message>
+        <source>must be at most 200 characters</source>
+        <translation>darf höchstens 200 Zeichen lang sein</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigWriter</name>
+    <message>
+        <source>cannot write %1: %2</source>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
+    </message>
+    <message>
+        <source>cannot make it owner-only: %1</source>
+        <translation>kann nicht auf den Eigentümer beschränkt werden: %1</translation>
+    </message>
+    <message>
+        <source>cannot read %1: %2</source>
+        <translation>%1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>it is a directory</source>
+        <translation>es ist ein Verzeichnis</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigYamlReader</name>
+    <message>
+        <source>a list</source>
+        <translation>eine Liste</translation>
+    </message>
+    <message>
+        <source>a map</source>
+        <translation>eine Map</translation>
+    </message>
+    <message>
+        <source>the string %1</source>
+        <translation>der String %1</translation>
+    </message>
+    <message>
+        <source>nothing</source>
+        <translation>nichts</translation>
+    </message>
+    <message>
+        <source>expected a map of keys, got %1</source>
+        <translation>erwartet: eine Map von Schlüsseln, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>keys must be plain names, got %1</source>
+        <translation>Schlüssel müssen einfache Namen sein, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>duplicate key (first given on line %1)</source>
+        <translation>doppelter Schlüssel (zuerst in Zeile %1)</translation>
+    </message>
+    <message>
+        <source>unknown key, ignored</source>
+        <translation>unbekannter Schlüssel, ignoriert</translation>
+    </message>
+    <message>
+        <source>unknown key, ignored (did you mean %1?)</source>
+        <translation>unbekannter Schlüssel, ignoriert (meinten Sie %1?)</translation>
+    </message>
+    <message>
+        <source>expected a string, got %1</source>
+        <translation>erwartet: ein String, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>expected an integer, got %1</source>
+        <translation>erwartet: eine ganze Zahl, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>%1 is out of range</source>
+        <translation>%1 liegt außerhalb des Bereichs</translation>
+    </message>
+    <message>
+        <source>expected true or false, got %1</source>
+        <translation>erwartet: true oder false, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>expected a list, got %1</source>
+        <translation>erwartet: eine Liste, gefunden: %1</translation>
+    </message>
+    <message>
+        <source>expected a provider (a map with id, name, type, apiKey)</source>
+        <translation>erwartet: ein Anbieter (eine Map mit id, name, type, apiKey)</translation>
+    </message>
+    <message>
+        <source>%1 is not &quot;model&quot; or &quot;provider&quot;</source>
+        <translation>%1 ist weder „model“ noch „provider“</translation>
+    </message>
+    <message>
+        <source>expected a chain (a map with name and entries)</source>
+        <translation>erwartet: eine Kette (eine Map mit name und entries)</translation>
+    </message>
+    <message>
+        <source>expected an entry (a map with provider and model)</source>
+        <translation>erwartet: ein Eintrag (eine Map mit provider und model)</translation>
+    </message>
+    <message>
+        <source>YAML syntax error: %1</source>
+        <translation>YAML-Syntaxfehler: %1</translation>
+    </message>
+    <message>
+        <source>the file is empty (expected version, settings, providers and chains)</source>
+        <translation>die Datei ist leer (erwartet: version, settings, providers und chains)</translation>
+    </message>
+    <message>
+        <source>is required (write &quot;version: 1&quot;)</source>
+        <translation>ist erforderlich (schreiben Sie „version: 1“)</translation>
+    </message>
+    <message>
+        <source>is required</source>
+        <translation>ist erforderlich</translation>
+    </message>
+    <message>
+        <source>could not read the YAML: %1</source>
+        <translation>das YAML konnte nicht gelesen werden: %1</translation>
+    </message>
+</context>
+<context>
     <name>DashboardPage</name>
     <message>
         <source>Dashboard</source>
@@ -509,6 +1049,13 @@
     <message>
         <source>%1 used a later entry</source>
         <translation>%1 nutzten einen späteren Eintrag</translation>
+    </message>
+</context>
+<context>
+    <name>DemoEnvironment</name>
+    <message>
+        <source>the simulated provider %1 could not listen on a loopback port</source>
+        <translation>der simulierte Anbieter %1 konnte auf keinem Loopback-Port lauschen</translation>
     </message>
 </context>
 <context>
@@ -678,6 +1225,21 @@
     <message>
         <source>%1 · %2</source>
         <translation>%1 · %2</translation>
+    </message>
+</context>
+<context>
+    <name>EnvExpander</name>
+    <message>
+        <source>unterminated &quot;${&quot; (write &quot;$${&quot; for a literal &quot;${&quot;)</source>
+        <translation>nicht abgeschlossenes „${“ (schreiben Sie „$${“ für ein wörtliches „${“)</translation>
+    </message>
+    <message>
+        <source>&quot;${%1}&quot; is not a valid environment variable reference</source>
+        <translation>„${%1}“ ist kein gültiger Verweis auf eine Umgebungsvariable</translation>
+    </message>
+    <message>
+        <source>environment variable %1 is not set (write ${%1:-default} to give a default)</source>
+        <translation>Umgebungsvariable %1 ist nicht gesetzt (schreiben Sie ${%1:-standard} für einen Standardwert)</translation>
     </message>
 </context>
 <context>
@@ -1200,38 +1762,6 @@
         <translation>Gleichzeitige Anfragen:</translation>
     </message>
     <message>
-        <source>OpenRouter</source>
-        <translation>OpenRouter</translation>
-    </message>
-    <message>
-        <source>Groq</source>
-        <translation>Groq</translation>
-    </message>
-    <message>
-        <source>Cerebras</source>
-        <translation>Cerebras</translation>
-    </message>
-    <message>
-        <source>OpenAI</source>
-        <translation>OpenAI</translation>
-    </message>
-    <message>
-        <source>Google AI (Gemini)</source>
-        <translation>Google AI (Gemini)</translation>
-    </message>
-    <message>
-        <source>Mistral</source>
-        <translation>Mistral</translation>
-    </message>
-    <message>
-        <source>NVIDIA NIM</source>
-        <translation>NVIDIA NIM</translation>
-    </message>
-    <message>
-        <source>Any OpenAI-compatible server</source>
-        <translation>Beliebiger OpenAI-kompatibler Server</translation>
-    </message>
-    <message>
         <source>Edit provider %1</source>
         <translation>Anbieter %1 bearbeiten</translation>
     </message>
@@ -1501,6 +2031,60 @@
     </message>
 </context>
 <context>
+    <name>ProviderKind</name>
+    <message>
+        <source>OpenRouter</source>
+        <translation>OpenRouter</translation>
+    </message>
+    <message>
+        <source>Groq</source>
+        <translation>Groq</translation>
+    </message>
+    <message>
+        <source>Cerebras</source>
+        <translation>Cerebras</translation>
+    </message>
+    <message>
+        <source>OpenAI</source>
+        <translation>OpenAI</translation>
+    </message>
+    <message>
+        <source>Google AI (Gemini)</source>
+        <translation>Google AI (Gemini)</translation>
+    </message>
+    <message>
+        <source>Mistral</source>
+        <translation>Mistral</translation>
+    </message>
+    <message>
+        <source>NVIDIA NIM</source>
+        <translation>NVIDIA NIM</translation>
+    </message>
+    <message>
+        <source>Any OpenAI-compatible server</source>
+        <translation>Beliebiger OpenAI-kompatibler Server</translation>
+    </message>
+</context>
+<context>
+    <name>ProviderModels</name>
+    <message>
+        <source>no answer from %1 within %2 ms</source>
+        <translation>keine Antwort von %1 innerhalb von %2 ms</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>%1 returned %2: %3</source>
+        <translation>%1 hat %2 geantwortet: %3</translation>
+    </message>
+    <message>
+        <source>%1 returned a model list this proxy does not understand</source>
+        <translation>%1 hat eine Modellliste geliefert, die dieser Proxy nicht versteht</translation>
+    </message>
+</context>
+<context>
     <name>ProvidersPage</name>
     <message>
         <source>Providers</source>
@@ -1649,6 +2233,141 @@
     <message>
         <source>Chains skip this provider until it is enabled again (Edit…).</source>
         <translation>Ketten überspringen diesen Anbieter, bis er wieder aktiviert wird (Bearbeiten …).</translation>
+    </message>
+</context>
+<context>
+    <name>ProxyService</name>
+    <message>
+        <source>The proxy is paused; resume it from the 429chain tray menu.</source>
+        <translation>Der Proxy ist pausiert; setzen Sie ihn über das Tray-Menü von 429chain fort.</translation>
+    </message>
+    <message>
+        <source>Proxy paused: new chat requests are refused with 503 proxy_paused</source>
+        <translation>Proxy pausiert: neue Chat-Anfragen werden mit 503 proxy_paused abgelehnt</translation>
+    </message>
+    <message>
+        <source>Proxy resumed</source>
+        <translation>Proxy fortgesetzt</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; is serving again (%2/%3)</source>
+        <translation>Kette „%1“ antwortet wieder (%2/%3)</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; ran dry: no entry could serve the request; the first one frees up at %2</source>
+        <translation>Kette „%1“ ist erschöpft: kein Eintrag konnte die Anfrage bedienen; der erste wird um %2 wieder frei</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; ran dry: no entry could serve the request</source>
+        <translation>Kette „%1“ ist erschöpft: kein Eintrag konnte die Anfrage bedienen</translation>
+    </message>
+    <message>
+        <source>%1/%2 cooling down until %3: %4</source>
+        <translation>%1/%2 pausiert bis %3: %4</translation>
+    </message>
+    <message>
+        <source>%1/%2 is available again</source>
+        <translation>%1/%2 ist wieder verfügbar</translation>
+    </message>
+    <message>
+        <source>%1 takes effect after a restart</source>
+        <translation>%1 wirkt nach einem Neustart</translation>
+    </message>
+    <message>
+        <source>%1 take effect after a restart</source>
+        <translation>%1 wirken nach einem Neustart</translation>
+    </message>
+    <message>
+        <source>Failed to persist config: %1</source>
+        <translation>Konfiguration konnte nicht gespeichert werden: %1</translation>
+    </message>
+    <message>
+        <source> (applied; not saved: the running config has no file)</source>
+        <translation> (angewendet; nicht gespeichert: die laufende Konfiguration hat keine Datei)</translation>
+    </message>
+    <message>
+        <source>Provider &quot;%1&quot; added</source>
+        <translation>Anbieter „%1“ hinzugefügt</translation>
+    </message>
+    <message>
+        <source>Provider &quot;%1&quot; updated</source>
+        <translation>Anbieter „%1“ aktualisiert</translation>
+    </message>
+    <message>
+        <source>Provider not found</source>
+        <translation>Anbieter nicht gefunden</translation>
+    </message>
+    <message>
+        <source>Provider is referenced by chains: %1</source>
+        <translation>Der Anbieter wird von Ketten verwendet: %1</translation>
+    </message>
+    <message>
+        <source>Provider &quot;%1&quot; deleted</source>
+        <translation>Anbieter „%1“ gelöscht</translation>
+    </message>
+    <message>
+        <source>Chain references non-existent providers: %1</source>
+        <translation>Die Kette verweist auf nicht vorhandene Anbieter: %1</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; added</source>
+        <translation>Kette „%1“ hinzugefügt</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; updated</source>
+        <translation>Kette „%1“ aktualisiert</translation>
+    </message>
+    <message>
+        <source>Chain not found</source>
+        <translation>Kette nicht gefunden</translation>
+    </message>
+    <message>
+        <source>Cannot delete default chain</source>
+        <translation>Die Standardkette kann nicht gelöscht werden</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; deleted</source>
+        <translation>Kette „%1“ gelöscht</translation>
+    </message>
+    <message>
+        <source>The new chain name must not be empty</source>
+        <translation>Der neue Kettenname darf nicht leer sein</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; unchanged</source>
+        <translation>Kette „%1“ unverändert</translation>
+    </message>
+    <message>
+        <source>A chain named &quot;%1&quot; already exists</source>
+        <translation>Eine Kette namens „%1“ gibt es bereits</translation>
+    </message>
+    <message>
+        <source>Chain &quot;%1&quot; renamed to &quot;%2&quot;</source>
+        <translation>Kette „%1“ in „%2“ umbenannt</translation>
+    </message>
+    <message>
+        <source>Settings saved</source>
+        <translation>Einstellungen gespeichert</translation>
+    </message>
+    <message>
+        <source>The running config was not loaded from a file</source>
+        <translation>Die laufende Konfiguration wurde nicht aus einer Datei geladen</translation>
+    </message>
+    <message>
+        <source>The edited config file %1 was rejected; the running config is kept: %2</source>
+        <translation>Die bearbeitete Konfigurationsdatei %1 wurde abgelehnt; die laufende Konfiguration bleibt: %2</translation>
+    </message>
+    <message>
+        <source>Config file not found: %1</source>
+        <translation>Konfigurationsdatei nicht gefunden: %1</translation>
+    </message>
+    <message>
+        <source>Cannot read config file %1: %2</source>
+        <translation>Konfigurationsdatei %1 kann nicht gelesen werden: %2</translation>
+    </message>
+    <message>
+        <source>Config reloaded from %1</source>
+        <translation>Konfiguration neu geladen aus %1</translation>
     </message>
 </context>
 <context>
@@ -1953,14 +2672,6 @@
         <translation>Standardkette</translation>
     </message>
     <message>
-        <source>Used when a client asks for a model that is not a chain name.</source>
-        <translation>Gilt, wenn ein Client ein Modell anfragt, das kein Kettenname ist.</translation>
-    </message>
-    <message>
-        <source>De&amp;fault chain:</source>
-        <translation>S&amp;tandardkette:</translation>
-    </message>
-    <message>
         <source>Default cooldown</source>
         <translation>Standard-Pause</translation>
     </message>
@@ -1969,60 +2680,24 @@
         <translation> ms</translation>
     </message>
     <message>
-        <source>After a 429 that does not say how long to wait.</source>
-        <translation>Nach einem 429 ohne Angabe, wie lange zu warten ist.</translation>
-    </message>
-    <message>
         <source>Request timeout</source>
         <translation>Anfrage-Zeitlimit</translation>
-    </message>
-    <message>
-        <source>Per attempt, unless the provider sets its own.</source>
-        <translation>Pro Versuch, sofern der Anbieter kein eigenes setzt.</translation>
-    </message>
-    <message>
-        <source>Request &amp;timeout:</source>
-        <translation>Anfrage-Zeitl&amp;imit:</translation>
     </message>
     <message>
         <source>Stream idle timeout</source>
         <translation>Zeitlimit für stille Streams</translation>
     </message>
     <message>
-        <source>Silence before a stream counts as failed.</source>
-        <translation>Stille, nach der ein Stream als gescheitert gilt.</translation>
-    </message>
-    <message>
-        <source>Stream &amp;idle timeout:</source>
-        <translation>Zeitlimit für &amp;stille Streams:</translation>
-    </message>
-    <message>
-        <source>&amp;Normalize responses (move reasoning into reasoning_content)</source>
-        <translation>Antworten &amp;vereinheitlichen (Reasoning nach reasoning_content)</translation>
-    </message>
-    <message>
         <source>Mid-stream failures before a cooldown</source>
         <translation>Abbrüche im Stream vor einer Pause</translation>
-    </message>
-    <message>
-        <source>Mid-stream failures before a cooldown:</source>
-        <translation>Abbrüche im Stream vor einer Pause:</translation>
     </message>
     <message>
         <source>First mid-stream cooldown</source>
         <translation>Erste Pause nach Stream-Abbrüchen</translation>
     </message>
     <message>
-        <source>First mid-stream cooldown:</source>
-        <translation>Erste Pause nach Stream-Abbrüchen:</translation>
-    </message>
-    <message>
         <source>Longest mid-stream cooldown</source>
         <translation>Längste Pause nach Stream-Abbrüchen</translation>
-    </message>
-    <message>
-        <source>Longest mid-stream cooldown:</source>
-        <translation>Längste Pause nach Stream-Abbrüchen:</translation>
     </message>
     <message>
         <source>Queue mode</source>
@@ -2037,16 +2712,8 @@
         <translation>Längste Wartezeit in der Warteschlange</translation>
     </message>
     <message>
-        <source>Longest &amp;wait:</source>
-        <translation>Längste &amp;Wartezeit:</translation>
-    </message>
-    <message>
         <source>Queue size per chain</source>
         <translation>Warteschlangengröße pro Kette</translation>
-    </message>
-    <message>
-        <source>Queue si&amp;ze per chain:</source>
-        <translation>Warteschlangen&amp;größe pro Kette:</translation>
     </message>
     <message>
         <source>Server and request log</source>
@@ -2057,36 +2724,16 @@
         <translation>Bind-Adresse</translation>
     </message>
     <message>
-        <source>127.0.0.1 keeps the proxy on this computer; 0.0.0.0 opens it to the network.</source>
-        <translation>127.0.0.1 hält den Proxy auf diesem Rechner; 0.0.0.0 öffnet ihn für das Netzwerk.</translation>
-    </message>
-    <message>
-        <source>&amp;Bind address (after restart):</source>
-        <translation>&amp;Bind-Adresse (nach Neustart):</translation>
-    </message>
-    <message>
         <source>Port</source>
         <translation>Port</translation>
-    </message>
-    <message>
-        <source>&amp;Port (after restart):</source>
-        <translation>&amp;Port (nach Neustart):</translation>
     </message>
     <message>
         <source>Log level</source>
         <translation>Log-Stufe</translation>
     </message>
     <message>
-        <source>&amp;Log level (after restart):</source>
-        <translation>&amp;Log-Stufe (nach Neustart):</translation>
-    </message>
-    <message>
         <source>Request log database</source>
         <translation>Datenbank des Anfrageprotokolls</translation>
-    </message>
-    <message>
-        <source>Request log &amp;database (after restart):</source>
-        <translation>&amp;Datenbank des Anfrageprotokolls (nach Neustart):</translation>
     </message>
     <message>
         <source>Keep the request log</source>
@@ -2097,10 +2744,6 @@
         <translation> Tage</translation>
     </message>
     <message>
-        <source>&amp;Keep the request log (after restart):</source>
-        <translation>Anfrageprotokoll &amp;aufbewahren (nach Neustart):</translation>
-    </message>
-    <message>
         <source>Largest request body</source>
         <translation>Größter Anfrage-Body</translation>
     </message>
@@ -2109,20 +2752,12 @@
         <translation> Bytes</translation>
     </message>
     <message>
-        <source>Largest request &amp;body (after restart):</source>
-        <translation>Größter Anfrage-Bod&amp;y (nach Neustart):</translation>
-    </message>
-    <message>
         <source>CORS origins, one per line</source>
         <translation>CORS-Origins, einer pro Zeile</translation>
     </message>
     <message>
         <source>None: browsers on other sites cannot call the proxy</source>
         <translation>Keine: Browser auf anderen Websites können den Proxy nicht aufrufen</translation>
-    </message>
-    <message>
-        <source>CORS &amp;origins (one per line):</source>
-        <translation>CORS-&amp;Origins (einer pro Zeile):</translation>
     </message>
     <message>
         <source>%1 (no such chain)</source>
@@ -2141,10 +2776,6 @@
         <translation>Das Formular zeigt wieder die gespeicherten Einstellungen.</translation>
     </message>
     <message>
-        <source>Default cooldown:</source>
-        <translation>Standard-Pause:</translation>
-    </message>
-    <message>
         <source>Allowed host names, one per line</source>
         <translation>Erlaubte Hostnamen, einer pro Zeile</translation>
     </message>
@@ -2153,12 +2784,68 @@
         <translation>Keine außer Loopback-Namen und der Adresse, auf der gelauscht wird</translation>
     </message>
     <message>
-        <source>Host header values the proxy answers to (a defence against DNS rebinding). &quot;.example.com&quot; also matches its subdomains; &quot;*&quot; turns the check off.</source>
-        <translation>Host-Header-Werte, auf die der Proxy antwortet (Schutz vor DNS-Rebinding). „.example.com“ passt auch auf Subdomains; „*“ schaltet die Prüfung ab.</translation>
+        <source>%1 (after restart):</source>
+        <translation>%1 (nach Neustart):</translation>
     </message>
     <message>
-        <source>Allowed &amp;host names (one per line):</source>
-        <translation>Erlaubte &amp;Hostnamen (einer pro Zeile):</translation>
+        <source>%1:</source>
+        <translation>%1:</translation>
+    </message>
+    <message>
+        <source>De&amp;fault chain</source>
+        <translation>S&amp;tandardkette</translation>
+    </message>
+    <message>
+        <source>Request &amp;timeout</source>
+        <translation>Anfrage-Zeitl&amp;imit</translation>
+    </message>
+    <message>
+        <source>Stream &amp;idle timeout</source>
+        <translation>Zeitlimit für &amp;stille Streams</translation>
+    </message>
+    <message>
+        <source>&amp;Normalize responses (move reasoning_content into an empty content)</source>
+        <translation>Antworten &amp;vereinheitlichen (reasoning_content in einen leeren content verschieben)</translation>
+    </message>
+    <message>
+        <source>Longest &amp;wait</source>
+        <translation>Längste &amp;Wartezeit</translation>
+    </message>
+    <message>
+        <source>Queue si&amp;ze per chain</source>
+        <translation>Warteschlangen&amp;größe pro Kette</translation>
+    </message>
+    <message>
+        <source>&amp;Bind address</source>
+        <translation>&amp;Bind-Adresse</translation>
+    </message>
+    <message>
+        <source>&amp;Port</source>
+        <translation>&amp;Port</translation>
+    </message>
+    <message>
+        <source>&amp;Log level</source>
+        <translation>&amp;Log-Stufe</translation>
+    </message>
+    <message>
+        <source>Request log &amp;database</source>
+        <translation>&amp;Datenbank des Anfrageprotokolls</translation>
+    </message>
+    <message>
+        <source>&amp;Keep the request log</source>
+        <translation>Anfrageprotokoll &amp;aufbewahren</translation>
+    </message>
+    <message>
+        <source>Largest request &amp;body</source>
+        <translation>Größter Anfrage-Bod&amp;y</translation>
+    </message>
+    <message>
+        <source>CORS &amp;origins (one per line)</source>
+        <translation>CORS-&amp;Origins (einer pro Zeile)</translation>
+    </message>
+    <message>
+        <source>Allowed &amp;host names (one per line)</source>
+        <translation>Erlaubte &amp;Hostnamen (einer pro Zeile)</translation>
     </message>
 </context>
 <context>
@@ -2185,6 +2872,41 @@
     <message>
         <source>Done: </source>
         <translation>Erledigt: </translation>
+    </message>
+</context>
+<context>
+    <name>StorageUrl</name>
+    <message>
+        <source>must be &quot;sqlite&quot; or a URL postgresql://user:password@host:port/database (got %1)</source>
+        <translation>muss „sqlite“ oder eine URL postgresql://benutzer:passwort@host:port/datenbank sein (war %1)</translation>
+    </message>
+    <message>
+        <source>%1 names no host</source>
+        <translation>%1 nennt keinen Host</translation>
+    </message>
+    <message>
+        <source>%1 has no valid port</source>
+        <translation>%1 hat keinen gültigen Port</translation>
+    </message>
+    <message>
+        <source>%1 names no user (postgresql://user:password@host/database)</source>
+        <translation>%1 nennt keinen Benutzer (postgresql://benutzer:passwort@host/datenbank)</translation>
+    </message>
+    <message>
+        <source>%1 names no database (postgresql://user:password@host/database)</source>
+        <translation>%1 nennt keine Datenbank (postgresql://benutzer:passwort@host/datenbank)</translation>
+    </message>
+    <message>
+        <source>%1 has a fragment (#…), which means nothing here</source>
+        <translation>%1 hat ein Fragment (#…), das hier nichts bedeutet</translation>
+    </message>
+    <message>
+        <source>%1: unknown connection option &quot;%2&quot; (known: %3)</source>
+        <translation>%1: unbekannte Verbindungsoption „%2“ (bekannt: %3)</translation>
+    </message>
+    <message>
+        <source>%1: option &quot;%2&quot; must not contain &apos;;&apos;</source>
+        <translation>%1: Option „%2“ darf kein „;“ enthalten</translation>
     </message>
 </context>
 <context>

@@ -51,27 +51,6 @@ enum ModelColumn { ModelIdColumn, ModelContextColumn, ModelPriceColumn };
 
 } // namespace
 
-QString ProviderDialog::typeLabel(const QString &type)
-{
-    if (type == QLatin1String("openrouter"))
-        return tr("OpenRouter");
-    if (type == QLatin1String("groq"))
-        return tr("Groq");
-    if (type == QLatin1String("cerebras"))
-        return tr("Cerebras");
-    if (type == QLatin1String("openai"))
-        return tr("OpenAI");
-    if (type == QLatin1String("google-ai"))
-        return tr("Google AI (Gemini)");
-    if (type == QLatin1String("mistral"))
-        return tr("Mistral");
-    if (type == QLatin1String("nvidia-nim"))
-        return tr("NVIDIA NIM");
-    if (type == QLatin1String("generic-openai"))
-        return tr("Any OpenAI-compatible server");
-    return type;
-}
-
 ProviderDialog::ProviderDialog(ServiceBridge *bridge, const ProviderConfig *existing, QWidget *parent)
     : QDialog(parent)
     , m_bridge(bridge)
@@ -139,7 +118,7 @@ QWidget *ProviderDialog::buildConnectionTab()
     m_type->setObjectName(QStringLiteral("providerType"));
     m_type->setAccessibleName(tr("Provider type"));
     for (const QString &type : ProviderKind::knownTypes())
-        m_type->addItem(typeLabel(type), type);
+        m_type->addItem(ProviderKind::label(type), type);
     connect(m_type, &QComboBox::currentIndexChanged, this, &ProviderDialog::onTypeChanged);
     form->addRow(tr("&Type:"), m_type);
 
@@ -325,7 +304,7 @@ void ProviderDialog::onTypeChanged()
         m_baseUrl->setPlaceholderText(url);
         m_urlHint->setText(
             tr("The default for %1 is filled in; change it for a proxy or a self-hosted server.")
-                .arg(typeLabel(type)));
+                .arg(ProviderKind::label(type)));
     }
 }
 

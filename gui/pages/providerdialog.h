@@ -33,9 +33,6 @@ public:
     QString providerId() const { return m_savedId; }
     QString resultMessage() const { return m_savedMessage; } // the core's "Provider … added"
 
-    // "Groq", "Any OpenAI-compatible server", … for a type id; the id itself for types this list lacks.
-    static QString typeLabel(const QString &type);
-
 private:
     QWidget *buildConnectionTab();
     QWidget *buildLimitsTab();

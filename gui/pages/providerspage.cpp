@@ -170,7 +170,7 @@ QString ProvidersPage::statusText(const QString &providerId, const QList<RateLim
         const bool pool = isPool(pair.model);
         if (!pool)
             ++models;
-        if (pair.status != QLatin1String("exhausted"))
+        if (!pair.exhausted())
             continue;
         if (pool && pair.model == RateLimitTracker::allModelsPool())
             poolExhausted = true;
@@ -219,7 +219,7 @@ void ProvidersPage::reload()
         name->setData(Qt::UserRole + 1, p.enabled);
         name->setToolTip(label);
         m_table->setItem(row, NameColumn, name);
-        auto *type = new QTableWidgetItem(ProviderDialog::typeLabel(p.type));
+        auto *type = new QTableWidgetItem(ProviderKind::label(p.type));
         type->setToolTip(p.type);
         m_table->setItem(row, TypeColumn, type);
         const QString url = p.baseUrl.isEmpty() ? ProviderKind::defaultBaseUrl(p.type) : p.baseUrl;

@@ -1,6 +1,7 @@
 #include "settingspage.h"
 
 #include "apikeyspanel.h"
+#include "configkeys.h"
 #include "configvalidator.h"
 #include "pageparts.h"
 #include "servicebridge.h"
@@ -46,6 +47,26 @@ QStringList lines(const QString &text)
             out << line.trimmed();
     }
     return out;
+}
+
+const ConfigKeys::SettingKey &keyOf(const char *name)
+{
+    const ConfigKeys::SettingKey *key = ConfigKeys::setting(QLatin1String(name));
+    Q_ASSERT(key);
+    return *key;
+}
+
+// The form label of a setting: "after restart" when the key table says it needs one.
+QString rowLabel(const char *name, const QString &label)
+{
+    return keyOf(name).restartOnly ? SettingsPage::tr("%1 (after restart):").arg(label)
+                                   : SettingsPage::tr("%1:").arg(label);
+}
+
+// The key table's description of a setting, as the tooltip of its field.
+void describe(QWidget *field, const char *name)
+{
+    field->setToolTip(keyOf(name).translatedDescription());
 }
 
 QFormLayout *formIn(QGroupBox *box)
@@ -119,13 +140,14 @@ SettingsPage::SettingsPage(ServiceBridge *bridge, QWidget *parent)
     loadForm();
 }
 
-QSpinBox *SettingsPage::spin(const QString &objectName, const QString &accessibleName, int minimum,
-                             int maximum, const QString &suffix)
+QSpinBox *SettingsPage::spin(const char *key, const QString &accessibleName, const QString &suffix)
 {
     auto *box = new QSpinBox(this);
-    box->setObjectName(objectName);
+    box->setObjectName(QLatin1String(key));
     box->setAccessibleName(accessibleName);
-    box->setRange(minimum, maximum);
+    // Below the table's minimum is allowed here: the core refuses it with a message that says why.
+    box->setRange(0, clampToInt(keyOf(key).maximum));
+    describe(box, key);
     box->setSuffix(suffix);
     box->setGroupSeparatorShown(true);
     box->setFixedWidth(200);
@@ -141,38 +163,35 @@ QWidget *SettingsPage::buildRouting()
     m_defaultChain->setObjectName(QStringLiteral("defaultChain"));
     m_defaultChain->setAccessibleName(tr("Default chain"));
     m_defaultChain->setMinimumWidth(200);
-    m_defaultChain->setToolTip(tr("Used when a client asks for a model that is not a chain name."));
+    describe(m_defaultChain, "defaultChain");
     connect(m_defaultChain, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("De&fault chain:"), m_defaultChain);
-    m_cooldownDefault =
-        spin(QStringLiteral("cooldownDefaultMs"), tr("Default cooldown"), 0, kIntMax, tr(" ms"));
+    form->addRow(rowLabel("defaultChain", tr("De&fault chain")), m_defaultChain);
+    m_cooldownDefault = spin("cooldownDefaultMs", tr("Default cooldown"), tr(" ms"));
     m_cooldownDefault->setSingleStep(1000);
-    m_cooldownDefault->setToolTip(tr("After a 429 that does not say how long to wait."));
-    form->addRow(tr("Default cooldown:"), m_cooldownDefault);
-    m_requestTimeout = spin(QStringLiteral("requestTimeoutMs"), tr("Request timeout"), 0, kIntMax, tr(" ms"));
+    form->addRow(rowLabel("cooldownDefaultMs", tr("Default cooldown")), m_cooldownDefault);
+    m_requestTimeout = spin("requestTimeoutMs", tr("Request timeout"), tr(" ms"));
     m_requestTimeout->setSingleStep(1000);
-    m_requestTimeout->setToolTip(tr("Per attempt, unless the provider sets its own."));
-    form->addRow(tr("Request &timeout:"), m_requestTimeout);
-    m_streamIdleTimeout =
-        spin(QStringLiteral("streamIdleTimeoutMs"), tr("Stream idle timeout"), 0, kIntMax, tr(" ms"));
+    form->addRow(rowLabel("requestTimeoutMs", tr("Request &timeout")), m_requestTimeout);
+    m_streamIdleTimeout = spin("streamIdleTimeoutMs", tr("Stream idle timeout"), tr(" ms"));
     m_streamIdleTimeout->setSingleStep(1000);
-    m_streamIdleTimeout->setToolTip(tr("Silence before a stream counts as failed."));
-    form->addRow(tr("Stream &idle timeout:"), m_streamIdleTimeout);
-    m_normalize = new QCheckBox(tr("&Normalize responses (move reasoning into reasoning_content)"), box);
+    form->addRow(rowLabel("streamIdleTimeoutMs", tr("Stream &idle timeout")), m_streamIdleTimeout);
+    m_normalize =
+        new QCheckBox(tr("&Normalize responses (move reasoning_content into an empty content)"), box);
     m_normalize->setObjectName(QStringLiteral("normalizeResponses"));
+    describe(m_normalize, "normalizeResponses");
     connect(m_normalize, &QCheckBox::toggled, this, &SettingsPage::updateState);
     form->addRow(QString(), m_normalize);
-    m_midStreamThreshold = spin(QStringLiteral("midStreamFailureThreshold"),
-                                tr("Mid-stream failures before a cooldown"), 0, 1000, QString());
-    form->addRow(tr("Mid-stream failures before a cooldown:"), m_midStreamThreshold);
-    m_midStreamCooldown =
-        spin(QStringLiteral("midStreamCooldownMs"), tr("First mid-stream cooldown"), 0, kIntMax, tr(" ms"));
+    m_midStreamThreshold =
+        spin("midStreamFailureThreshold", tr("Mid-stream failures before a cooldown"), QString());
+    form->addRow(rowLabel("midStreamFailureThreshold", tr("Mid-stream failures before a cooldown")),
+                 m_midStreamThreshold);
+    m_midStreamCooldown = spin("midStreamCooldownMs", tr("First mid-stream cooldown"), tr(" ms"));
     m_midStreamCooldown->setSingleStep(1000);
-    form->addRow(tr("First mid-stream cooldown:"), m_midStreamCooldown);
-    m_midStreamCooldownMax = spin(QStringLiteral("midStreamCooldownMaxMs"), tr("Longest mid-stream cooldown"),
-                                  0, kIntMax, tr(" ms"));
+    form->addRow(rowLabel("midStreamCooldownMs", tr("First mid-stream cooldown")), m_midStreamCooldown);
+    m_midStreamCooldownMax = spin("midStreamCooldownMaxMs", tr("Longest mid-stream cooldown"), tr(" ms"));
     m_midStreamCooldownMax->setSingleStep(1000);
-    form->addRow(tr("Longest mid-stream cooldown:"), m_midStreamCooldownMax);
+    form->addRow(rowLabel("midStreamCooldownMaxMs", tr("Longest mid-stream cooldown")),
+                 m_midStreamCooldownMax);
     return box;
 }
 
@@ -183,14 +202,14 @@ QWidget *SettingsPage::buildQueue()
     m_queueMode =
         new QCheckBox(tr("&Queue requests while their chain is exhausted (instead of answering 429)"), box);
     m_queueMode->setObjectName(QStringLiteral("queueMode"));
+    describe(m_queueMode, "queueMode");
     connect(m_queueMode, &QCheckBox::toggled, this, &SettingsPage::updateState);
     form->addRow(m_queueMode);
-    m_queueMaxWait =
-        spin(QStringLiteral("queueMaxWaitMs"), tr("Longest wait in the queue"), 0, kIntMax, tr(" ms"));
+    m_queueMaxWait = spin("queueMaxWaitMs", tr("Longest wait in the queue"), tr(" ms"));
     m_queueMaxWait->setSingleStep(1000);
-    form->addRow(tr("Longest &wait:"), m_queueMaxWait);
-    m_queueMaxSize = spin(QStringLiteral("queueMaxSize"), tr("Queue size per chain"), 0, 1000000, QString());
-    form->addRow(tr("Queue si&ze per chain:"), m_queueMaxSize);
+    form->addRow(rowLabel("queueMaxWaitMs", tr("Longest &wait")), m_queueMaxWait);
+    m_queueMaxSize = spin("queueMaxSize", tr("Queue size per chain"), QString());
+    form->addRow(rowLabel("queueMaxSize", tr("Queue si&ze per chain")), m_queueMaxSize);
     return box;
 }
 
@@ -204,50 +223,49 @@ QWidget *SettingsPage::buildServer()
     m_host = new QLineEdit(box);
     m_host->setObjectName(QStringLiteral("bindAddress"));
     m_host->setAccessibleName(tr("Bind address"));
-    m_host->setToolTip(tr("127.0.0.1 keeps the proxy on this computer; 0.0.0.0 opens it to the network."));
     m_host->setMaximumWidth(320);
+    describe(m_host, "host");
     connect(m_host, &QLineEdit::textChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("&Bind address (after restart):"), m_host);
-    m_port = spin(QStringLiteral("port"), tr("Port"), 0, 65535, QString());
+    form->addRow(rowLabel("host", tr("&Bind address")), m_host);
+    m_port = spin("port", tr("Port"), QString());
     m_port->setGroupSeparatorShown(false);
-    form->addRow(tr("&Port (after restart):"), m_port);
+    form->addRow(rowLabel("port", tr("&Port")), m_port);
     m_logLevel = new QComboBox(box);
     m_logLevel->setObjectName(QStringLiteral("logLevel"));
     m_logLevel->setAccessibleName(tr("Log level"));
     m_logLevel->addItems(ConfigValidator::logLevels());
     m_logLevel->setMinimumWidth(200);
+    describe(m_logLevel, "logLevel");
     connect(m_logLevel, &QComboBox::currentIndexChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("&Log level (after restart):"), m_logLevel);
+    form->addRow(rowLabel("logLevel", tr("&Log level")), m_logLevel);
     m_dbPath = new QLineEdit(box);
     m_dbPath->setObjectName(QStringLiteral("dbPath"));
     m_dbPath->setAccessibleName(tr("Request log database"));
+    describe(m_dbPath, "dbPath");
     connect(m_dbPath, &QLineEdit::textChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("Request log &database (after restart):"), m_dbPath);
-    m_logRetentionDays =
-        spin(QStringLiteral("logRetentionDays"), tr("Keep the request log"), 0, 36500, tr(" days"));
-    form->addRow(tr("&Keep the request log (after restart):"), m_logRetentionDays);
-    m_maxRequestBytes =
-        spin(QStringLiteral("maxRequestBytes"), tr("Largest request body"), 0, kIntMax, tr(" bytes"));
-    form->addRow(tr("Largest request &body (after restart):"), m_maxRequestBytes);
+    form->addRow(rowLabel("dbPath", tr("Request log &database")), m_dbPath);
+    m_logRetentionDays = spin("logRetentionDays", tr("Keep the request log"), tr(" days"));
+    form->addRow(rowLabel("logRetentionDays", tr("&Keep the request log")), m_logRetentionDays);
+    m_maxRequestBytes = spin("maxRequestBytes", tr("Largest request body"), tr(" bytes"));
+    form->addRow(rowLabel("maxRequestBytes", tr("Largest request &body")), m_maxRequestBytes);
     m_corsOrigins = new QPlainTextEdit(box);
     m_corsOrigins->setObjectName(QStringLiteral("corsOrigins"));
     m_corsOrigins->setAccessibleName(tr("CORS origins, one per line"));
     m_corsOrigins->setPlaceholderText(tr("None: browsers on other sites cannot call the proxy"));
+    describe(m_corsOrigins, "corsOrigins");
     m_corsOrigins->setTabChangesFocus(true);
     m_corsOrigins->setMaximumHeight(70);
     connect(m_corsOrigins, &QPlainTextEdit::textChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("CORS &origins (one per line):"), m_corsOrigins);
+    form->addRow(rowLabel("corsOrigins", tr("CORS &origins (one per line)")), m_corsOrigins);
     m_allowedHosts = new QPlainTextEdit(box);
     m_allowedHosts->setObjectName(QStringLiteral("allowedHosts"));
     m_allowedHosts->setAccessibleName(tr("Allowed host names, one per line"));
     m_allowedHosts->setPlaceholderText(tr("None besides loopback names and the address listened on"));
-    m_allowedHosts->setToolTip(
-        tr("Host header values the proxy answers to (a defence against DNS rebinding). "
-           "\".example.com\" also matches its subdomains; \"*\" turns the check off."));
+    describe(m_allowedHosts, "allowedHosts");
     m_allowedHosts->setTabChangesFocus(true);
     m_allowedHosts->setMaximumHeight(70);
     connect(m_allowedHosts, &QPlainTextEdit::textChanged, this, &SettingsPage::updateState);
-    form->addRow(tr("Allowed &host names (one per line):"), m_allowedHosts);
+    form->addRow(rowLabel("allowedHosts", tr("Allowed &host names (one per line)")), m_allowedHosts);
     return box;
 }
 
@@ -339,20 +357,7 @@ Settings SettingsPage::formSettings() const
 
 bool SettingsPage::hasUnappliedChanges() const
 {
-    const Settings form = formSettings();
-    const Settings &file = m_bridge->fileConfig()->settings;
-    return form.host != file.host || form.port != file.port || form.logLevel != file.logLevel ||
-           form.dbPath != file.dbPath || form.logRetentionDays != file.logRetentionDays ||
-           form.maxRequestBytes != file.maxRequestBytes || form.corsOrigins != file.corsOrigins ||
-           form.allowedHosts != file.allowedHosts || form.defaultChain != file.defaultChain ||
-           form.cooldownDefaultMs != file.cooldownDefaultMs ||
-           form.requestTimeoutMs != file.requestTimeoutMs ||
-           form.streamIdleTimeoutMs != file.streamIdleTimeoutMs ||
-           form.normalizeResponses != file.normalizeResponses ||
-           form.midStreamFailureThreshold != file.midStreamFailureThreshold ||
-           form.midStreamCooldownMs != file.midStreamCooldownMs ||
-           form.midStreamCooldownMaxMs != file.midStreamCooldownMaxMs || form.queueMode != file.queueMode ||
-           form.queueMaxWaitMs != file.queueMaxWaitMs || form.queueMaxSize != file.queueMaxSize;
+    return !ConfigKeys::changedSettings(formSettings(), m_bridge->fileConfig()->settings).isEmpty();
 }
 
 void SettingsPage::updateState()

@@ -42,8 +42,8 @@ private:
     void refreshChains();
     void updateState();
     Settings formSettings() const;
-    QSpinBox *spin(const QString &objectName, const QString &accessibleName, int minimum, int maximum,
-                   const QString &suffix);
+    // A spin box for the integer setting `key` (its object name), with the key table's range and description.
+    QSpinBox *spin(const char *key, const QString &accessibleName, const QString &suffix);
 
     ServiceBridge *m_bridge;
     StatusBanner *m_banner;

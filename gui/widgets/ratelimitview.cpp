@@ -130,15 +130,15 @@ void RateLimitView::setStatus(const QList<RateLimitTracker::PairStatus> &pairs, 
                 RateLimitTracker::PairStatus fresh;
                 fresh.provider = entry.provider;
                 fresh.model = entry.model;
-                fresh.status = QStringLiteral("available");
+                fresh.state = RateLimitTracker::PairStatus::State::Available;
                 merged.append(fresh);
             }
         }
     }
     // Cooling entries first, then by name.
     std::stable_sort(merged.begin(), merged.end(), [](const auto &a, const auto &b) {
-        const bool ae = a.status == QLatin1String("exhausted");
-        const bool be = b.status == QLatin1String("exhausted");
+        const bool ae = a.exhausted();
+        const bool be = b.exhausted();
         if (ae != be)
             return ae;
         return key(a.provider, a.model) < key(b.provider, b.model);
@@ -146,7 +146,7 @@ void RateLimitView::setStatus(const QList<RateLimitTracker::PairStatus> &pairs, 
     const bool sameRows =
         merged.size() == m_pairs.size() &&
         std::equal(merged.begin(), merged.end(), m_pairs.begin(), [](const auto &a, const auto &b) {
-            return a.provider == b.provider && a.model == b.model && a.status == b.status;
+            return a.provider == b.provider && a.model == b.model && a.state == b.state;
         });
     m_pairs = merged;
     if (sameRows) {
@@ -167,16 +167,16 @@ int RateLimitView::rowCount() const
 
 QString RateLimitView::statusText(const RateLimitTracker::PairStatus &pair)
 {
-    if (pair.status == QLatin1String("exhausted"))
+    if (pair.exhausted())
         return tr("Cooling down");
-    if (pair.status == QLatin1String("tracking"))
+    if (pair.state == RateLimitTracker::PairStatus::State::Tracking)
         return tr("Quota known");
     return tr("Available");
 }
 
 qint64 RateLimitView::nextResetMs(const RateLimitTracker::PairStatus &pair, qint64 nowMs)
 {
-    if (pair.status == QLatin1String("exhausted"))
+    if (pair.exhausted())
         return pair.cooldownUntilMs;
     qint64 next = 0;
     for (const auto &w : pair.windows) {
@@ -207,7 +207,8 @@ QString RateLimitView::details(const RateLimitTracker::PairStatus &pair)
     if (!pair.reason.isEmpty())
         bits << pair.reason;
     if (bits.isEmpty())
-        return pair.status == QLatin1String("available") ? tr("nothing learned yet") : QString();
+        return pair.state == RateLimitTracker::PairStatus::State::Available ? tr("nothing learned yet")
+                                                                            : QString();
     return bits.join(tr(" · "));
 }
 
@@ -227,9 +228,9 @@ void RateLimitView::rebuild()
         entry->setToolTip(entry->text());
         m_table->setItem(row, EntryColumn, entry);
         auto *status = textItem(statusText(pair));
-        if (pair.status == QLatin1String("exhausted"))
+        if (pair.exhausted())
             status->setForeground(DisplayFormat::statusColor(429));
-        else if (pair.status == QLatin1String("available"))
+        else if (pair.state == RateLimitTracker::PairStatus::State::Available)
             status->setForeground(DisplayFormat::statusColor(200));
         m_table->setItem(row, StatusColumn, status);
         m_table->setItem(row, ResetColumn, textItem(QString()));
@@ -237,7 +238,7 @@ void RateLimitView::rebuild()
         detail->setToolTip(detail->text());
         m_table->setItem(row, DetailsColumn, detail);
         m_table->setItem(row, ActionColumn, textItem(QString()));
-        if (pair.status == QLatin1String("exhausted")) {
+        if (pair.exhausted()) {
             auto *reset = new QPushButton(tr("Reset"), m_table);
             reset->setObjectName(QStringLiteral("resetLimits"));
             reset->setAccessibleName(tr("Reset the limits of %1").arg(entry->text()));
@@ -273,7 +274,7 @@ void RateLimitView::tick()
         QString text;
         if (next > now)
             text = DisplayFormat::countdown(next - now);
-        else if (pair.status == QLatin1String("exhausted"))
+        else if (pair.exhausted())
             text = next > 0 ? tr("ready") : tr("unknown");
         item->setText(text);
         item->setToolTip(next > 0 ? tr("Until %1").arg(DisplayFormat::dateTime(next)) : QString());

@@ -1,81 +1,88 @@
 #pragma once
 
+#include "config.h"
+
+#include <QCoreApplication>
+#include <QJsonArray>
+#include <QJsonValue>
+#include <QList>
 #include <QStringList>
 
-// The keys of each config object: the reference schema plus our additions. One list, read by the YAML loader
-// (unknown keys are warnings) and by the admin API's JSON conversion (unknown keys are refused).
+#include <variant>
+
+// The keys of each config object: the reference schema plus our additions. The settings are one table with
+// everything known about each key (its member of Settings, type, default, whether it needs a restart, where
+// the UIs show it, a one-line description, the validator's range). The YAML reader and writer, --init's
+// example, the admin API's JSON (and its /v1/admin/schema), the validator, ProxyService's restart rule and
+// both Settings pages read it; none of them lists the keys again.
 namespace ConfigKeys {
 
-inline const QStringList &top()
-{
-    static const QStringList keys{QStringLiteral("version"), QStringLiteral("settings"),
-                                  QStringLiteral("providers"), QStringLiteral("chains")};
-    return keys;
-}
+// What a setting holds, and how it is written.
+enum class Type {
+    Integer,
+    Boolean,
+    Text,       // free text (a path, a name): always quoted in YAML
+    Word,       // an address or a level: quoted in YAML only when a plain scalar would read as something else
+    LogLevel,   // one of ConfigValidator::logLevels()
+    ChainName,  // the name of a chain
+    List,       // strings
+    SecretList, // strings masked in the admin API (API keys)
+    AliasMap,   // an ordered map of model name patterns to chain names (a list of {pattern, chain} in JSON)
+    SecretUrl,  // a URL whose password is masked in the admin API (settings.storage)
+};
 
-inline const QStringList &settings()
-{
-    static const QStringList keys{QStringLiteral("port"),
-                                  QStringLiteral("host"),
-                                  QStringLiteral("apiKeys"),
-                                  QStringLiteral("adminKeys"),
-                                  QStringLiteral("defaultChain"),
-                                  QStringLiteral("logLevel"),
-                                  QStringLiteral("cooldownDefaultMs"),
-                                  QStringLiteral("requestTimeoutMs"),
-                                  QStringLiteral("streamIdleTimeoutMs"),
-                                  QStringLiteral("dbPath"),
-                                  QStringLiteral("normalizeResponses"),
-                                  QStringLiteral("midStreamFailureThreshold"),
-                                  QStringLiteral("midStreamCooldownMs"),
-                                  QStringLiteral("midStreamCooldownMaxMs"),
-                                  QStringLiteral("queueMode"),
-                                  QStringLiteral("queueMaxWaitMs"),
-                                  QStringLiteral("queueMaxSize"),
-                                  QStringLiteral("corsOrigins"),
-                                  QStringLiteral("allowedHosts"),
-                                  QStringLiteral("modelAliases"),
-                                  QStringLiteral("midStreamContinue"),
-                                  QStringLiteral("maxRequestBytes"),
-                                  QStringLiteral("logRetentionDays"),
-                                  QStringLiteral("storage"),
-                                  QStringLiteral("replicaName")};
-    return keys;
-}
+using Aliases = QList<QPair<QString, QString>>;
+using Member = std::variant<int Settings::*, qint64 Settings::*, bool Settings::*, QString Settings::*,
+                            QStringList Settings::*, Aliases Settings::*>;
 
-inline const QStringList &provider()
+struct SettingKey
 {
-    static const QStringList keys{
-        QStringLiteral("id"),      QStringLiteral("name"),       QStringLiteral("type"),
-        QStringLiteral("apiKey"),  QStringLiteral("baseUrl"),    QStringLiteral("timeout"),
-        QStringLiteral("enabled"), QStringLiteral("rateLimits"), QStringLiteral("headers")};
-    return keys;
-}
+    const char *name;
+    Member member;
+    Type type;
+    // Read once at start (listener, request log, logging): a change in the file applies at the next start.
+    bool restartOnly = false;
+    // A key of the reference 429chain schema: the writer always writes it (ours only when not the default).
+    bool reference = false;
+    // Where the Settings pages show it: "routing", "midStream", "queue", "server"; empty: not in the form
+    // (API keys have a panel of their own, admin keys are edited in the file).
+    const char *group = "";
+    const char *label = "";       // short, for the web UI (translated in the "ConfigKeys" context)
+    const char *description = ""; // one line: --init's comment and both UIs' hint
+    qint64 minimum = 0;           // integers: the validator's range
+    qint64 maximum = 0;
+    // --init writes this value instead of the default (one item for lists); empty: the default.
+    const char *example = "";
 
-inline const QStringList &rateLimits()
-{
-    static const QStringList keys{QStringLiteral("requestsPerMinute"),
-                                  QStringLiteral("requestsPerHour"),
-                                  QStringLiteral("requestsPerDay"),
-                                  QStringLiteral("tokensPerMinute"),
-                                  QStringLiteral("tokensPerDay"),
-                                  QStringLiteral("concurrentRequests"),
-                                  QStringLiteral("scope")};
-    return keys;
-}
+    QString path() const { return QStringLiteral("settings.") + QLatin1String(name); }
+    QString translatedDescription() const { return QCoreApplication::translate("ConfigKeys", description); }
+    bool isInteger() const { return type == Type::Integer; }
+    // The value of this key in `settings` as the UIs and the schema show it (secrets not masked).
+    QJsonValue jsonValue(const Settings &settings) const;
+    // An integer key's value in `settings` (0 for other types).
+    qint64 integer(const Settings &settings) const;
+    bool equal(const Settings &a, const Settings &b) const;
+    // Sets this key of `to` to its value in `from`.
+    void copy(const Settings &from, Settings &to) const;
+};
 
-inline const QStringList &chain()
-{
-    static const QStringList keys{QStringLiteral("name"), QStringLiteral("entries"),
-                                  QStringLiteral("midStreamContinue")};
-    return keys;
-}
+// Every setting, in the order the writer, the example and the admin API use.
+const QList<SettingKey> &settingsTable();
+// The setting of that name, or nullptr.
+const SettingKey *setting(const QString &name);
+// Names of the restart-only settings whose values differ between a and b, as "settings.port" etc.
+QStringList changedRestartSettings(const Settings &a, const Settings &b);
+// The names of the settings whose values differ between a and b.
+QStringList changedSettings(const Settings &a, const Settings &b);
+// The table for the admin API: [{name, type, default, restartOnly, group, label, description, minimum,
+// maximum, choices}]. Labels and descriptions in English, as the web UI is.
+QJsonArray settingsSchema();
 
-inline const QStringList &entry()
-{
-    static const QStringList keys{QStringLiteral("provider"), QStringLiteral("model"),
-                                  QStringLiteral("maxOutputTokens")};
-    return keys;
-}
+const QStringList &top();
+const QStringList &settings();
+const QStringList &provider();
+const QStringList &rateLimits();
+const QStringList &chain();
+const QStringList &entry();
 
 } // namespace ConfigKeys

@@ -1,7 +1,9 @@
 #include "configloader.h"
 
 #include "configvalidator.h"
+#include "configwriter.h"
 #include "configyamlreader.h"
+#include "providerkind.h"
 
 #include <QCoreApplication>
 #include <QFile>
@@ -103,5 +105,14 @@ QByteArray ConfigLoader::exampleConfig()
     QFile file(QStringLiteral(":/config/config.example.yaml"));
     if (!file.open(QIODevice::ReadOnly))
         return QByteArray();
-    return file.readAll();
+    // The settings come from the key table, with their defaults and descriptions; the types from
+    // ProviderKind.
+    QByteArray example = file.readAll();
+    example.replace("@types@", ProviderKind::knownTypes().join(QLatin1String(", ")).toUtf8());
+    const QByteArray marker = "settings: # @settings@";
+    const qsizetype at = example.indexOf(marker);
+    if (at < 0)
+        return example;
+    const qsizetype end = example.indexOf('\n', at);
+    return example.replace(at, (end < 0 ? example.size() : end + 1) - at, ConfigWriter::exampleSettings());
 }

@@ -1,5 +1,6 @@
 #include "configvalidator.h"
 
+#include "configkeys.h"
 #include "providerkind.h"
 #include "storageurl.h"
 
@@ -71,7 +72,11 @@ void checkKeyList(IssueCollector &out, const QString &path, const QStringList &k
 void checkSettings(IssueCollector &out, const Config &config)
 {
     const Settings &s = config.settings;
-    out.checkRange(QStringLiteral("settings.port"), s.port, 1, 65535);
+    // The integers' ranges are the key table's.
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        if (k.isInteger())
+            out.checkRange(k.path(), k.integer(s), k.minimum, k.maximum);
+    }
     if (!ConfigValidator::isValidHost(s.host)) {
         out.add(QStringLiteral("settings.host"),
                 ConfigValidator::tr("%1 is not an IP address or \"localhost\"").arg(quoted(s.host)));
@@ -92,16 +97,8 @@ void checkSettings(IssueCollector &out, const Config &config)
                 ConfigValidator::tr("%1 is not one of %2")
                     .arg(quoted(s.logLevel), ConfigValidator::logLevels().join(QLatin1String(", "))));
     }
-    out.checkRange(QStringLiteral("settings.cooldownDefaultMs"), s.cooldownDefaultMs, 1000);
-    out.checkRange(QStringLiteral("settings.requestTimeoutMs"), s.requestTimeoutMs, 1000);
-    out.checkRange(QStringLiteral("settings.streamIdleTimeoutMs"), s.streamIdleTimeoutMs, 1000);
     if (s.dbPath.trimmed().isEmpty())
         out.add(QStringLiteral("settings.dbPath"), ConfigValidator::tr("must not be empty"));
-    out.checkRange(QStringLiteral("settings.midStreamFailureThreshold"), s.midStreamFailureThreshold, 1);
-    out.checkRange(QStringLiteral("settings.midStreamCooldownMs"), s.midStreamCooldownMs, 1000);
-    out.checkRange(QStringLiteral("settings.midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs, 1000);
-    out.checkRange(QStringLiteral("settings.queueMaxWaitMs"), s.queueMaxWaitMs, 1000);
-    out.checkRange(QStringLiteral("settings.queueMaxSize"), s.queueMaxSize, 1);
     for (int i = 0; i < s.corsOrigins.size(); ++i) {
         const QString &origin = s.corsOrigins.at(i);
         if (origin != QLatin1String("*") && !ConfigValidator::isValidHttpUrl(origin)) {
@@ -132,8 +129,6 @@ void checkSettings(IssueCollector &out, const Config &config)
                                     "(refusing to serve without keys)")
                     .arg(quoted(s.host)));
     }
-    out.checkRange(QStringLiteral("settings.maxRequestBytes"), s.maxRequestBytes, 1024);
-    out.checkRange(QStringLiteral("settings.logRetentionDays"), s.logRetentionDays, 1);
     QString storageError;
     if (!StorageUrl::parse(s.storage, &storageError))
         out.add(QStringLiteral("settings.storage"), storageError);

@@ -25,7 +25,6 @@ public:
     explicit ConfigWatcher(ProxyService &service, QObject *parent = nullptr);
 
     QString path() const { return m_path; } // absolute; empty when the config has no file (nothing watched)
-    void setDebounceMs(int ms) { m_debounce.setInterval(ms); }
 
 signals:
     // A changed file was handed to ProxyService::reloadFromDisk(); ok tells whether it was applied.

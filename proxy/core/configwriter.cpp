@@ -1,14 +1,20 @@
 #include "configwriter.h"
 
+#include "configkeys.h"
 #include "envexpander.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QJsonArray>
+#include <QJsonValue>
 #include <QSaveFile>
 
 #include <yaml-cpp/yaml.h>
+
+#include <type_traits>
+#include <variant>
 
 #ifdef Q_OS_UNIX
 #include <fcntl.h>
@@ -112,6 +118,8 @@ private:
     void putNumber(const char *name, qint64 value);
     void putBool(const char *name, bool value);
     void putList(const char *name, const QStringList &values);
+    // An ordered map of strings (settings.modelAliases), values quoted only when needed.
+    void putMap(const char *name, const QList<QPair<QString, QString>> &entries);
     void text(const QString &path, const QString &value, Quote quote);
     // The previous file's raw text at `path` if it still expands to `value`.
     QString reference(const QString &path, const QString &value) const;
@@ -176,52 +184,44 @@ void Emitter::putList(const char *name, const QStringList &values)
     m_out << YAML::EndSeq;
 }
 
+void Emitter::putMap(const char *name, const QList<QPair<QString, QString>> &entries)
+{
+    m_out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    for (const auto &[key, value] : entries) {
+        m_out << YAML::Key << key.toStdString() << YAML::Value;
+        text(pathOf(name) + QLatin1Char('.') + key, value, Quote::IfNeeded);
+    }
+    m_out << YAML::EndMap;
+}
+
 void Emitter::settings(const Settings &s)
 {
     const Settings defaults;
     m_base = QStringLiteral("settings.");
     m_out << YAML::Key << "settings" << YAML::Value << YAML::BeginMap;
-    putNumber("port", s.port);
-    if (s.host != defaults.host)
-        putText("host", s.host, Quote::IfNeeded);
-    putList("apiKeys", s.apiKeys);
-    if (!s.adminKeys.isEmpty())
-        putList("adminKeys", s.adminKeys);
-    putText("defaultChain", s.defaultChain);
-    putText("logLevel", s.logLevel, Quote::IfNeeded);
-    putNumber("cooldownDefaultMs", s.cooldownDefaultMs);
-    putNumber("requestTimeoutMs", s.requestTimeoutMs);
-    putNumber("streamIdleTimeoutMs", s.streamIdleTimeoutMs);
-    putText("dbPath", s.dbPath);
-    putBool("normalizeResponses", s.normalizeResponses);
-    if (s.midStreamContinue != defaults.midStreamContinue)
-        putBool("midStreamContinue", s.midStreamContinue);
-    putNumber("midStreamFailureThreshold", s.midStreamFailureThreshold);
-    putNumber("midStreamCooldownMs", s.midStreamCooldownMs);
-    putNumber("midStreamCooldownMaxMs", s.midStreamCooldownMaxMs);
-    putBool("queueMode", s.queueMode);
-    putNumber("queueMaxWaitMs", s.queueMaxWaitMs);
-    putNumber("queueMaxSize", s.queueMaxSize);
-    if (!s.corsOrigins.isEmpty())
-        putList("corsOrigins", s.corsOrigins);
-    if (!s.allowedHosts.isEmpty())
-        putList("allowedHosts", s.allowedHosts);
-    if (s.maxRequestBytes != defaults.maxRequestBytes)
-        putNumber("maxRequestBytes", s.maxRequestBytes);
-    if (s.logRetentionDays != defaults.logRetentionDays)
-        putNumber("logRetentionDays", s.logRetentionDays);
-    if (!s.modelAliases.isEmpty()) {
-        m_out << YAML::Key << "modelAliases" << YAML::Value << YAML::BeginMap;
-        for (const auto &[pattern, chain] : s.modelAliases) {
-            m_out << YAML::Key << pattern.toStdString() << YAML::Value;
-            text(pathOf("modelAliases.") + pattern, chain, Quote::IfNeeded);
-        }
-        m_out << YAML::EndMap;
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        // The reference's keys are always written (its readers expect them); ours only when set.
+        if (!k.reference && k.equal(s, defaults))
+            continue;
+        std::visit(
+            [&](auto member) {
+                using Value = std::decay_t<decltype(s.*member)>;
+                if constexpr (std::is_same_v<Value, int> || std::is_same_v<Value, qint64>)
+                    putNumber(k.name, s.*member);
+                else if constexpr (std::is_same_v<Value, bool>)
+                    putBool(k.name, s.*member);
+                else if constexpr (std::is_same_v<Value, QString>)
+                    putText(k.name, s.*member,
+                            k.type == ConfigKeys::Type::Word || k.type == ConfigKeys::Type::LogLevel
+                                ? Quote::IfNeeded
+                                : Quote::Always);
+                else if constexpr (std::is_same_v<Value, QStringList>)
+                    putList(k.name, s.*member);
+                else
+                    putMap(k.name, s.*member);
+            },
+            k.member);
     }
-    if (!s.storage.isEmpty())
-        putText("storage", s.storage);
-    if (!s.replicaName.isEmpty())
-        putText("replicaName", s.replicaName, Quote::IfNeeded);
     m_out << YAML::EndMap;
 }
 
@@ -357,7 +357,67 @@ bool saveAtomically(const QString &path, const QByteArray &content, QString *err
     return true;
 }
 
+// A value as --init's example writes it: its example, else the default.
+QStringList exampleValues(const ConfigKeys::SettingKey &k, const Settings &defaults)
+{
+    const QString example = QString::fromUtf8(k.example);
+    const QJsonValue value = k.jsonValue(defaults);
+    const auto quote = [&](const QString &text) -> QString {
+        const bool plain = k.type == ConfigKeys::Type::Word || k.type == ConfigKeys::Type::LogLevel;
+        return plain && !looksLikeOtherType(text) ? text : QLatin1Char('"') + text + QLatin1Char('"');
+    };
+    if (value.isArray()) {
+        QStringList items;
+        for (const QJsonValue &item : value.toArray())
+            items << quote(item.toString());
+        if (!example.isEmpty())
+            items = QStringList{quote(example)};
+        return items;
+    }
+    if (!example.isEmpty())
+        return {quote(example)};
+    if (value.isBool())
+        return {value.toBool() ? QStringLiteral("true") : QStringLiteral("false")};
+    if (value.isDouble())
+        return {QString::number(qint64(value.toDouble()))};
+    return {quote(value.toString())};
+}
+
 } // namespace
+
+QByteArray ConfigWriter::exampleSettings()
+{
+    constexpr int kCommentColumn = 35;
+    const Settings defaults;
+    const auto line = [](const QString &text, const char *description) -> QString {
+        QString out = text;
+        out += QString(qMax(1, kCommentColumn - int(text.size())), QLatin1Char(' '));
+        return out + QLatin1String("# ") + QLatin1String(description) + QLatin1Char('\n');
+    };
+    QString reference;
+    QString ours;
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString prefix = k.reference ? QStringLiteral("  ") : QStringLiteral("  # ");
+        QString &out = k.reference ? reference : ours;
+        if (k.type == ConfigKeys::Type::AliasMap) { // the example is one "pattern": chain line
+            out += line(prefix + QLatin1String(k.name) + QLatin1Char(':'), k.description);
+            out += prefix + QLatin1String("  ") + QString::fromUtf8(k.example) + QLatin1Char('\n');
+            continue;
+        }
+        const QStringList values = exampleValues(k, defaults);
+        if (k.type == ConfigKeys::Type::List || k.type == ConfigKeys::Type::SecretList) {
+            out += line(prefix + QLatin1String(k.name) + QLatin1Char(':'), k.description);
+            for (const QString &item : values)
+                out += prefix + QLatin1String("  - ") + item + QLatin1Char('\n');
+        } else {
+            out +=
+                line(prefix + QLatin1String(k.name) + QLatin1String(": ") + values.value(0), k.description);
+        }
+    }
+    return QStringLiteral("settings:\n%1\n  # 429chain (Qt) additions, all optional:\n%2")
+        .arg(reference, ours)
+        .toUtf8();
+}
 
 QByteArray ConfigWriter::toYaml(const Config &config, const QByteArray &previous,
                                 const ConfigLoader::EnvLookup &env)

@@ -37,6 +37,10 @@ public:
     static QByteArray toYaml(const Config &config, const QByteArray &previous = QByteArray(),
                              const ConfigLoader::EnvLookup &env = ConfigLoader::systemEnvironment());
 
+    // The settings block of --init's example: every setting with its default (or the table's example
+    // value) and its description as a comment; our additions commented out. Starts with "settings:".
+    static QByteArray exampleSettings();
+
     // Replaces `path` with `content` atomically, keeping the old file as "<path>.bak"; both 0600.
     static bool replaceFile(const QString &path, const QByteArray &content, QString *error);
 };

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 namespace {
 
@@ -329,36 +331,28 @@ void Reader::readSettings(const YAML::Node &node)
     if (!f)
         return;
     Settings &s = m_config.settings;
-    assign(s.port, integer(*f, QStringLiteral("port"), path, kIntMax));
-    s.host = string(*f, QStringLiteral("host"), path).value_or(s.host);
-    s.apiKeys = stringList(*f, QStringLiteral("apiKeys"), path).value_or(QStringList());
-    s.adminKeys = stringList(*f, QStringLiteral("adminKeys"), path).value_or(QStringList());
-    s.defaultChain = string(*f, QStringLiteral("defaultChain"), path).value_or(QString());
-    s.logLevel = string(*f, QStringLiteral("logLevel"), path).value_or(s.logLevel);
-    assign(s.cooldownDefaultMs, integer(*f, QStringLiteral("cooldownDefaultMs"), path, kInt64Max));
-    assign(s.requestTimeoutMs, integer(*f, QStringLiteral("requestTimeoutMs"), path, kInt64Max));
-    assign(s.streamIdleTimeoutMs, integer(*f, QStringLiteral("streamIdleTimeoutMs"), path, kInt64Max));
-    s.dbPath = string(*f, QStringLiteral("dbPath"), path).value_or(s.dbPath);
-    s.normalizeResponses =
-        boolean(*f, QStringLiteral("normalizeResponses"), path).value_or(s.normalizeResponses);
-    s.midStreamContinue =
-        boolean(*f, QStringLiteral("midStreamContinue"), path).value_or(s.midStreamContinue);
-    assign(s.midStreamFailureThreshold,
-           integer(*f, QStringLiteral("midStreamFailureThreshold"), path, kIntMax));
-    assign(s.midStreamCooldownMs, integer(*f, QStringLiteral("midStreamCooldownMs"), path, kInt64Max));
-    assign(s.midStreamCooldownMaxMs, integer(*f, QStringLiteral("midStreamCooldownMaxMs"), path, kInt64Max));
-    s.queueMode = boolean(*f, QStringLiteral("queueMode"), path).value_or(s.queueMode);
-    assign(s.queueMaxWaitMs, integer(*f, QStringLiteral("queueMaxWaitMs"), path, kInt64Max));
-    assign(s.queueMaxSize, integer(*f, QStringLiteral("queueMaxSize"), path, kIntMax));
-    s.corsOrigins = stringList(*f, QStringLiteral("corsOrigins"), path).value_or(QStringList());
-    s.allowedHosts = stringList(*f, QStringLiteral("allowedHosts"), path).value_or(QStringList());
-    if (const auto aliases = f->constFind(QStringLiteral("modelAliases"));
-        aliases != f->cend() && !aliases->value.IsNull())
-        s.modelAliases = orderedMap(aliases->value, join(path, QStringLiteral("modelAliases")));
-    assign(s.maxRequestBytes, integer(*f, QStringLiteral("maxRequestBytes"), path, kInt64Max));
-    assign(s.logRetentionDays, integer(*f, QStringLiteral("logRetentionDays"), path, kIntMax));
-    s.storage = string(*f, QStringLiteral("storage"), path).value_or(QString());
-    s.replicaName = string(*f, QStringLiteral("replicaName"), path).value_or(QString());
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString name = QLatin1String(k.name);
+        std::visit(
+            [&](auto member) {
+                using Value = std::decay_t<decltype(s.*member)>;
+                if constexpr (std::is_same_v<Value, int> || std::is_same_v<Value, qint64>) {
+                    assign(s.*member, integer(*f, name, path, std::numeric_limits<Value>::max()));
+                } else if constexpr (std::is_same_v<Value, bool>) {
+                    s.*member = boolean(*f, name, path).value_or(s.*member);
+                } else if constexpr (std::is_same_v<Value, QString>) {
+                    s.*member = string(*f, name, path).value_or(s.*member);
+                } else if constexpr (std::is_same_v<Value, QStringList>) {
+                    s.*member = stringList(*f, name, path).value_or(s.*member);
+                } else {
+                    static_assert(std::is_same_v<Value, QList<QPair<QString, QString>>>);
+                    const auto it = f->constFind(name);
+                    if (it != f->cend() && !it->value.IsNull())
+                        s.*member = orderedMap(it->value, join(path, name));
+                }
+            },
+            k.member);
+    }
 }
 
 ProviderConfig Reader::readProvider(const YAML::Node &node, const QString &path)

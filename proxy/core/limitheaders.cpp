@@ -191,22 +191,6 @@ std::optional<qint64> parseResetValue(QByteArrayView value, qint64 nowMs)
     return ms;
 }
 
-LimitHints fromHeaders(const QList<QPair<QByteArray, QByteArray>> &headers, qint64 nowMs)
-{
-    std::optional<qint64> retryAfterMs;
-    std::optional<qint64> retryAfter;
-    for (const auto &header : headers) {
-        const QByteArrayView name = QByteArrayView(header.first).trimmed();
-        if (!retryAfterMs && name.compare(QByteArrayView("retry-after-ms"), Qt::CaseInsensitive) == 0)
-            retryAfterMs = parseRetryAfterMs(header.second);
-        else if (!retryAfter && name.compare(QByteArrayView("retry-after"), Qt::CaseInsensitive) == 0)
-            retryAfter = parseRetryAfter(header.second, nowMs);
-    }
-    LimitHints hints;
-    hints.retryAfterMs = retryAfterMs ? retryAfterMs : retryAfter;
-    return hints;
-}
-
 } // namespace LimitParsing
 
 namespace {

@@ -82,12 +82,6 @@ struct LimitSignal
     static QLatin1String kindName(Kind kind); // "none", "rate_limit", "daily_cap", ... for logs and JSON
 };
 
-// The first version of the parser's result, kept for callers that only need a retry delay.
-struct LimitHints
-{
-    std::optional<qint64> retryAfterMs; // how long until this entry may be tried again, if the answer says
-};
-
 // Parsers for every limit signal providers send (PROVIDERS.md §1.2 and §2). The format parsers are pure: time
 // comes in as nowMs so tests can pin it; each returns nullopt for text it does not recognise and rounds
 // sub-millisecond remainders up so that a retry never happens early. parse() never throws and accepts
@@ -125,10 +119,6 @@ std::optional<qint64> parseRetryAfterMs(QByteArrayView value);
 // A format-agnostic reset value: Go duration, epoch ms (>1e12), epoch s (>1e9), else seconds from now (int or
 // float) -> ms from now, clamped to >= 0.
 std::optional<qint64> parseResetValue(QByteArrayView value, qint64 nowMs);
-
-// Reads `retry-after-ms` (wins), then `Retry-After`, from response headers (header names case-insensitive).
-// A header whose value does not parse is skipped. Same as parse(...).retryAfterMs for a header-only answer.
-LimitHints fromHeaders(const Headers &headers, qint64 nowMs);
 
 // Calendar boundaries strictly after nowMs, for windows whose reset the provider does not send.
 qint64 nextMinuteMs(qint64 nowMs);

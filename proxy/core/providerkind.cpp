@@ -1,5 +1,6 @@
 #include "providerkind.h"
 
+#include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -10,6 +11,7 @@ namespace {
 struct KindInfo
 {
     const char *type;
+    const char *label; // translated in the "ProviderKind" context
     const char *baseUrl;
     // The most output tokens a free tier of this type reliably gives in one answer (0: no clamp). Coding
     // agents ask for 32k-64k; above this the provider refuses (Groq, Cerebras: 400), charges the window for
@@ -18,14 +20,16 @@ struct KindInfo
 };
 
 constexpr KindInfo kKinds[] = {
-    {"openrouter", "https://openrouter.ai/api/v1", 8192},
-    {"groq", "https://api.groq.com/openai/v1", 8192},
-    {"cerebras", "https://api.cerebras.ai/v1", 8192},
-    {"openai", "https://api.openai.com/v1", 16384},
-    {"google-ai", "https://generativelanguage.googleapis.com/v1beta/openai", 8192},
-    {"mistral", "https://api.mistral.ai/v1", 8192},
-    {"nvidia-nim", "https://integrate.api.nvidia.com/v1", 4096},
-    {"generic-openai", "", 0},
+    {"openrouter", QT_TRANSLATE_NOOP("ProviderKind", "OpenRouter"), "https://openrouter.ai/api/v1", 8192},
+    {"groq", QT_TRANSLATE_NOOP("ProviderKind", "Groq"), "https://api.groq.com/openai/v1", 8192},
+    {"cerebras", QT_TRANSLATE_NOOP("ProviderKind", "Cerebras"), "https://api.cerebras.ai/v1", 8192},
+    {"openai", QT_TRANSLATE_NOOP("ProviderKind", "OpenAI"), "https://api.openai.com/v1", 16384},
+    {"google-ai", QT_TRANSLATE_NOOP("ProviderKind", "Google AI (Gemini)"),
+     "https://generativelanguage.googleapis.com/v1beta/openai", 8192},
+    {"mistral", QT_TRANSLATE_NOOP("ProviderKind", "Mistral"), "https://api.mistral.ai/v1", 8192},
+    {"nvidia-nim", QT_TRANSLATE_NOOP("ProviderKind", "NVIDIA NIM"), "https://integrate.api.nvidia.com/v1",
+     4096},
+    {"generic-openai", QT_TRANSLATE_NOOP("ProviderKind", "Any OpenAI-compatible server"), "", 0},
 };
 
 // JSON Schema keywords Gemini's function declarations refuse ("Unknown name … Cannot find field").
@@ -203,6 +207,24 @@ QString ProviderKind::defaultBaseUrl(const QString &type)
 {
     const auto *k = find(type);
     return k ? QLatin1String(k->baseUrl) : QString();
+}
+
+QString ProviderKind::label(const QString &type)
+{
+    const auto *k = find(type);
+    return k ? QCoreApplication::translate("ProviderKind", k->label) : type;
+}
+
+QJsonArray ProviderKind::typesJson()
+{
+    QJsonArray out;
+    for (const auto &k : kKinds) {
+        out.append(QJsonObject{{QStringLiteral("type"), QLatin1String(k.type)},
+                               {QStringLiteral("label"), QLatin1String(k.label)},
+                               {QStringLiteral("baseUrl"), QLatin1String(k.baseUrl)},
+                               {QStringLiteral("requiresBaseUrl"), *k.baseUrl == '\0'}});
+    }
+    return out;
 }
 
 QList<QPair<QByteArray, QByteArray>> ProviderKind::extraHeaders(const QString &type)

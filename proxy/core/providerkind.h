@@ -4,6 +4,7 @@
 #include "upstreamcall.h"
 
 #include <QByteArray>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QList>
 #include <QPair>
@@ -22,6 +23,11 @@ public:
     // Empty for generic-openai (its baseUrl is required).
     static QString defaultBaseUrl(const QString &type);
     static bool requiresBaseUrl(const QString &type) { return defaultBaseUrl(type).isEmpty(); }
+    // The type's name for people ("Google AI (Gemini)"), translated; the type itself when unknown.
+    static QString label(const QString &type);
+    // Every type for the admin API's schema: [{type, label, baseUrl, requiresBaseUrl}], in knownTypes()
+    // order, labelled in English (as the web UI is).
+    static QJsonArray typesJson();
     static QList<QPair<QByteArray, QByteArray>> extraHeaders(const QString &type);
     // `path` ("/chat/completions", "/models") on the provider's base URL (its own or its type's default).
     static QUrl endpoint(const ProviderConfig &provider, const QString &path);

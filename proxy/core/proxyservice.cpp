@@ -207,8 +207,6 @@ void ProxyService::onRequestFinished(const RequestRecord &record)
         emit chainRecovered(record.chain);
     }
     emit requestFinished(record);
-    if (m_active == 0)
-        emit becameIdle();
 }
 
 void ProxyService::onChainExhausted(const QString &chain, qint64 retryAfterSeconds)

@@ -39,10 +39,10 @@ struct AdminResult
 // and keeps the event log. Lives on the engine thread: other threads use queued calls and the signals.
 //
 // Two views of the config: config() is what runs; fileConfig() is what the file says (or will say after the
-// next write). They differ only in settings that cannot change while running (port, host, logLevel, dbPath,
-// maxRequestBytes, see restartSettings()): those keep the values the service started with, which may come
-// from PORT/HOST/LOG_LEVEL or --port/--host. Admin operations edit fileConfig() and never write those
-// overrides.
+// next write). They differ only in settings that cannot change while running (the key table's restart-only
+// ones: port, host, logLevel, dbPath, maxRequestBytes, logRetentionDays): those keep the values the service
+// started with, which may come from PORT/HOST/LOG_LEVEL or --port/--host. Admin operations edit fileConfig()
+// and never write those overrides.
 class ProxyService : public QObject
 {
     Q_OBJECT
@@ -109,8 +109,6 @@ public:
 
     // SHA-256 of the config file as last loaded or written by this service (empty without a file).
     QByteArray configFileHash() const { return m_fileHash; }
-    // Restart-only settings whose values differ between a and b, as "settings.port" etc.
-    static QStringList restartSettings(const Settings &a, const Settings &b);
 
     // Jobs for the UIs on the service's own upstream pool ("test whole chain", "fetch models"). The service
     // owns them; connect to their finished() signal, read the results, then deleteLater() them. Not started
@@ -120,7 +118,6 @@ public:
 
 signals:
     void requestFinished(const RequestRecord &record);
-    void becameIdle();
     // The config changed (admin operation or reload); config() has the new one.
     void configChanged();
     // A request found every entry of `chain` unusable (every time; the event log gets one a minute).

@@ -2,6 +2,7 @@
 
 #include "proxyservice.h"
 
+#include "configkeys.h"
 #include "configloader.h"
 #include "configvalidator.h"
 #include "configwriter.h"
@@ -17,18 +18,14 @@ Q_DECLARE_LOGGING_CATEGORY(lcConfigOps)
 
 namespace {
 
-// The settings that only take effect at start (listener, store, log setup); PORT/HOST/LOG_LEVEL and
-// --port/--host override the first three.
+// Calls visit(key) for each restart-only setting (the key table's; PORT/HOST/LOG_LEVEL and --port/--host
+// override port, host and logLevel).
 template<typename Visit> void forEachRestartSetting(Visit &&visit)
 {
-    visit("settings.port", &Settings::port);
-    visit("settings.host", &Settings::host);
-    visit("settings.logLevel", &Settings::logLevel);
-    visit("settings.dbPath", &Settings::dbPath);
-    visit("settings.maxRequestBytes", &Settings::maxRequestBytes);
-    visit("settings.logRetentionDays", &Settings::logRetentionDays);
-    visit("settings.storage", &Settings::storage);
-    visit("settings.replicaName", &Settings::replicaName);
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        if (k.restartOnly)
+            visit(k);
+    }
 }
 
 // A provider whose key, type, address or headers changed (or that is gone) starts over: what the tracker knew
@@ -63,20 +60,10 @@ QByteArray sha256(const QByteArray &content)
 
 } // namespace
 
-QStringList ProxyService::restartSettings(const Settings &a, const Settings &b)
-{
-    QStringList changed;
-    forEachRestartSetting([&](const char *name, auto member) {
-        if (a.*member != b.*member)
-            changed << QLatin1String(name);
-    });
-    return changed;
-}
-
 Config ProxyService::withRestartSettings(Config fileConfig) const
 {
     forEachRestartSetting(
-        [&](const char *, auto member) { fileConfig.settings.*member = m_startSettings.*member; });
+        [&](const ConfigKeys::SettingKey &k) { k.copy(m_startSettings, fileConfig.settings); });
     return fileConfig;
 }
 
@@ -84,8 +71,8 @@ QString ProxyService::restartNote(const Settings &before, const Settings &after)
 {
     // Changed in the file and different from what runs: only a restart applies it.
     QStringList pending;
-    for (const QString &name : restartSettings(before, after)) {
-        if (restartSettings(after, m_startSettings).contains(name))
+    for (const QString &name : ConfigKeys::changedRestartSettings(before, after)) {
+        if (ConfigKeys::changedRestartSettings(after, m_startSettings).contains(name))
             pending << name;
     }
     if (pending.isEmpty())
@@ -100,9 +87,9 @@ AdminResult ProxyService::commit(Config next, const QString &what)
     next.sourcePath = m_fileConfig->sourcePath;
     const QStringList unchangedRestart = [&] {
         QStringList same;
-        forEachRestartSetting([&](const char *name, auto member) {
-            if (next.settings.*member == m_fileConfig->settings.*member)
-                same << QLatin1String(name);
+        forEachRestartSetting([&](const ConfigKeys::SettingKey &k) {
+            if (k.equal(next.settings, m_fileConfig->settings))
+                same << k.path();
         });
         return same;
     }();
@@ -237,10 +224,9 @@ AdminResult ProxyService::updateSettings(const Settings &settings)
     Config next = *m_fileConfig;
     next.settings = settings;
     // A form filled from config() echoes the running (maybe overridden) values: they do not go into the file.
-    forEachRestartSetting([&](const char *, auto member) {
-        if (settings.*member == m_config->settings.*member &&
-            m_config->settings.*member != m_fileConfig->settings.*member)
-            next.settings.*member = m_fileConfig->settings.*member;
+    forEachRestartSetting([&](const ConfigKeys::SettingKey &k) {
+        if (k.equal(settings, m_config->settings) && !k.equal(m_config->settings, m_fileConfig->settings))
+            k.copy(m_fileConfig->settings, next.settings);
     });
     return commit(std::move(next), tr("Settings saved"));
 }

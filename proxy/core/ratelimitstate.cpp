@@ -85,6 +85,37 @@ void putOptional(QJsonObject &o, QLatin1String key, const std::optional<qint64> 
 
 } // namespace
 
+QString RateLimitTracker::PairStatus::stateName() const
+{
+    switch (state) {
+    case State::Exhausted:
+        return QStringLiteral("exhausted");
+    case State::Tracking:
+        return QStringLiteral("tracking");
+    case State::Available:
+        break;
+    }
+    return QStringLiteral("available");
+}
+
+bool RateLimitTracker::PairStatus::blocks(const QString &forProvider, const QString &forModel,
+                                          qint64 nowMs) const
+{
+    if (provider != forProvider || !exhausted())
+        return false;
+    if (cooldownUntilMs > 0 && cooldownUntilMs <= nowMs)
+        return false; // over; the next sweep forgets it
+    return model == forModel ||
+           ((model == allModelsPool() || model == freeModelsPool()) && poolCovers(model, forModel));
+}
+
+bool RateLimitTracker::isCooling(const QList<PairStatus> &status, const QString &provider,
+                                 const QString &model, qint64 nowMs)
+{
+    return std::any_of(status.cbegin(), status.cend(),
+                       [&](const PairStatus &pair) { return pair.blocks(provider, model, nowMs); });
+}
+
 RateLimitTracker::PairStatus RateLimitTracker::pairStatus(const QString &provider, const QString &model) const
 {
     const qint64 now = m_clock.nowMs();
@@ -156,17 +187,17 @@ RateLimitTracker::PairStatus RateLimitTracker::pairStatus(const QString &provide
     const Admission verdict = evaluate(provider, model, 0);
     // Busy is not exhausted: full slots, or numbers that wait for the answers in flight.
     if (!verdict.allowed() && verdict.block != Admission::Block::Concurrency && !verdict.inFlightBound) {
-        st.status = QStringLiteral("exhausted");
+        st.state = PairStatus::State::Exhausted;
         st.reason = verdict.reason;
         st.cooldownUntilMs =
             verdict.block == Admission::Block::Cooldown && cooldownUntil ? *cooldownUntil : verdict.freesAtMs;
         return st;
     }
     if (st.windows.isEmpty() && !st.concurrencyLimit) {
-        st.status = QStringLiteral("available");
+        st.state = PairStatus::State::Available;
         return st;
     }
-    st.status = QStringLiteral("tracking");
+    st.state = PairStatus::State::Tracking;
     st.reason = QStringLiteral("tracking quota");
     QuotaStatus quota;
     quota.lastUpdated = lastUpdated > 0 ? lastUpdated : now;

@@ -109,15 +109,27 @@ public:
 
     struct PairStatus
     {
+        // Exhausted: refused now (a cooldown, a window at zero); busy slots are not exhausted. Tracking: the
+        // tracker knows windows or a concurrency limit. Available: nothing known that limits it.
+        enum class State { Available, Tracking, Exhausted };
+
         QString provider;
-        QString model;
-        QString status;             // "available", "tracking" or "exhausted"
+        QString model; // or a pool name (allModelsPool(), freeModelsPool())
+        State state = State::Available;
         qint64 cooldownUntilMs = 0; // when an exhausted pair frees (0 otherwise, or when unknown)
         QString reason;
         std::optional<QuotaStatus> quota; // while tracking
         QList<WindowStatus> windows;
         int inUse = 0; // attempts in flight
         std::optional<int> concurrencyLimit;
+
+        bool exhausted() const { return state == State::Exhausted; }
+        // "available", "tracking" or "exhausted", as /v1/ratelimits shows it.
+        QString stateName() const;
+        // Does this pair's (or pool's) exhaustion keep `model` of `provider` from serving at nowMs? A pool
+        // covers the models it pools (every model, or OpenRouter's :free ones); an exhaustion whose cooldown
+        // is over does not count (the next sweep forgets it).
+        bool blocks(const QString &provider, const QString &model, qint64 nowMs) const;
     };
 
     explicit RateLimitTracker(const Clock &clock, QObject *parent = nullptr);
@@ -186,6 +198,13 @@ public:
     // Restores saveState() output, dropping what has expired by the clock; false (with a warning, nothing
     // changed) on garbage.
     bool restoreState(const QByteArray &json);
+
+    // Is `model` of `provider` cooling down in `status` (a status() snapshot, maybe copied to another
+    // thread) at nowMs: its own pair or a pool that covers it? What the tray's health is made of.
+    static bool isCooling(const QList<PairStatus> &status, const QString &provider, const QString &model,
+                          qint64 nowMs);
+    // Does `pool` (allModelsPool(), freeModelsPool()) hold the quota of `model`?
+    static bool poolCovers(const QString &pool, const QString &model);
 
     // Pool names as they appear in signals, status and saved state.
     static QString allModelsPool() { return QStringLiteral("*"); }
@@ -275,7 +294,6 @@ private:
     // ttlMs after that), nullopt once it says nothing any more.
     static std::optional<KnownWindow> current(const KnownWindow &w, qint64 nowMs, qint64 ttlMs);
     static qint64 escalate(qint64 base, int level, qint64 max);
-    static bool poolCovers(const QString &pool, const QString &model);
     Scope *findScope(const QString &provider, const QString &scopeName, bool pool);
     const Scope *findScope(const QString &provider, const QString &scopeName, bool pool) const;
     Scope &scope(const QString &provider, const QString &scopeName, bool pool);

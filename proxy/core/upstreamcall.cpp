@@ -138,7 +138,6 @@ void UpstreamCall::onMetaData()
     }
     if (m_request.stream && !collecting())
         m_timer.start(int(qMin<qint64>(m_request.idleTimeoutMs, INT_MAX)));
-    emit headersReceived();
 }
 
 void UpstreamCall::onReadyRead()

@@ -58,7 +58,6 @@ public:
     static constexpr qint64 kStreamReadBuffer = 256 * 1024;
 
 signals:
-    void headersReceived();
     void dataAvailable();
     void finished(UpstreamCall::Failure failure, const QString &errorString);
 

@@ -215,7 +215,10 @@ void testChain(ProxyService &service, const RouteContext &context, Responder &&r
 
 void registerAdminRoutes(RouteTable &routes, ProxyService &service)
 {
-
+    routes.add(Method::Get, QStringLiteral("/v1/admin/schema"), Access::Admin,
+               [](const RouteContext &, Responder &&r) {
+                   ApiServer::sendObject(std::move(r), 200, ConfigJson::schemaJson());
+               });
     routes.add(Method::Get, QStringLiteral("/v1/admin/config"), Access::Admin,
                [&service](const RouteContext &, Responder &&r) {
                    ApiServer::sendObject(std::move(r), 200, ConfigJson::configToJson(*service.config()));

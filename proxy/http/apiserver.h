@@ -51,10 +51,6 @@ public:
     // Compares `key` with every configured key in time independent of where they differ; returns the index
     // of the matching key, or -1.
     static int matchKey(const QByteArray &key, const QStringList &keys);
-    static bool keyMatches(const QByteArray &key, const QStringList &keys)
-    {
-        return matchKey(key, keys) >= 0;
-    }
 
     // The label of the key that opens `access`, or the 401/403 to send.
     std::optional<ApiError> checkAuth(const QHttpServerRequest &request, RouteTable::Access access,

@@ -1,6 +1,7 @@
 #include "configjson.h"
 
 #include "configkeys.h"
+#include "providerkind.h"
 #include "storageurl.h"
 
 #include <QJsonArray>
@@ -8,6 +9,8 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 namespace {
 
@@ -29,14 +32,6 @@ QJsonArray maskedList(const QStringList &keys)
 }
 
 // Reads typed values out of one JSON object; the first problem wins and names its key with `prefix`.
-QJsonArray aliasesToJson(const QList<QPair<QString, QString>> &aliases)
-{
-    QJsonArray out;
-    for (const auto &[pattern, chain] : aliases)
-        out.append(QJsonObject{{QStringLiteral("pattern"), pattern}, {QStringLiteral("chain"), chain}});
-    return out;
-}
-
 class Reader
 {
 public:
@@ -313,32 +308,23 @@ QJsonObject ConfigJson::chainToJson(const ChainConfig &chain)
 
 QJsonObject ConfigJson::settingsToJson(const Settings &s)
 {
-    return QJsonObject{{QStringLiteral("port"), s.port},
-                       {QStringLiteral("host"), s.host},
-                       {QStringLiteral("apiKeys"), maskedList(s.apiKeys)},
-                       {QStringLiteral("adminKeys"), maskedList(s.adminKeys)},
-                       {QStringLiteral("defaultChain"), s.defaultChain},
-                       {QStringLiteral("logLevel"), s.logLevel},
-                       {QStringLiteral("cooldownDefaultMs"), s.cooldownDefaultMs},
-                       {QStringLiteral("requestTimeoutMs"), s.requestTimeoutMs},
-                       {QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs},
-                       {QStringLiteral("dbPath"), s.dbPath},
-                       {QStringLiteral("normalizeResponses"), s.normalizeResponses},
-                       {QStringLiteral("midStreamContinue"), s.midStreamContinue},
-                       {QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold},
-                       {QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs},
-                       {QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs},
-                       {QStringLiteral("queueMode"), s.queueMode},
-                       {QStringLiteral("queueMaxWaitMs"), s.queueMaxWaitMs},
-                       {QStringLiteral("queueMaxSize"), s.queueMaxSize},
-                       {QStringLiteral("corsOrigins"), QJsonArray::fromStringList(s.corsOrigins)},
-                       {QStringLiteral("allowedHosts"), QJsonArray::fromStringList(s.allowedHosts)},
-                       {QStringLiteral("maxRequestBytes"), s.maxRequestBytes},
-                       {QStringLiteral("logRetentionDays"), s.logRetentionDays},
-                       {QStringLiteral("modelAliases"), aliasesToJson(s.modelAliases)},
-                       // The database URL's password is a secret like the keys.
-                       {QStringLiteral("storage"), StorageUrl::masked(s.storage)},
-                       {QStringLiteral("replicaName"), s.replicaName}};
+    QJsonObject out;
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString name = QLatin1String(k.name);
+        if (k.type == ConfigKeys::Type::SecretList)
+            out.insert(name, maskedList(s.*std::get<QStringList Settings::*>(k.member)));
+        else if (k.type == ConfigKeys::Type::SecretUrl) // the database URL's password is a secret too
+            out.insert(name, StorageUrl::masked(s.*std::get<QString Settings::*>(k.member)));
+        else
+            out.insert(name, k.jsonValue(s));
+    }
+    return out;
+}
+
+QJsonObject ConfigJson::schemaJson()
+{
+    return QJsonObject{{QStringLiteral("settings"), ConfigKeys::settingsSchema()},
+                       {QStringLiteral("providerTypes"), ProviderKind::typesJson()}};
 }
 
 QJsonObject ConfigJson::configToJson(const Config &config)
@@ -444,35 +430,34 @@ std::optional<Settings> ConfigJson::settingsFromJson(const QJsonObject &json, co
     Settings s = current;
     Reader r(json, QString(), error);
     r.rejectUnknown(kSettingsKeys);
-    r.number(QStringLiteral("port"), s.port);
-    r.string(QStringLiteral("host"), s.host);
-    r.keyList(QStringLiteral("apiKeys"), s.apiKeys, current.apiKeys);
-    r.keyList(QStringLiteral("adminKeys"), s.adminKeys, current.adminKeys);
-    r.string(QStringLiteral("defaultChain"), s.defaultChain);
-    r.string(QStringLiteral("logLevel"), s.logLevel);
-    r.number(QStringLiteral("cooldownDefaultMs"), s.cooldownDefaultMs);
-    r.number(QStringLiteral("requestTimeoutMs"), s.requestTimeoutMs);
-    r.number(QStringLiteral("streamIdleTimeoutMs"), s.streamIdleTimeoutMs);
-    r.string(QStringLiteral("dbPath"), s.dbPath);
-    r.boolean(QStringLiteral("normalizeResponses"), s.normalizeResponses);
-    r.boolean(QStringLiteral("midStreamContinue"), s.midStreamContinue);
-    r.number(QStringLiteral("midStreamFailureThreshold"), s.midStreamFailureThreshold);
-    r.number(QStringLiteral("midStreamCooldownMs"), s.midStreamCooldownMs);
-    r.number(QStringLiteral("midStreamCooldownMaxMs"), s.midStreamCooldownMaxMs);
-    r.boolean(QStringLiteral("queueMode"), s.queueMode);
-    r.number(QStringLiteral("queueMaxWaitMs"), s.queueMaxWaitMs);
-    r.number(QStringLiteral("queueMaxSize"), s.queueMaxSize);
-    // Origins are not secret: masked values have no meaning there.
-    r.keyList(QStringLiteral("corsOrigins"), s.corsOrigins, {});
-    r.keyList(QStringLiteral("allowedHosts"), s.allowedHosts, {});
-    r.number(QStringLiteral("maxRequestBytes"), s.maxRequestBytes);
-    r.number(QStringLiteral("logRetentionDays"), s.logRetentionDays);
-    r.aliasList(QStringLiteral("modelAliases"), s.modelAliases);
-    r.string(QStringLiteral("storage"), s.storage);
-    // The masked URL sent back unchanged keeps the stored one, password included.
-    if (s.storage != current.storage && s.storage == StorageUrl::masked(current.storage))
-        s.storage = current.storage;
-    r.string(QStringLiteral("replicaName"), s.replicaName);
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString name = QLatin1String(k.name);
+        std::visit(
+            [&](auto member) {
+                using Value = std::decay_t<decltype(s.*member)>;
+                if constexpr (std::is_same_v<Value, int> || std::is_same_v<Value, qint64>)
+                    r.number(name, s.*member);
+                else if constexpr (std::is_same_v<Value, bool>)
+                    r.boolean(name, s.*member);
+                else if constexpr (std::is_same_v<Value, QString>)
+                    r.string(name, s.*member);
+                else if constexpr (std::is_same_v<Value, QStringList>)
+                    // A masked secret keeps the stored key at its index; other lists have nothing masked.
+                    r.keyList(name, s.*member,
+                              k.type == ConfigKeys::Type::SecretList ? current.*member : QStringList());
+                else
+                    r.aliasList(name, s.*member);
+            },
+            k.member);
+    }
+    // A masked URL sent back unchanged keeps the stored one, password included.
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        if (k.type != ConfigKeys::Type::SecretUrl)
+            continue;
+        const auto member = std::get<QString Settings::*>(k.member);
+        if (s.*member != current.*member && s.*member == StorageUrl::masked(current.*member))
+            s.*member = current.*member;
+    }
     if (!r.ok())
         return std::nullopt;
     return s;

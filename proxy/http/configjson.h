@@ -27,6 +27,10 @@ public:
     // {"providers":[…],"chains":[…],"settings":{…}}, masked.
     static QJsonObject configToJson(const Config &config);
 
+    // GET /v1/admin/schema: {"settings": the config key table, "providerTypes": the provider types}, so the
+    // web UI builds its forms from the core's tables instead of copying them.
+    static QJsonObject schemaJson();
+
     struct ProviderInput
     {
         ProviderConfig provider;

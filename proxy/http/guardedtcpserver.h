@@ -19,7 +19,6 @@ public:
     QTcpSocket *nextPendingConnection() override;
     // server.bind(this), then the guards' second readyRead slot is connected after each of QHttpServer's.
     void bindTo(QHttpServer &server);
-    void setLimits(const ConnectionGuard::Limits &limits) { m_limits = limits; }
 
 private:
     ConnectionGuard::Limits m_limits;

@@ -59,7 +59,7 @@ QJsonObject pairJson(const PairStatus &pair)
         windows.append(windowJson(window));
     return QJsonObject{{QStringLiteral("provider"), pair.provider},
                        {QStringLiteral("model"), pair.model},
-                       {QStringLiteral("status"), pair.status},
+                       {QStringLiteral("status"), pair.stateName()},
                        {QStringLiteral("cooldownUntil"), timeOrNull(pair.cooldownUntilMs)},
                        {QStringLiteral("reason"), pair.reason},
                        {QStringLiteral("quota"), quotaJson(pair.quota)},

@@ -4,8 +4,11 @@
 #include "apiserver.h"
 #include "healthreport.h"
 #include "proxyservice.h"
+#include "requestcsv.h"
+#include "responsewriter.h"
 #include "routetable.h"
 
+#include <QBuffer>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonObject>
@@ -317,6 +320,30 @@ Answer handleRequests(StatsSource &stats, const StatsInput &input)
     return objectAnswer(200, {{QStringLiteral("requests"), rows}});
 }
 
+// Every request the filters match (limit, offset and before do not apply), as RequestCsv writes it for the
+// desktop's export too.
+Answer handleRequestsCsv(StatsSource &stats, const StatsInput &input)
+{
+    RequestQuery query;
+    if (const auto error = parseRequestQuery(input.query, &query))
+        return errorAnswer(*error);
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    qint64 rows = 0;
+    if (!RequestCsv::writeRows(stats, query, buffer, &rows))
+        return plainErrorAnswer(503, QStringLiteral("The export was cancelled: 429chain is shutting down"));
+    const QByteArray csv = buffer.data();
+    return [csv, rows](QHttpServerResponder &&r) {
+        ResponseWriter writer(std::move(r));
+        // X-Rows: a cell may hold a line break, so the client cannot count the lines.
+        writer.sendWhole(200, csv,
+                         {{QByteArrayLiteral("Content-Disposition"),
+                           QByteArrayLiteral("attachment; filename=\"429chain-requests.csv\"")},
+                          {QByteArrayLiteral("X-Rows"), QByteArray::number(rows)}},
+                         QByteArrayLiteral("text/csv; charset=utf-8"));
+    };
+}
+
 Answer handleRequest(StatsSource &stats, const StatsInput &input)
 {
     bool ok = false;
@@ -421,6 +448,7 @@ void registerStatsRoutes(RouteTable &routes, ProxyService &service)
                   });
 
     addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests"), handleRequests);
+    addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests.csv"), handleRequestsCsv);
     addStatsRoute(routes, service, QStringLiteral("/v1/stats/requests/:id"), handleRequest);
     addStatsRoute(routes, service, QStringLiteral("/v1/stats/timeseries"), handleTimeseries);
 }

@@ -122,14 +122,6 @@ QList<SimulatedProvider *> DemoEnvironment::providers() const
     return list;
 }
 
-QStringList DemoEnvironment::providerIds() const
-{
-    QStringList ids;
-    for (const Entry &e : m_entries)
-        ids << e.id;
-    return ids;
-}
-
 Config DemoEnvironment::config(int port, const QString &host) const
 {
     Config config;
@@ -154,7 +146,7 @@ Config DemoEnvironment::config(int port, const QString &host) const
     auto entry = [this](const QString &id) {
         for (const Entry &e : m_entries) {
             if (e.id == id)
-                return ChainEntry{e.id, e.model, 0};
+                return ChainEntry{e.id, e.model, 0, std::nullopt};
         }
         return ChainEntry{};
     };

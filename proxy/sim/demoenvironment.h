@@ -22,7 +22,6 @@ public:
 
     // Starts the providers on free loopback ports; false (with a reason) if one cannot listen.
     bool start(QString *error = nullptr);
-    bool isStarted() const { return m_started; }
 
     // A complete config for the proxy on host:port, with chains "default" (groq-demo -> openrouter-demo ->
     // cerebras-demo) and "fast" (cerebras-demo -> groq-demo). Call after start().
@@ -34,7 +33,6 @@ public:
     // The simulated provider behind a demo provider id, or null.
     SimulatedProvider *provider(const QString &id) const;
     QList<SimulatedProvider *> providers() const;
-    QStringList providerIds() const;
 
 private:
     struct Entry

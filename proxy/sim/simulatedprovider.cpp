@@ -174,23 +174,6 @@ QString SimulatedProvider::baseUrl() const
     return QStringLiteral("http://127.0.0.1:%1/v1").arg(m_port);
 }
 
-QString SimulatedProvider::dialectName(Dialect dialect)
-{
-    switch (dialect) {
-    case Dialect::OpenAI:
-        return QStringLiteral("openai");
-    case Dialect::Groq:
-        return QStringLiteral("groq");
-    case Dialect::OpenRouter:
-        return QStringLiteral("openrouter");
-    case Dialect::Cerebras:
-        return QStringLiteral("cerebras");
-    case Dialect::Gemini:
-        return QStringLiteral("gemini");
-    }
-    return {};
-}
-
 void SimulatedProvider::enqueue(const Step &step)
 {
     m_script.enqueue(step);

@@ -93,7 +93,6 @@ public:
     quint16 port() const { return m_port; }
     QString baseUrl() const; // "http://127.0.0.1:<port>/v1"
     Dialect dialect() const { return m_dialect; }
-    static QString dialectName(Dialect dialect); // "openai", "groq", "openrouter", "cerebras", "gemini"
 
     void enqueue(const Step &step);
     void setDefaultStep(const Step &step); // used when the script is empty (default: Ok)
@@ -121,7 +120,6 @@ public:
     int requestCount() const { return int(m_requests.size()); } // chat and embeddings, rejected ones too
     QList<ReceivedRequest> requests() const { return m_requests; }
     ReceivedRequest lastRequest() const;
-    void clearRequests() { m_requests.clear(); }
     // Answers (streamed or not, hangs included) whose client went away before the answer ended.
     int clientAborts() const { return m_clientAborts; }
     int activeStreams() const { return m_activeStreams; } // 200 event streams begun and not yet ended

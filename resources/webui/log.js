@@ -1,5 +1,6 @@
 // Log: the request log with filters (chain, provider, status, period), paging with before=<id>, one request's
-// attempts in detail, and a CSV export built in the browser. Filters live in the address (/log?status=4xx).
+// attempts in detail, and the CSV export of every request the filters match (GET /v1/stats/requests.csv: the
+// server writes the same columns as the desktop's export). Filters live in the address (/log?status=4xx).
 
 import { api, describe, withQuery } from './api.js';
 import { field, fill, fmtInt, fmtMs, fmtTime, h, notice, openDialog, select, statusBadge, toast } from './dom.js';
@@ -7,37 +8,19 @@ import { field, fill, fmtInt, fmtMs, fmtTime, h, notice, openDialog, select, sta
 export const title = 'Log';
 
 const PAGE = 50;
-const EXPORT_LIMIT = 500;
 const PERIODS = [['', 'Any time'], ['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 const PERIOD_MS = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3 };
 const OUTCOME_BADGE = { success: 'ok', skipped: '', rate_limited: 'warn' };
 const STATUSES = [['', 'Any status'], ['2xx', 'Served (2xx)'], ['4xx', 'Client errors (4xx)'], ['429', 'Exhausted (429)'], ['5xx', 'Failed (5xx)']];
 
-function queryOf(filters, extra) {
-  return withQuery('/v1/stats/requests', {
+function queryOf(filters, extra, path = '/v1/stats/requests') {
+  return withQuery(path, {
     chain: filters.chain,
     provider: filters.provider,
     status: filters.status,
     since: filters.period ? Date.now() - PERIOD_MS[filters.period] : '',
     ...extra,
   });
-}
-
-function csvCell(value) {
-  let text = value === null || value === undefined ? '' : String(value);
-  // A spreadsheet must not run a cell as a formula.
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function toCsv(rows) {
-  const columns = ['id', 'timestamp', 'chainName', 'providerId', 'model', 'httpStatus', 'attempts', 'promptTokens',
-    'completionTokens', 'totalTokens', 'tokensEstimated', 'latencyMs', 'firstTokenMs', 'stream', 'clientKeyLabel', 'errorMessage', 'replica'];
-  const lines = [columns.join(',')];
-  for (const r of rows) {
-    lines.push(columns.map((c) => csvCell(c === 'timestamp' ? new Date(r.timestamp).toISOString() : r[c])).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
 }
 
 function download(name, text, type) {
@@ -65,7 +48,6 @@ function showDetail(id) {
           h('dt', {}, 'Tokens'), h('dd', {}, `${fmtInt(r.promptTokens)} prompt + ${fmtInt(r.completionTokens)} completion = ${fmtInt(r.totalTokens)}${r.tokensEstimated ? ' (estimated)' : ''}`),
           h('dt', {}, 'Kind'), h('dd', {}, r.stream ? 'streamed' : 'whole answer'),
           r.clientKeyLabel ? [h('dt', {}, 'Client key'), h('dd', {}, r.clientKeyLabel)] : null,
-          r.replica ? [h('dt', {}, 'Replica'), h('dd', {}, r.replica)] : null,
           r.errorMessage ? [h('dt', {}, 'Error'), h('dd', {}, r.errorMessage)] : null),
         h('h3', {}, `Attempts (${attempts.length})`),
         attempts.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'stack' },
@@ -200,10 +182,11 @@ export function mount(root, params) {
   exportButton.addEventListener('click', async () => {
     exportButton.disabled = true;
     try {
-      const data = await api.get(queryOf(filters, { limit: EXPORT_LIMIT }));
-      const list = data.requests || [];
-      download(`429chain-requests-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.csv`, toCsv(list), 'text/csv');
-      toast(`Exported ${fmtInt(list.length)} request${list.length === 1 ? '' : 's'}${list.length === EXPORT_LIMIT ? ' (the newest 500)' : ''}`);
+      const response = await api.get(queryOf(filters, {}, '/v1/stats/requests.csv'), { stream: true });
+      const csv = await response.text();
+      const count = Number(response.headers.get('X-Rows') || 0);
+      download(`429chain-requests-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.csv`, csv, 'text/csv');
+      toast(`Exported ${fmtInt(count)} request${count === 1 ? '' : 's'}`);
     } catch (e) {
       toast(describe(e), 'error');
     } finally {

@@ -7,16 +7,9 @@ import { confirmDialog, field, fill, fmtInt, h, notice, openDialog, select, toas
 
 export const title = 'Providers';
 
-export const TYPES = [
-  ['openrouter', 'OpenRouter', 'https://openrouter.ai/api/v1'],
-  ['groq', 'Groq', 'https://api.groq.com/openai/v1'],
-  ['cerebras', 'Cerebras', 'https://api.cerebras.ai/v1'],
-  ['openai', 'OpenAI', 'https://api.openai.com/v1'],
-  ['google-ai', 'Google AI (Gemini)', 'https://generativelanguage.googleapis.com/v1beta/openai'],
-  ['mistral', 'Mistral', 'https://api.mistral.ai/v1'],
-  ['nvidia-nim', 'NVIDIA NIM', 'https://integrate.api.nvidia.com/v1'],
-  ['generic-openai', 'Any OpenAI-compatible server', ''],
-];
+// The provider types with their labels and default base URLs: ProviderKind's table, read from
+// GET /v1/admin/schema when the page loads (never copied here).
+let types = [];
 
 const LIMITS = [
   ['requestsPerMinute', 'Requests / minute'],
@@ -27,7 +20,7 @@ const LIMITS = [
   ['concurrentRequests', 'Concurrent requests'],
 ];
 
-const defaultUrl = (type) => (TYPES.find((t) => t[0] === type) || [])[2] || '';
+const defaultUrl = (type) => (types.find((t) => t.type === type) || {}).baseUrl || '';
 
 function limitsSummary(limits) {
   if (!limits) return '–';
@@ -68,7 +61,8 @@ function editProvider(existing, knownIds) {
   return openDialog(editing ? `Edit ${p.id}` : 'Add a provider', (close) => {
     const id = h('input', { name: 'id', value: p.id || '', required: true, disabled: editing, autocomplete: 'off', spellcheck: 'false', pattern: '[A-Za-z0-9][A-Za-z0-9._-]*' });
     const name = h('input', { name: 'name', value: p.name || '', autocomplete: 'off' });
-    const type = select(TYPES.map(([v, label]) => [v, `${label} (${v})`]), p.type, { name: 'type' });
+    const known = types.map((t) => [t.type, `${t.label} (${t.type})`]);
+    const type = select(known.some(([v]) => v === p.type) ? known : [[p.type, p.type], ...known], p.type, { name: 'type' });
     const baseUrl = h('input', { name: 'baseUrl', type: 'url', value: p.baseUrl || '', autocomplete: 'off', spellcheck: 'false' });
     const urlHint = h('small', { class: 'hint' });
     const key = h('input', { name: 'apiKey', type: 'password', autocomplete: 'new-password', spellcheck: 'false',
@@ -178,8 +172,9 @@ export function mount(root) {
 
   async function load() {
     try {
-      const config = await api.get('/v1/admin/config');
+      const [config, schema] = await Promise.all([api.get('/v1/admin/config'), api.get('/v1/admin/schema')]);
       if (stopped) return;
+      types = schema.providerTypes || [];
       providers = config.providers || [];
       chains = config.chains || [];
       render();

@@ -8,41 +8,9 @@ import { confirmDialog, copyText, field, fill, fmtInt, h, notice, select, toast 
 export const title = 'Settings';
 
 const MASK = '***';
-const RESTART = new Set(['port', 'host', 'logLevel', 'dbPath', 'maxRequestBytes', 'storage', 'replicaName']);
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const GROUPS = [
-  ['Routing', [
-    ['defaultChain', 'Default chain', 'chain', 'Used when a client asks for a model that is not a chain name.'],
-    ['cooldownDefaultMs', 'Default cooldown (ms)', 'number', 'After a 429 that does not say how long to wait.'],
-    ['requestTimeoutMs', 'Request timeout (ms)', 'number', 'Per attempt, unless the provider sets its own.'],
-    ['streamIdleTimeoutMs', 'Stream idle timeout (ms)', 'number', 'Silence before a stream counts as failed.'],
-    ['normalizeResponses', 'Normalize responses (reasoning_content)', 'bool'],
-  ]],
-  ['Mid-stream failures', [
-    ['midStreamFailureThreshold', 'Failures before a cooldown', 'number'],
-    ['midStreamCooldownMs', 'First cooldown (ms)', 'number'],
-    ['midStreamCooldownMaxMs', 'Longest cooldown (ms)', 'number'],
-  ]],
-  ['Queue', [
-    ['queueMode', 'Queue requests when a chain is exhausted', 'bool'],
-    ['queueMaxWaitMs', 'Longest wait (ms)', 'number'],
-    ['queueMaxSize', 'Queue size per chain', 'number'],
-  ]],
-  ['Server', [
-    ['host', 'Bind address', 'text'],
-    ['port', 'Port', 'number'],
-    ['logLevel', 'Log level', 'level'],
-    ['dbPath', 'Request log database', 'text'],
-    ['storage', 'Shared storage', 'text',
-     '"sqlite" (the file above) or postgresql://user:password@host:port/db for several replicas; the password shows as ***.'],
-    ['replicaName', 'Replica name', 'text', 'In each request row; empty: host name and port.'],
-    ['maxRequestBytes', 'Largest request body (bytes)', 'number'],
-    ['logRetentionDays', 'Keep the request log (days)', 'number'],
-    ['corsOrigins', 'CORS origins (one per line)', 'lines', '"*" or http(s) origins.'],
-    ['allowedHosts', 'Extra host names (one per line)', 'lines',
-     'Names this server answers to besides IP addresses and localhost; ".example.com" covers subdomains.'],
-  ]],
-];
+// The form is built from the config key table (GET /v1/admin/schema): each setting's group, label, type, hint,
+// range and whether it needs a restart come from the core, so no key is listed here.
+const GROUPS = [['routing', 'Routing'], ['midStream', 'Mid-stream failures'], ['queue', 'Queue'], ['server', 'Server']];
 
 // Keys this tab generated, by position in settings.apiKeys (the server shows every key masked).
 const knownKeys = new Map();
@@ -62,13 +30,16 @@ export function mount(root) {
   let stopped = false;
   let settings = null;
   let chains = [];
+  let schema = [];
   const inputs = new Map();
 
   async function load() {
     try {
-      const [s, config] = await Promise.all([api.get('/v1/admin/settings'), api.get('/v1/admin/config')]);
+      const [s, config, tables] = await Promise.all([api.get('/v1/admin/settings'), api.get('/v1/admin/config'),
+        api.get('/v1/admin/schema')]);
       if (stopped) return;
       settings = s.settings;
+      schema = tables.settings || [];
       chains = (config.chains || []).map((c) => c.name);
       renderKeys();
       renderForm();
@@ -77,20 +48,24 @@ export function mount(root) {
     }
   }
 
-  function control(key, kind) {
+  function control(row) {
+    const key = row.name;
     const value = settings[key];
-    if (kind === 'bool') return h('input', { type: 'checkbox', name: key, checked: Boolean(value) });
-    if (kind === 'number') return h('input', { type: 'number', name: key, value: value ?? '', inputmode: 'numeric', min: '0', step: '1' });
-    if (kind === 'chain') return select(chains.includes(value) ? chains : [value, ...chains], value, { name: key });
-    if (kind === 'level') return select(LOG_LEVELS.includes(value) ? LOG_LEVELS : [value, ...LOG_LEVELS], value, { name: key });
-    if (kind === 'lines') return h('textarea', { name: key, rows: 2, spellcheck: 'false' }, (value || []).join('\n'));
+    if (row.type === 'boolean') return h('input', { type: 'checkbox', name: key, checked: Boolean(value) });
+    if (row.type === 'integer') {
+      return h('input', { type: 'number', name: key, value: value ?? '', inputmode: 'numeric', min: String(row.minimum ?? 0),
+        max: row.maximum === undefined ? null : String(row.maximum), step: '1' });
+    }
+    if (row.type === 'chain') return select(chains.includes(value) ? chains : [value, ...chains], value, { name: key });
+    if (row.choices) return select(row.choices.includes(value) ? row.choices : [value, ...row.choices], value, { name: key });
+    if (row.type === 'list') return h('textarea', { name: key, rows: 2, spellcheck: 'false' }, (value || []).join('\n'));
     return h('input', { type: 'text', name: key, value: value ?? '', spellcheck: 'false' });
   }
 
-  function readValue(kind, el) {
-    if (kind === 'bool') return el.checked;
-    if (kind === 'number') return el.value === '' ? null : Number(el.value);
-    if (kind === 'lines') return el.value.split('\n').map((l) => l.trim()).filter(Boolean);
+  function readValue(type, el) {
+    if (type === 'boolean') return el.checked;
+    if (type === 'integer') return el.value === '' ? null : Number(el.value);
+    if (type === 'list') return el.value.split('\n').map((l) => l.trim()).filter(Boolean);
     return el.value.trim();
   }
 
@@ -99,15 +74,16 @@ export function mount(root) {
     const save = h('button', { type: 'submit', class: 'primary' }, 'Save settings');
     const error = h('div');
     fill(form,
-      GROUPS.map(([groupTitle, items]) => h('section', { class: 'panel' },
+      GROUPS.map(([group, groupTitle]) => h('section', { class: 'panel' },
         h('h2', {}, groupTitle),
-        groupTitle === 'Server' ? h('p', { class: 'hint' }, 'Settings marked "restart" are saved to the config file and take effect when 429chain restarts.') : null,
-        h('div', { class: 'grid-2' }, items.map(([key, label, kind, hint]) => {
-          const el = control(key, kind);
-          inputs.set(key, [kind, el]);
-          const labelNodes = [label, RESTART.has(key) ? [' ', h('span', { class: 'badge warn', title: 'Takes effect after a restart' }, 'restart')] : null];
-          if (kind === 'bool') return h('label', { class: 'check' }, el, labelNodes);
-          return field(labelNodes, el, hint);
+        schema.some((row) => row.group === group && row.restartOnly)
+          ? h('p', { class: 'hint' }, 'Settings marked "restart" are saved to the config file and take effect when 429chain restarts.') : null,
+        h('div', { class: 'grid-2' }, schema.filter((row) => row.group === group).map((row) => {
+          const el = control(row);
+          inputs.set(row.name, [row.type, el]);
+          const labelNodes = [row.label, row.restartOnly ? [' ', h('span', { class: 'badge warn', title: 'Takes effect after a restart' }, 'restart')] : null];
+          if (row.type === 'boolean') return h('label', { class: 'check', title: row.description }, el, labelNodes);
+          return field(labelNodes, el, row.description);
         })))),
       error,
       h('div', { class: 'actions' }, save));
@@ -115,9 +91,9 @@ export function mount(root) {
       event.preventDefault();
       fill(error);
       const changes = {};
-      for (const [key, [kind, el]] of inputs) {
-        const value = readValue(kind, el);
-        if (kind === 'number' && (value === null || !Number.isInteger(value))) {
+      for (const [key, [type, el]] of inputs) {
+        const value = readValue(type, el);
+        if (type === 'integer' && (value === null || !Number.isInteger(value))) {
           fill(error, notice(`${key} must be a whole number.`));
           el.focus();
           return;

@@ -49,6 +49,11 @@ ensure_webui_tools() {
 configure_and_build() {
     local dir="$1" type="$2"
     shift 2
+    # ccache, when installed, makes rebuilds (and a second checkout's builds) cheap.
+    if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&1; then
+        export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+    fi
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
     cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
     cmake --build "$dir" --parallel "$(nproc)"
 }

@@ -109,7 +109,7 @@ ChainConfig chainOf(const QString &name, const QList<QPair<QString, QString>> &e
     ChainConfig chain;
     chain.name = name;
     for (const auto &[provider, model] : entries)
-        chain.entries.append({provider, model, 0});
+        chain.entries.append({provider, model, 0, std::nullopt});
     return chain;
 }
 

@@ -151,7 +151,7 @@ private slots:
         QSignalSpy attempts(f.watcher.get(), &ConfigWatcher::reloadAttempted);
         ChainConfig chain;
         chain.name = QStringLiteral("viaAdmin");
-        chain.entries = {{QStringLiteral("groq"), QStringLiteral("m"), 0}};
+        chain.entries = {{QStringLiteral("groq"), QStringLiteral("m"), 0, std::nullopt}};
         QVERIFY(f.service->upsertChain(chain).ok());
         Settings settings = f.service->fileConfig()->settings;
         settings.cooldownDefaultMs = 5000;

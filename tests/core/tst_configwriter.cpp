@@ -164,11 +164,12 @@ Config everyAddition()
 
     ChainConfig first;
     first.name = QStringLiteral("null");
-    first.entries = {{QStringLiteral("local"), QStringLiteral("qwen2.5:7b"), 0},
-                     {QStringLiteral("42"), QStringLiteral("3.5"), 0}};
+    first.entries = {{QStringLiteral("local"), QStringLiteral("qwen2.5:7b"), 0, std::nullopt},
+                     {QStringLiteral("42"), QStringLiteral("3.5"), 0, std::nullopt}};
     ChainConfig second;
     second.name = QStringLiteral("with space");
-    second.entries = {{QStringLiteral("42"), QStringLiteral("meta-llama/llama-3.1-8b-instruct:free"), 0}};
+    second.entries = {
+        {QStringLiteral("42"), QStringLiteral("meta-llama/llama-3.1-8b-instruct:free"), 0, std::nullopt}};
     c.chains = {first, second};
     return c;
 }

@@ -50,7 +50,7 @@ bool exhausted(const RateLimitTracker &tracker, const QString &model)
 {
     for (const RateLimitTracker::PairStatus &pair : tracker.status()) {
         if (pair.provider == QLatin1String("groq") && pair.model == model)
-            return pair.status == QLatin1String("exhausted");
+            return pair.exhausted();
     }
     return false;
 }

@@ -175,7 +175,8 @@ private slots:
         provider.type = QStringLiteral("generic-openai");
         provider.baseUrl = QStringLiteral("http://127.0.0.1:9/v1/");
         const UpstreamCall::Request upstream = EmbeddingsOperation().upstreamRequest(
-            request, provider, ChainEntry{QStringLiteral("p"), QStringLiteral("m")}, Settings{});
+            request, provider, ChainEntry{QStringLiteral("p"), QStringLiteral("m"), 0, std::nullopt},
+            Settings{});
         QCOMPARE(upstream.url.toString(), QStringLiteral("http://127.0.0.1:9/v1/embeddings"));
         QCOMPARE(QJsonDocument::fromJson(upstream.body).object().value(QLatin1String("model")).toString(),
                  QStringLiteral("m"));

@@ -114,7 +114,7 @@ private slots:
         QCOMPARE(refused.reason, QStringLiteral("manual limit: RPM exceeded"));
         QVERIFY2(refused.freesAtMs > T0 + 60'000 && refused.freesAtMs <= T0 + 61'000,
                  qPrintable(QString::number(refused.freesAtMs - T0)));
-        QCOMPARE(t.status().first().status, QStringLiteral("exhausted"));
+        QCOMPARE(t.status().first().stateName(), QStringLiteral("exhausted"));
         clock.set(refused.freesAtMs);
         QVERIFY(t.admit(p, m, 10).allowed()); // the first left; the next two leave 10 s apart
         QCOMPARE(t.admit(p, m, 10).block, Block::Manual);
@@ -194,7 +194,7 @@ private slots:
         QCOMPARE(c.reason, QStringLiteral("concurrency: 2 of 2 slots in use"));
         QCOMPARE(t.status().first().inUse, 2);
         QCOMPARE(t.status().first().concurrencyLimit, 2);
-        QCOMPARE(t.status().first().status, QStringLiteral("tracking")); // busy, not exhausted
+        QCOMPARE(t.status().first().stateName(), QStringLiteral("tracking")); // busy, not exhausted
         t.release(a.ticket, 1);
         QCOMPARE(freed.size(), 1);
         QCOMPARE(t.inFlight(p, m), 1);

@@ -114,71 +114,73 @@ private slots:
         QCOMPARE(cd->reason, QStringLiteral("daily cap"));
     }
 
-    void repeatedFailuresEscalate()
+    // Repeated failures cool an entry down on a ladder: the threshold's worth of failures starts the first
+    // cooldown, each repeat doubles it up to the cap. Transient failures (by hand or as 5xx answers) and
+    // mid-stream failures (the reference's midStream* settings) climb their own ladders.
+    void failureLaddersEscalate_data()
     {
-        ManualClock clock;
-        RateLimitTracker tracker(clock);
-        RateLimitTracker::Policy policy;
-        policy.failureThreshold = 3;
-        policy.failureCooldownMs = 10'000;
-        policy.failureCooldownMaxMs = 30'000;
-        tracker.setPolicy(policy);
-        const QString p = QStringLiteral("p"), m = QStringLiteral("m");
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        QVERIFY(!tracker.cooldown(p, m)); // two failures are not yet a pattern
-        tracker.recordFailure(p, m, QStringLiteral("500"));
-        auto cd = tracker.cooldown(p, m);
-        QVERIFY(cd);
-        QCOMPARE(cd->kind, RateLimitTracker::Kind::Failing);
-        QCOMPARE(cd->untilMs - clock.nowMs(), 10'000);
-        clock.advance(10'000);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("timeout"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 20'000);
-        clock.advance(20'000);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("timeout"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 30'000); // capped
-        // A success resets the streak and the escalation.
-        clock.advance(30'000);
-        tracker.recordSuccess(p, m);
-        for (int i = 0; i < 3; ++i)
-            tracker.recordFailure(p, m, QStringLiteral("500"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 10'000);
-        // 5xx answers climb the same ladder through recordAnswer.
-        clock.advance(10'000);
-        for (int i = 0; i < 3; ++i)
-            attempt(tracker, p, m, QStringLiteral("groq"), 503);
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 20'000);
+        QTest::addColumn<int>("source"); // 0 recordFailure, 1 503 answers, 2 recordMidStreamFailure
+        QTest::addColumn<int>("threshold");
+        QTest::addColumn<QList<qint64>>("ladder"); // cooldown lengths, the last one the cap
+        QTest::addColumn<int>("kind");
+        QTest::addColumn<QString>("reasonStart");
+        QTest::newRow("transient failures") << 0 << 3 << QList<qint64>{10'000, 20'000, 30'000, 30'000}
+                                            << int(RateLimitTracker::Kind::Failing) << QString();
+        QTest::newRow("5xx answers") << 1 << 3 << QList<qint64>{10'000, 20'000, 30'000, 30'000}
+                                     << int(RateLimitTracker::Kind::Failing) << QString();
+        QTest::newRow("mid-stream failures")
+            << 2 << 2 << QList<qint64>{120'000, 240'000, 300'000, 300'000}
+            << int(RateLimitTracker::Kind::MidStream)
+            << QStringLiteral("mid-stream failures exceeded threshold (cooldown #1)");
     }
 
-    void midStreamFailuresFollowTheReferenceSettings()
+    void failureLaddersEscalate()
     {
-        ManualClock clock;
+        QFETCH(int, source);
+        QFETCH(int, threshold);
+        QFETCH(QList<qint64>, ladder);
+        QFETCH(int, kind);
+        QFETCH(QString, reasonStart);
+        ManualClock clock(T0);
         RateLimitTracker tracker(clock);
         RateLimitTracker::Policy policy;
-        policy.midStreamFailureThreshold = 2;
-        policy.midStreamCooldownMs = 120'000;
-        policy.midStreamCooldownMaxMs = 300'000;
+        policy.failureThreshold = threshold;
+        policy.failureCooldownMs = ladder.first();
+        policy.failureCooldownMaxMs = ladder.last();
+        policy.midStreamFailureThreshold = threshold;
+        policy.midStreamCooldownMs = ladder.first();
+        policy.midStreamCooldownMaxMs = ladder.last();
         tracker.setPolicy(policy);
         const QString p = QStringLiteral("p"), m = QStringLiteral("m");
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QVERIFY(!tracker.cooldown(p, m));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 120'000);
-        QCOMPARE(tracker.cooldown(p, m)->kind, RateLimitTracker::Kind::MidStream);
-        QVERIFY(tracker.cooldown(p, m)->reason.startsWith(
-            QLatin1String("mid-stream failures exceeded threshold (cooldown #1)")));
-        clock.advance(120'000);
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 240'000);
-        QVERIFY(tracker.cooldown(p, m)->reason.contains(QLatin1String("(cooldown #2)")));
-        clock.advance(240'000);
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
-        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), 300'000);
+        const auto fail = [&] {
+            if (source == 0)
+                tracker.recordFailure(p, m, QStringLiteral("timeout"));
+            else if (source == 1)
+                attempt(tracker, p, m, QStringLiteral("groq"), 503);
+            else
+                tracker.recordMidStreamFailure(p, m, QStringLiteral("drop"));
+        };
+        for (int i = 1; i < threshold; ++i)
+            fail();
+        QVERIFY(!tracker.cooldown(p, m)); // fewer than the threshold are not yet a pattern
+        for (int step = 0; step < ladder.size(); ++step) {
+            for (int i = step == 0 ? threshold - 1 : 0; i < threshold; ++i)
+                fail();
+            const auto cd = tracker.cooldown(p, m);
+            QVERIFY(cd);
+            QCOMPARE(int(cd->kind), kind);
+            QCOMPARE(cd->untilMs - clock.nowMs(), ladder.at(step));
+            if (step == 0 && !reasonStart.isEmpty())
+                QVERIFY2(cd->reason.startsWith(reasonStart), qPrintable(cd->reason));
+            clock.advance(ladder.at(step));
+        }
+        if (source == 2)
+            return;
+        // A success resets the streak and the escalation.
+        tracker.recordSuccess(p, m);
+        for (int i = 0; i < threshold; ++i)
+            fail();
+        QCOMPARE(tracker.cooldown(p, m)->untilMs - clock.nowMs(), ladder.first());
     }
 
     void headersTrackThenExhaustUntilTheirReset()
@@ -191,7 +193,7 @@ private slots:
         attempt(t, g, m, g, 200, groqHeaders(1, "2m0s", 5000, "7.66s"));
         auto st = t.status();
         QCOMPARE(st.size(), 1);
-        QCOMPARE(st.first().status, QStringLiteral("tracking"));
+        QCOMPARE(st.first().stateName(), QStringLiteral("tracking"));
         QVERIFY(st.first().quota);
         QCOMPARE(st.first().quota->remainingRequests, 1);
         QCOMPARE(st.first().quota->remainingTokens, 5000);
@@ -219,83 +221,181 @@ private slots:
         QCOMPARE(refused.block, Block::Cooldown);
         QCOMPARE(refused.reason, QStringLiteral("proactive: remaining requests = 0"));
         QCOMPARE(refused.freesAtMs, T0 + 120'000);
-        QCOMPARE(t.status().first().status, QStringLiteral("exhausted"));
+        QCOMPARE(t.status().first().stateName(), QStringLiteral("exhausted"));
         QCOMPARE(t.status().first().cooldownUntilMs, T0 + 120'000);
 
         // At the reset the window is full again.
         clock.set(T0 + 120'000);
         t.sweep();
         QVERIFY(t.admit(g, m, 10).allowed());
-        QCOMPARE(t.status().first().status, QStringLiteral("tracking"));
+        QCOMPARE(t.status().first().stateName(), QStringLiteral("tracking"));
+    }
+
+    // A daily cap cools the entry until its calendar reset; a pool's cap covers the pool's other models.
+    void dailyCapsCoolUntilTheirCalendarReset_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<qint64>("nowMs");
+        QTest::addColumn<Headers>("headers");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<qint64>("untilMs");
+        QTest::addColumn<QString>("coolsToo"); // another model of the provider the cap covers, or empty
+        QTest::addColumn<QString>("spared");   // a model of the provider it does not cover
+        // OpenRouter's free daily cap: until its X-RateLimit-Reset (00:00 UTC), for every :free model.
+        QTest::newRow("openrouter free models per day")
+            << QStringLiteral("openrouter") << QStringLiteral("a:free") << FreeDayNowMs << Headers()
+            << fixture("openrouter-429-free-models-per-day.json") << qint64(1'779'321'600'000)
+            << QStringLiteral("b:free") << QStringLiteral("paid-model");
+        QTest::newRow("cerebras tokens per day: Retry-After 86399")
+            << QStringLiteral("cerebras") << QStringLiteral("m") << FreeDayNowMs
+            << Headers{{"Retry-After", "86399"}} << fixture("cerebras-429-tokens-day.json")
+            << FreeDayNowMs + 86'399'000 << QString() << QStringLiteral("other");
+        // Gemini's per-day quota: midnight in Los Angeles, with and without daylight saving time.
+        QTest::newRow("gemini per day, summer (07:00 UTC)")
+            << QStringLiteral("google-ai") << QStringLiteral("flash") << SummerNowMs << Headers()
+            << fixture("gemini-429-rpd.json") << SummerNowMs + 11 * 3'600'000 << QString()
+            << QStringLiteral("flash2");
+        QTest::newRow("gemini per day, winter (08:00 UTC)")
+            << QStringLiteral("google-ai") << QStringLiteral("flash") << WinterNowMs << Headers()
+            << fixture("gemini-429-rpd.json") << WinterNowMs + 12 * 3'600'000 << QString()
+            << QStringLiteral("flash2");
     }
 
     void dailyCapsCoolUntilTheirCalendarReset()
+    {
+        QFETCH(QString, type);
+        QFETCH(QString, model);
+        QFETCH(qint64, nowMs);
+        QFETCH(Headers, headers);
+        QFETCH(QByteArray, body);
+        QFETCH(qint64, untilMs);
+        QFETCH(QString, coolsToo);
+        QFETCH(QString, spared);
+        ManualClock clock(nowMs);
+        RateLimitTracker t(clock);
+        const QString p = QStringLiteral("p");
+        t.setProvider(p, type, {});
+        const auto effect = attempt(t, p, model, type, 429, headers, body);
+        QCOMPARE(effect.cooldownUntilMs, untilMs);
+        QVERIFY2(effect.reason.startsWith(QLatin1String("429 ")), qPrintable(effect.reason));
+        QCOMPARE(t.cooldown(p, model)->untilMs, untilMs);
+        if (!coolsToo.isEmpty()) {
+            const auto sibling = t.admit(p, coolsToo, 10);
+            QCOMPARE(sibling.block, Block::Cooldown);
+            QCOMPARE(sibling.freesAtMs, untilMs);
+        }
+        QVERIFY(t.admit(p, spared, 10).allowed());
+    }
+
+    void openRouterFreeDailyCapCoolsItsPool()
     {
         ManualClock clock(FreeDayNowMs);
         RateLimitTracker t(clock);
         const QString o = QStringLiteral("openrouter");
         t.setProvider(o, o, {});
         QSignalSpy started(&t, &RateLimitTracker::cooldownStarted);
-        // OpenRouter's free daily cap: until its X-RateLimit-Reset (00:00 UTC), for every :free model.
         const auto effect = attempt(t, o, QStringLiteral("a:free"), o, 429, {},
                                     fixture("openrouter-429-free-models-per-day.json"));
-        QCOMPARE(effect.cooldownUntilMs, 1'779'321'600'000);
         QVERIFY2(effect.reason.startsWith(QLatin1String("429 daily cap")), qPrintable(effect.reason));
         QCOMPARE(started.last().at(1).toString(), RateLimitTracker::freeModelsPool());
-        const auto sibling = t.admit(o, QStringLiteral("b:free"), 10);
-        QCOMPARE(sibling.block, Block::Cooldown);
-        QCOMPARE(sibling.freesAtMs, 1'779'321'600'000);
-        QVERIFY(t.admit(o, QStringLiteral("paid-model"), 10).allowed()); // paid models are not in the pool
+    }
 
-        // Cerebras tokens per day: Retry-After 86399.
-        const QString c = QStringLiteral("cerebras");
-        t.setProvider(c, c, {});
-        attempt(t, c, QStringLiteral("m"), c, 429, {{"Retry-After", "86399"}},
-                fixture("cerebras-429-tokens-day.json"));
-        QCOMPARE(t.cooldown(c, QStringLiteral("m"))->untilMs, FreeDayNowMs + 86'399'000);
-
-        // Gemini's per-day quota: midnight in Los Angeles, with and without daylight saving time.
-        const QString gem = QStringLiteral("gemini");
-        t.setProvider(gem, QStringLiteral("google-ai"), {});
-        clock.set(SummerNowMs);
-        attempt(t, gem, QStringLiteral("flash"), QStringLiteral("google-ai"), 429, {},
-                fixture("gemini-429-rpd.json"));
-        QCOMPARE(t.cooldown(gem, QStringLiteral("flash"))->untilMs,
-                 SummerNowMs + 11 * 3'600'000); // 07:00 UTC
-        clock.set(WinterNowMs);
-        attempt(t, gem, QStringLiteral("flash2"), QStringLiteral("google-ai"), 429, {},
-                fixture("gemini-429-rpd.json"));
-        QCOMPARE(t.cooldown(gem, QStringLiteral("flash2"))->untilMs,
-                 WinterNowMs + 12 * 3'600'000); // 08:00 UTC
+    // Quota the provider shares across models lives in a pool that every covered model consults.
+    void pooledQuotaCoversEveryModelOfThePool_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<int>("scope"); // ManualRateLimits::Scope
+        QTest::addColumn<int>("status");
+        QTest::addColumn<Headers>("headers");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("covered");
+        QTest::addColumn<QString>("uncovered"); // empty: every model is covered
+        QTest::addColumn<qint64>("freesAtMs");
+        // A success's X-RateLimit-* on a :free model describe the account's pool.
+        QTest::newRow("openrouter :free pool from a success's headers")
+            << QStringLiteral("openrouter") << int(ManualRateLimits::Scope::Model) << 200
+            << Headers{{"X-RateLimit-Limit", "50"},
+                       {"X-RateLimit-Remaining", "0"},
+                       {"X-RateLimit-Reset", QByteArray::number(T0 + 600'000)}}
+            << QByteArray() << QStringLiteral("a:free") << QStringLiteral("b:free") << QStringLiteral("paid")
+            << T0 + 600'000;
+        // rateLimits.scope: provider pools everything the provider says, for every model.
+        QTest::newRow("scope: provider pools a 429")
+            << QStringLiteral("groq") << int(ManualRateLimits::Scope::Provider) << 429
+            << Headers{{"retry-after", "30"}} << fixture("groq-429-tpm.json") << QStringLiteral("x")
+            << QStringLiteral("y") << QString() << T0 + 30'000;
     }
 
     void pooledQuotaCoversEveryModelOfThePool()
     {
+        QFETCH(QString, type);
+        QFETCH(int, scope);
+        QFETCH(int, status);
+        QFETCH(Headers, headers);
+        QFETCH(QByteArray, body);
+        QFETCH(QString, model);
+        QFETCH(QString, covered);
+        QFETCH(QString, uncovered);
+        QFETCH(qint64, freesAtMs);
         ManualClock clock(T0);
         RateLimitTracker t(clock);
-        const QString o = QStringLiteral("openrouter");
-        t.setProvider(o, o, {});
-        // A success's X-RateLimit-* on a :free model describe the account's pool.
-        const Headers empty{{"X-RateLimit-Limit", "50"},
-                            {"X-RateLimit-Remaining", "0"},
-                            {"X-RateLimit-Reset", QByteArray::number(T0 + 600'000)}};
-        attempt(t, o, QStringLiteral("a:free"), o, 200, empty);
-        QCOMPARE(t.check(o, QStringLiteral("b:free"), 0).block, Block::Cooldown);
-        QCOMPARE(t.check(o, QStringLiteral("b:free"), 0).freesAtMs, T0 + 600'000);
-        QVERIFY(t.check(o, QStringLiteral("paid"), 0).allowed());
-        const auto st = t.status();
-        QCOMPARE(st.size(), 1); // b:free is in no chain here, so only the asked pair shows
-        clock.advance(600'000);
-        QVERIFY(t.admit(o, QStringLiteral("b:free"), 0).allowed());
+        const QString p = QStringLiteral("p");
+        ManualRateLimits rules;
+        rules.scope = ManualRateLimits::Scope(scope);
+        t.setProvider(p, type, rules);
+        attempt(t, p, model, type, status, headers, body);
+        QCOMPARE(t.check(p, covered, 0).block, Block::Cooldown);
+        QCOMPARE(t.check(p, covered, 0).freesAtMs, freesAtMs);
+        if (!uncovered.isEmpty())
+            QVERIFY(t.check(p, uncovered, 0).allowed());
+        clock.set(freesAtMs);
+        QVERIFY(t.admit(p, covered, 0).allowed());
+    }
 
-        // rateLimits.scope: provider pools everything the provider says, for every model.
-        const QString g = QStringLiteral("groq");
-        ManualRateLimits shared;
-        shared.scope = ManualRateLimits::Scope::Provider;
-        t.setProvider(g, g, shared);
-        attempt(t, g, QStringLiteral("x"), g, 429, {{"retry-after", "30"}}, fixture("groq-429-tpm.json"));
-        QCOMPARE(t.check(g, QStringLiteral("y"), 0).block, Block::Cooldown);
-        QCOMPARE(t.cooldown(g, QStringLiteral("y"))->untilMs, clock.nowMs() + 30'000);
+    // What the tray's health asks of a copied status snapshot: is this entry cooling down?
+    void isCoolingAsksPairsAndPools_data()
+    {
+        using State = RateLimitTracker::PairStatus::State;
+        QTest::addColumn<QString>("pairModel");
+        QTest::addColumn<int>("state");
+        QTest::addColumn<qint64>("untilMs"); // from now; 0: unknown
+        QTest::addColumn<QString>("entryModel");
+        QTest::addColumn<bool>("cooling");
+        const QString m = QStringLiteral("m");
+        const QString free = RateLimitTracker::freeModelsPool();
+        const QString all = RateLimitTracker::allModelsPool();
+        QTest::newRow("its own pair") << m << int(State::Exhausted) << qint64(60'000) << m << true;
+        QTest::newRow("no known end") << m << int(State::Exhausted) << qint64(0) << m << true;
+        QTest::newRow("over, not swept yet") << m << int(State::Exhausted) << qint64(-1) << m << false;
+        QTest::newRow("tracking is not cooling") << m << int(State::Tracking) << qint64(0) << m << false;
+        QTest::newRow("another model")
+            << m << int(State::Exhausted) << qint64(60'000) << QStringLiteral("n") << false;
+        QTest::newRow("the provider's pool")
+            << all << int(State::Exhausted) << qint64(60'000) << QStringLiteral("n") << true;
+        QTest::newRow(":free pool, a :free model")
+            << free << int(State::Exhausted) << qint64(60'000) << QStringLiteral("x:free") << true;
+        QTest::newRow(":free pool, a paid model")
+            << free << int(State::Exhausted) << qint64(60'000) << QStringLiteral("x") << false;
+    }
+
+    void isCoolingAsksPairsAndPools()
+    {
+        QFETCH(QString, pairModel);
+        QFETCH(int, state);
+        QFETCH(qint64, untilMs);
+        QFETCH(QString, entryModel);
+        QFETCH(bool, cooling);
+        RateLimitTracker::PairStatus pair;
+        pair.provider = QStringLiteral("p");
+        pair.model = pairModel;
+        pair.state = RateLimitTracker::PairStatus::State(state);
+        pair.cooldownUntilMs = untilMs == 0 ? 0 : T0 + untilMs;
+        RateLimitTracker::PairStatus other = pair;
+        other.provider = QStringLiteral("q");
+        QCOMPARE(RateLimitTracker::isCooling({pair}, QStringLiteral("p"), entryModel, T0), cooling);
+        QVERIFY(!RateLimitTracker::isCooling({other}, QStringLiteral("p"), entryModel, T0));
     }
 
     void tooLargeSkipsOnlyThisRequest()
@@ -353,43 +453,64 @@ private slots:
         QVERIFY(findWindow(t.status().first(), QStringLiteral("header")));
     }
 
-    void noAllowanceAndCreditsCoolForLong()
+    // Answers that waiting a minute does not cure, and a busy provider: the kind and length of the cooldown.
+    void longAndShortCooldowns_data()
     {
+        using Kind = RateLimitTracker::Kind;
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<Headers>("headers");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<int>("kind"); // RateLimitTracker::Kind
+        QTest::addColumn<qint64>("cooldownMs");
+        QTest::addColumn<QString>("reasonStart");
+        QTest::addColumn<bool>("waitingHelps");  // check() names when it frees
+        QTest::addColumn<bool>("wholeProvider"); // every model of the provider cools down
+        const RateLimitTracker::Policy policy;
+        QTest::newRow("mistral: no allowance (limit 0)")
+            << QStringLiteral("mistral") << 429
+            << Headers{{"x-ratelimit-limit-req-minute", "0"}, {"x-ratelimit-remaining-req-minute", "0"}}
+            << fixture("mistral-429-rate-limited.json") << int(Kind::NoAllowance)
+            << policy.noAllowanceCooldownMs << QStringLiteral("429 ") << false << false;
+        QTest::newRow("openrouter: credits exhausted")
+            << QStringLiteral("openrouter") << 402 << Headers() << fixture("openrouter-402-credits.json")
+            << int(Kind::Credits) << policy.creditsCooldownMs
+            << QStringLiteral("402 payment required (credits exhausted)") << true << false;
+        // Not our quota: a short cooldown, and nothing learned from it.
+        QTest::newRow("cerebras: busy queue")
+            << QStringLiteral("cerebras") << 429 << Headers() << fixture("cerebras-429-queue.json")
+            << int(Kind::RateLimited) << policy.capacityCooldownMs << QStringLiteral("429 ") << true << false;
+        QTest::newRow("401: the key is refused")
+            << QStringLiteral("groq") << 401 << Headers() << QByteArray() << int(Kind::Misconfigured)
+            << policy.misconfiguredCooldownMs << QStringLiteral("401") << false << true;
+    }
+
+    void longAndShortCooldowns()
+    {
+        QFETCH(QString, type);
+        QFETCH(int, status);
+        QFETCH(Headers, headers);
+        QFETCH(QByteArray, body);
+        QFETCH(int, kind);
+        QFETCH(qint64, cooldownMs);
+        QFETCH(QString, reasonStart);
+        QFETCH(bool, waitingHelps);
+        QFETCH(bool, wholeProvider);
         ManualClock clock(T0);
         RateLimitTracker t(clock);
-        const QString mi = QStringLiteral("mistral");
-        t.setProvider(mi, mi, {});
-        attempt(t, mi, QStringLiteral("small"), mi, 429,
-                {{"x-ratelimit-limit-req-minute", "0"}, {"x-ratelimit-remaining-req-minute", "0"}},
-                fixture("mistral-429-rate-limited.json"));
-        const auto cd = t.cooldown(mi, QStringLiteral("small"));
+        const QString p = QStringLiteral("p"), m = QStringLiteral("m");
+        t.setProvider(p, type, {});
+        attempt(t, p, m, type, 200); // a success first: the failure must not turn into a learned ceiling
+        const auto effect = attempt(t, p, m, type, status, headers, body);
+        QVERIFY2(effect.reason.startsWith(reasonStart), qPrintable(effect.reason));
+        const auto cd = t.cooldown(p, m);
         QVERIFY(cd);
-        QCOMPARE(cd->kind, RateLimitTracker::Kind::NoAllowance);
-        QCOMPARE(cd->untilMs, T0 + t.policy().noAllowanceCooldownMs);
-        QCOMPARE(t.check(mi, QStringLiteral("small"), 0).freesAtMs, 0); // waiting does not help
-
-        const QString o = QStringLiteral("openrouter");
-        t.setProvider(o, o, {});
-        const auto credits =
-            attempt(t, o, QStringLiteral("a"), o, 402, {}, fixture("openrouter-402-credits.json"));
-        QVERIFY2(credits.reason.startsWith(QLatin1String("402 payment required (credits exhausted)")),
-                 qPrintable(credits.reason));
-        QCOMPARE(t.cooldown(o, QStringLiteral("a"))->kind, RateLimitTracker::Kind::Credits);
-        QCOMPARE(t.cooldown(o, QStringLiteral("a"))->untilMs, T0 + t.policy().creditsCooldownMs);
-
-        // A busy provider (not our quota): a short cooldown, and nothing learned from it.
-        const QString c = QStringLiteral("cerebras");
-        t.setProvider(c, c, {});
-        attempt(t, c, QStringLiteral("m"), c, 200);
-        attempt(t, c, QStringLiteral("m"), c, 429, {}, fixture("cerebras-429-queue.json"));
-        QCOMPARE(t.cooldown(c, QStringLiteral("m"))->untilMs, T0 + t.policy().capacityCooldownMs);
-        QCOMPARE(t.status().constFirst().model, QStringLiteral("m")); // cerebras sorts first
-        QVERIFY(!findWindow(t.status().constFirst(), QStringLiteral("learned")));
-
-        // A refused key refuses every model of the provider.
-        attempt(t, QStringLiteral("k"), QStringLiteral("m1"), QStringLiteral("groq"), 401);
-        QCOMPARE(t.cooldown(QStringLiteral("k"), QStringLiteral("m2"))->kind,
-                 RateLimitTracker::Kind::Misconfigured);
+        QCOMPARE(int(cd->kind), kind);
+        QCOMPARE(cd->untilMs, T0 + cooldownMs);
+        QCOMPARE(t.check(p, m, 0).freesAtMs, waitingHelps ? T0 + cooldownMs : 0);
+        QCOMPARE(bool(t.cooldown(p, QStringLiteral("other"))), wholeProvider);
+        for (const auto &pair : t.status())
+            QVERIFY(!findWindow(pair, QStringLiteral("learned")));
     }
 
     void statusResetAndSnapshot()
@@ -402,9 +523,9 @@ private slots:
         attempt(t, g, QStringLiteral("b"), g, 429, {{"retry-after", "30"}}, fixture("groq-429-tpm.json"));
         const auto st = t.status();
         QCOMPARE(st.size(), 2);
-        QCOMPARE(st.at(0).status, QStringLiteral("available"));
+        QCOMPARE(st.at(0).stateName(), QStringLiteral("available"));
         QVERIFY(!st.at(0).quota);
-        QCOMPARE(st.at(1).status, QStringLiteral("exhausted"));
+        QCOMPARE(st.at(1).stateName(), QStringLiteral("exhausted"));
         QVERIFY2(st.at(1).reason.startsWith(QLatin1String("429 ")), qPrintable(st.at(1).reason));
         QCOMPARE(st.at(1).cooldownUntilMs, T0 + 30'000);
         QVERIFY(t.snapshot().at(1).cooldown);
@@ -461,18 +582,33 @@ private slots:
                                     [](const auto &s) { return s.model == QLatin1String("k"); });
         QVERIFY(k != known.end());
         QCOMPARE(findWindow(*k, QStringLiteral("learned"))->limit, 3);
+    }
 
-        // Garbage is refused with a warning and changes nothing.
+    // Garbage is refused with a warning (or its bad entries skipped) and changes nothing.
+    void restoreStateRefusesGarbage_data()
+    {
+        QTest::addColumn<QByteArray>("saved");
+        QTest::addColumn<bool>("accepted");
+        QTest::addColumn<QString>("warning");
+        QTest::newRow("not json") << QByteArray("not json") << false
+                                  << QStringLiteral("ignoring saved rate-limit state");
+        QTest::newRow("unknown version") << QByteArray(R"({"version":99,"scopes":[]})") << false
+                                         << QStringLiteral("ignoring saved rate-limit state");
+        QTest::newRow("malformed entries")
+            << QByteArray(
+                   R"({"version":1,"scopes":[42,{"provider":""},{"provider":"x","model":"y","pool":true}]})")
+            << true << QStringLiteral("malformed entries ignored");
+    }
+
+    void restoreStateRefusesGarbage()
+    {
+        QFETCH(QByteArray, saved);
+        QFETCH(bool, accepted);
+        QFETCH(QString, warning);
+        ManualClock clock(T0);
         RateLimitTracker fresh(clock);
-        QTest::ignoreMessage(QtWarningMsg,
-                             QRegularExpression(QStringLiteral("ignoring saved rate-limit state")));
-        QVERIFY(!fresh.restoreState("not json"));
-        QTest::ignoreMessage(QtWarningMsg,
-                             QRegularExpression(QStringLiteral("ignoring saved rate-limit state")));
-        QVERIFY(!fresh.restoreState(R"({"version":99,"scopes":[]})"));
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("malformed entries ignored")));
-        QVERIFY(fresh.restoreState(
-            R"({"version":1,"scopes":[42,{"provider":""},{"provider":"x","model":"y","pool":true}]})"));
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(warning));
+        QCOMPARE(fresh.restoreState(saved), accepted);
         QVERIFY(fresh.status().isEmpty());
         QVERIFY(fresh.restoreState(fresh.saveState()));
     }

@@ -81,11 +81,11 @@ bool GuiHarness::start()
         }
         ChainConfig main;
         main.name = QStringLiteral("default");
-        main.entries.append({QStringLiteral("alpha"), QStringLiteral("alpha-model"), 0});
-        main.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0});
+        main.entries.append({QStringLiteral("alpha"), QStringLiteral("alpha-model"), 0, std::nullopt});
+        main.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0, std::nullopt});
         ChainConfig backup;
         backup.name = QStringLiteral("backup");
-        backup.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0});
+        backup.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0, std::nullopt});
         config.chains = {main, backup};
         config.settings.defaultChain = QStringLiteral("default");
         config.settings.apiKeys = {QString::fromLatin1(kApiKey)};

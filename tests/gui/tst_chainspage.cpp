@@ -76,7 +76,8 @@ void TestChainsPage::init()
     GuiHarness::Options options;
     options.editConfig = [](Config &config) {
         // A third entry so that moves have room.
-        config.chains[0].entries.append({QStringLiteral("beta"), QStringLiteral("beta-two"), 0});
+        config.chains[0].entries.append(
+            {QStringLiteral("beta"), QStringLiteral("beta-two"), 0, std::nullopt});
     };
     m_harness = std::make_unique<GuiHarness>(options);
     QVERIFY(m_harness->start());

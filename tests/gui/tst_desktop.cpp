@@ -110,8 +110,8 @@ void TestDesktop::healthInWords()
     Config config;
     ChainConfig chain;
     chain.name = QStringLiteral("default");
-    chain.entries = {{QStringLiteral("groq"), QStringLiteral("llama"), 0},
-                     {QStringLiteral("openrouter"), QStringLiteral("x:free"), 0}};
+    chain.entries = {{QStringLiteral("groq"), QStringLiteral("llama"), 0, std::nullopt},
+                     {QStringLiteral("openrouter"), QStringLiteral("x:free"), 0, std::nullopt}};
     config.chains = {chain};
     const qint64 now = 1'000'000;
     QList<RateLimitTracker::PairStatus> limits;
@@ -122,7 +122,7 @@ void TestDesktop::healthInWords()
     RateLimitTracker::PairStatus groq;
     groq.provider = QStringLiteral("groq");
     groq.model = QStringLiteral("llama");
-    groq.status = QStringLiteral("exhausted");
+    groq.state = RateLimitTracker::PairStatus::State::Exhausted;
     groq.cooldownUntilMs = now + 60'000;
     limits << groq;
     h = Health::compute(config, limits, false, now);
@@ -133,7 +133,7 @@ void TestDesktop::healthInWords()
     RateLimitTracker::PairStatus pool;
     pool.provider = QStringLiteral("openrouter");
     pool.model = RateLimitTracker::freeModelsPool();
-    pool.status = QStringLiteral("exhausted");
+    pool.state = RateLimitTracker::PairStatus::State::Exhausted;
     limits << pool;
     h = Health::compute(config, limits, false, now);
     QCOMPARE(h.level, Health::Level::Exhausted);

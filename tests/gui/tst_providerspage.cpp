@@ -383,19 +383,19 @@ void TestProvidersPage::statusText()
 {
     using Pair = RateLimitTracker::PairStatus;
     const qint64 now = 1'000'000;
-    const auto pair = [](const char *provider, const char *model, const char *status, qint64 until) {
+    const auto pair = [](const char *provider, const char *model, Pair::State state, qint64 until) {
         Pair p;
         p.provider = QLatin1String(provider);
         p.model = QLatin1String(model);
-        p.status = QLatin1String(status);
+        p.state = state;
         p.cooldownUntilMs = until;
         return p;
     };
-    const Pair a = pair("p", "m1", "available", 0);
-    const Pair b = pair("p", "m2", "exhausted", now + 83'000);
-    const Pair c = pair("p", "m1", "exhausted", 0);
-    const Pair pool = pair("p", "*", "exhausted", now + 3'725'000);
-    const Pair other = pair("q", "m1", "exhausted", now + 5000);
+    const Pair a = pair("p", "m1", Pair::State::Available, 0);
+    const Pair b = pair("p", "m2", Pair::State::Exhausted, now + 83'000);
+    const Pair c = pair("p", "m1", Pair::State::Exhausted, 0);
+    const Pair pool = pair("p", "*", Pair::State::Exhausted, now + 3'725'000);
+    const Pair other = pair("q", "m1", Pair::State::Exhausted, now + 5000);
 
     QCOMPARE(ProvidersPage::statusText(QStringLiteral("p"), {a, other}, now), QStringLiteral("Available"));
     QCOMPARE(ProvidersPage::statusText(QStringLiteral("p"), {b}, now), QStringLiteral("Cooling down 1:23"));

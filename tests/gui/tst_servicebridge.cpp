@@ -97,7 +97,7 @@ void TestServiceBridge::adminRoundTrip()
 
     ChainConfig chain;
     chain.name = QStringLiteral("fresh");
-    chain.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0});
+    chain.entries.append({QStringLiteral("beta"), QStringLiteral("beta-model"), 0, std::nullopt});
     std::optional<AdminResult> result;
     QObject context;
     b->upsertChain(chain, &context, [&](const AdminResult &r) {
@@ -384,7 +384,7 @@ void TestServiceBridge::limitsFollowTheTracker()
     QVERIFY(GuiHarness::waitFor([&] { return outcome.finishedCount == 1; }));
     auto alphaStatus = [&]() -> std::optional<RateLimitTracker::PairStatus> {
         for (const auto &p : b->limits()) {
-            if (p.provider == QLatin1String("alpha") && p.status == QLatin1String("exhausted"))
+            if (p.provider == QLatin1String("alpha") && p.exhausted())
                 return p;
         }
         return std::nullopt;

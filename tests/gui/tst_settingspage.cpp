@@ -5,6 +5,7 @@
 
 #include "apikeyspanel.h"
 #include "clientkey.h"
+#include "configkeys.h"
 #include "configloader.h"
 #include "guiharness.h"
 #include "settingspage.h"
@@ -15,6 +16,8 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QFile>
+#include <QFormLayout>
+#include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
@@ -52,6 +55,7 @@ private slots:
     void refusesBadValues();
     void appliesGoodValues();
     void restartOnlySettingSaysSo();
+    void restartMarksFollowTheKeyTable();
     void revert();
     void generateCopyRevokeKey();
     void lastKeyCannotBeRevoked();
@@ -209,6 +213,29 @@ void TestSettingsPage::restartOnlySettingSaysSo()
     QCOMPARE(ConfigLoader::loadFile(m_harness->configPath()).config->settings.port, 4555);
     // The form shows the file's value.
     QCOMPARE(child<QSpinBox>(m_page.get(), "port")->value(), 4555);
+}
+
+// Every field of the form is labelled "after restart" exactly when the core's key table says so, and shows
+// the table's description as its tooltip.
+void TestSettingsPage::restartMarksFollowTheKeyTable()
+{
+    int checked = 0;
+    for (const ConfigKeys::SettingKey &k : ConfigKeys::settingsTable()) {
+        const QString objectName =
+            k.name == QByteArrayView("host") ? QStringLiteral("bindAddress") : QString::fromLatin1(k.name);
+        auto *field = m_page->findChild<QWidget *>(objectName);
+        if (!field || !*k.group)
+            continue; // API and admin keys have their own panel
+        ++checked;
+        QCOMPARE(field->toolTip(), k.translatedDescription());
+        if (qobject_cast<QCheckBox *>(field))
+            continue; // a check box carries its own text
+        auto *label = qobject_cast<QLabel *>(
+            qobject_cast<QFormLayout *>(field->parentWidget()->layout())->labelForField(field));
+        QVERIFY2(label, k.name);
+        QCOMPARE(label->text().contains(QLatin1String("(after restart)")), k.restartOnly);
+    }
+    QCOMPARE(checked, 19); // every setting of the form
 }
 
 void TestSettingsPage::revert()

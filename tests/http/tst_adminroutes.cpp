@@ -7,6 +7,7 @@
 #include "configloader.h"
 #include "configwriter.h"
 #include "httpclient.h"
+#include "providerkind.h"
 #include "proxyharness.h"
 #include "simulatedprovider.h"
 
@@ -46,8 +47,8 @@ const QStringList kSettingsKeys{QStringLiteral("port"),
                                 QStringLiteral("queueMaxWaitMs"),
                                 QStringLiteral("queueMaxSize")};
 const QStringList kSettingsOurs{
-    QStringLiteral("host"),         QStringLiteral("adminKeys"),        QStringLiteral("corsOrigins"),
-    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"),  QStringLiteral("logRetentionDays"),
+    QStringLiteral("host"),         QStringLiteral("adminKeys"),         QStringLiteral("corsOrigins"),
+    QStringLiteral("allowedHosts"), QStringLiteral("maxRequestBytes"),   QStringLiteral("logRetentionDays"),
     QStringLiteral("modelAliases"), QStringLiteral("midStreamContinue"), QStringLiteral("storage"),
     QStringLiteral("replicaName")};
 const QStringList kTestOkKeys{QStringLiteral("provider"), QStringLiteral("model"),
@@ -470,6 +471,51 @@ private slots:
                  200);
     }
 
+    // The tables the web UI builds its forms from: every setting GET /v1/admin/settings has, with the
+    // restart-only ones flagged, and every provider type with its default base URL.
+    void schemaDescribesSettingsAndProviderTypes()
+    {
+        const auto got = HttpClient::get(m_env->url(QStringLiteral("/v1/admin/schema")));
+        QCOMPARE(got.status, 200);
+        QStringList names;
+        QStringList restartOnly;
+        for (const QJsonValue &value : got.json().value(QLatin1String("settings")).toArray()) {
+            const QJsonObject row = value.toObject();
+            const QString name = row.value(QLatin1String("name")).toString();
+            names << name;
+            if (row.value(QLatin1String("restartOnly")).toBool())
+                restartOnly << name;
+            QVERIFY2(!row.value(QLatin1String("description")).toString().isEmpty(), qPrintable(name));
+            QVERIFY2(!row.value(QLatin1String("label")).toString().isEmpty(), qPrintable(name));
+            QVERIFY2(row.contains(QLatin1String("default")), qPrintable(name));
+            if (row.value(QLatin1String("type")).toString() == QLatin1String("integer"))
+                QVERIFY2(row.contains(QLatin1String("minimum")), qPrintable(name));
+        }
+        QCOMPARE(sorted(names), sorted(kSettingsKeys + kSettingsOurs));
+        // What the listener, the request log and the logging set-up read once at start.
+        QCOMPARE(sorted(restartOnly),
+                 sorted({QStringLiteral("port"), QStringLiteral("host"), QStringLiteral("logLevel"),
+                         QStringLiteral("dbPath"), QStringLiteral("maxRequestBytes"),
+                         QStringLiteral("logRetentionDays"), QStringLiteral("storage"),
+                         QStringLiteral("replicaName")}));
+        const QJsonObject port = got.json().value(QLatin1String("settings")).toArray().at(0).toObject();
+        QCOMPARE(port.value(QLatin1String("name")).toString(), QStringLiteral("port"));
+        QCOMPARE(port.value(QLatin1String("default")).toInt(), 3429);
+        QCOMPARE(port.value(QLatin1String("maximum")).toInt(), 65535);
+
+        QStringList types;
+        for (const QJsonValue &value : got.json().value(QLatin1String("providerTypes")).toArray()) {
+            const QJsonObject row = value.toObject();
+            const QString type = row.value(QLatin1String("type")).toString();
+            types << type;
+            QCOMPARE(row.value(QLatin1String("baseUrl")).toString(), ProviderKind::defaultBaseUrl(type));
+            QCOMPARE(row.value(QLatin1String("requiresBaseUrl")).toBool(),
+                     ProviderKind::requiresBaseUrl(type));
+            QVERIFY(!row.value(QLatin1String("label")).toString().isEmpty());
+        }
+        QCOMPARE(types, ProviderKind::knownTypes());
+    }
+
     void adminKeysSeparateTheAdminApi()
     {
         QCOMPARE(m_env->put(QStringLiteral("/v1/admin/settings"), R"({"adminKeys":["admin-key"]})").status,
@@ -504,8 +550,11 @@ private slots:
     void reloadAppliesAGoodFileAndKeepsTheRunningConfigOnABadOne()
     {
         Config edited = *ConfigLoader::loadFile(m_env->path).config;
-        edited.chains.append(ChainConfig{
-            QStringLiteral("from-disk"), {ChainEntry{QStringLiteral("a"), QStringLiteral("ma"), 0}}, 0});
+        edited.chains.append(
+            ChainConfig{QStringLiteral("from-disk"),
+                        {ChainEntry{QStringLiteral("a"), QStringLiteral("ma"), 0, std::nullopt}},
+                        0,
+                        std::nullopt});
         QString error;
         QVERIFY2(ConfigWriter::write(edited, m_env->path, &error), qPrintable(error));
         const auto good = HttpClient::post(m_env->url(QStringLiteral("/v1/admin/reload")), QByteArray());

@@ -254,7 +254,7 @@ private slots:
             if (s.provider != QLatin1String("or"))
                 continue;
             ++pooled;
-            QCOMPARE(s.status, QStringLiteral("exhausted"));
+            QVERIFY(s.exhausted());
             QCOMPARE(s.cooldownUntilMs, (h.clock().nowMs() / 86'400'000 + 1) * 86'400'000);
         }
         QCOMPARE(pooled, 2);
@@ -324,7 +324,7 @@ private slots:
         QCOMPARE(dry.header("Retry-After"), QByteArray("60"));
         QCOMPARE(counts(), (QList<int>{quota[0], quota[1], quota[2]}));
         for (const auto &s : h.service().tracker().status()) {
-            QCOMPARE(s.status, QStringLiteral("exhausted"));
+            QVERIFY(s.exhausted());
             QCOMPARE(s.reason, QStringLiteral("proactive: remaining requests = 0"));
         }
 

@@ -271,11 +271,40 @@ private slots:
         QCOMPARE(messages.at(3).toObject().value(QLatin1String("content")).toString(), QStringLiteral("20C"));
     }
 
+    void streamCutAfterFirstTokenIsContinued()
+    {
+        Pair p;
+        p.a.setReply(QStringLiteral("one two three four five"));
+        p.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 2));
+        p.b.setReply(QStringLiteral(" three four five"));
+        QVERIFY(p.h.start());
+        const auto r = HttpClient::stream(p.url(), textRequest(true));
+        QCOMPARE(r.status, 200);
+        const QStringList names = eventNames(r);
+        QCOMPARE(names.last(), QStringLiteral("response.completed"));
+        QVERIFY(!names.contains(QStringLiteral("response.failed")));
+        QCOMPARE(names.count(QStringLiteral("response.output_item.added")), 1); // one message, continued
+        const QJsonObject done = eventData(r.events.last()).value(QLatin1String("response")).toObject();
+        const QString text = done.value(QLatin1String("output"))
+                                 .toArray()
+                                 .at(0)
+                                 .toObject()
+                                 .value(QLatin1String("content"))
+                                 .toArray()
+                                 .at(0)
+                                 .toObject()
+                                 .value(QLatin1String("text"))
+                                 .toString();
+        QCOMPARE(text, QStringLiteral("one two three four five"));
+        QCOMPARE(p.b.requestCount(), 1);
+    }
+
     void streamCutAfterFirstTokenFails()
     {
         Pair p;
         p.a.setReply(QStringLiteral("one two three four five"));
         p.a.enqueue(Step::of(Step::Kind::DropAfterTokens, 2));
+        p.h.config().settings.midStreamContinue = false; // the honest ending, as without continuation
         QVERIFY(p.h.start());
         const auto r = HttpClient::stream(p.url(), textRequest(true));
         QCOMPARE(r.status, 200);
@@ -290,7 +319,7 @@ private slots:
                      .value(QLatin1String("message"))
                      .toString()
                      .isEmpty());
-        QCOMPARE(p.b.requestCount(), 0); // committed: no failover after the first token
+        QCOMPARE(p.b.requestCount(), 0); // committed, and continuation off: nobody else is asked
     }
 
     void errorsAreOpenAiShaped_data()

@@ -234,8 +234,10 @@ private slots:
         p.type = QStringLiteral("groq");
         p.apiKey = QStringLiteral("sk-secret");
         config.providers.append(p);
-        config.chains.append(
-            ChainConfig{QStringLiteral("d"), {{QStringLiteral("p"), QStringLiteral("m"), 0}}, 0});
+        config.chains.append(ChainConfig{QStringLiteral("d"),
+                                         {{QStringLiteral("p"), QStringLiteral("m"), 0, std::nullopt}},
+                                         0,
+                                         std::nullopt});
         QString error;
         QVERIFY2(ConfigWriter::write(config, path, &error), qPrintable(error));
         QVERIFY2(ConfigWriter::write(config, path, &error), qPrintable(error)); // again: a .bak appears

@@ -4,6 +4,7 @@
 #include "harnessstore.h"
 #include "httpclient.h"
 #include "proxyharness.h"
+#include "requestcsv.h"
 #include "simulatedprovider.h"
 
 #include <QDateTime>
@@ -267,6 +268,27 @@ private slots:
         QCOMPARE(requests(QStringLiteral("?provider=b&chain=default")).size(), 1);
     }
 
+    // The web UI's export: RequestCsv's columns (the desktop's too), every row the filters match.
+    void requestsAsCsv()
+    {
+        const QStringList allIds = ids(requests(QString()), "id");
+        const auto all = HttpClient::get(url(QStringLiteral("/v1/stats/requests.csv")));
+        QCOMPARE(all.status, 200);
+        QVERIFY(all.header("Content-Type").startsWith("text/csv"));
+        QCOMPARE(all.header("X-Rows"), QByteArray::number(allIds.size()));
+        const QList<QByteArray> lines = all.body.trimmed().split('\n');
+        QCOMPARE(lines.size(), allIds.size() + 1);
+        QCOMPARE(lines.first().trimmed(), RequestCsv::header().toUtf8());
+        QVERIFY(all.body.contains("\r\n"));
+        for (int i = 0; i < allIds.size(); ++i)
+            QVERIFY(lines.at(i + 1).startsWith(QByteArray(allIds.at(i).toUtf8() + ',')));
+
+        const auto other = HttpClient::get(url(QStringLiteral("/v1/stats/requests.csv?chain=other")));
+        QCOMPARE(other.header("X-Rows"), QByteArray("1"));
+        QVERIFY(other.body.contains(",other,b,mb,200,"));
+        QCOMPARE(HttpClient::get(url(QStringLiteral("/v1/stats/requests.csv?status=bad"))).status, 400);
+    }
+
     void badRequestParamsAreNamed_data()
     {
         QTest::addColumn<QString>("query");
@@ -353,8 +375,9 @@ private slots:
     {
         const HttpClient::Headers wrong{
             {QByteArrayLiteral("Authorization"), QByteArrayLiteral("Bearer nope")}};
-        for (const char *path : {"/v1/stats/summary", "/v1/stats/providers", "/v1/stats/requests",
-                                 "/v1/stats/timeseries", "/v1/stats/chains/default"}) {
+        for (const char *path :
+             {"/v1/stats/summary", "/v1/stats/providers", "/v1/stats/requests", "/v1/stats/requests.csv",
+              "/v1/stats/timeseries", "/v1/stats/chains/default"}) {
             QCOMPARE(HttpClient::get(url(QLatin1String(path)), wrong).status, 401);
         }
     }

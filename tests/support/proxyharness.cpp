@@ -24,7 +24,7 @@ void ProxyHarness::addChain(const QString &name, const QStringList &entries)
     chain.name = name;
     for (const auto &e : entries) {
         const qsizetype slash = e.indexOf(QLatin1Char('/'));
-        chain.entries.append({e.left(slash), e.mid(slash + 1), 0});
+        chain.entries.append({e.left(slash), e.mid(slash + 1), 0, std::nullopt});
     }
     m_config.chains.append(chain);
     if (m_config.settings.defaultChain.isEmpty())

@@ -272,7 +272,7 @@ test('log filters narrow the rows; details and CSV export work', async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   const csv = await readFile(await download.path(), 'utf8');
   const lines = csv.trim().split('\r\n');
-  assert.match(lines[0], /^id,timestamp,chainName,providerId,model,httpStatus/);
+  assert.match(lines[0], /^id,time_utc,chain,provider,model,status,attempts,/);
   assert.equal(lines.length - 1, served.length);
 });
 
@@ -288,6 +288,11 @@ test('settings: generate a key, then revoke it', async () => {
   // The key in use is marked, and its revoke asks with a warning.
   await page.getByText('this page', { exact: true }).waitFor();
 
+  // The form comes from the config key table: every restart-only setting is marked (logRetentionDays too).
+  for (const label of ['Port', 'Bind address', 'Log level', 'Request log database', 'Largest request body (bytes)', 'Keep the request log (days)']) {
+    await page.locator('label', { hasText: label }).locator('.badge', { hasText: 'restart' }).first().waitFor();
+  }
+  assert.equal(await page.locator('label', { hasText: 'Default cooldown (ms)' }).locator('.badge').count(), 0);
   await page.getByLabel('Default cooldown (ms)', { exact: true }).fill('45000');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByText(/Settings saved/).waitFor();

@@ -50,7 +50,27 @@ QString RequestCsv::row(const StoredRequest &request)
     return fields.join(QLatin1Char(','));
 }
 
-RequestCsv::Result RequestCsv::write(StatsSource &stats, RequestQuery filter, const QString &path)
+bool RequestCsv::writeRows(StatsSource &stats, RequestQuery filter, QIODevice &out, qint64 *rows)
+{
+    const QByteArray crlf("\r\n");
+    out.write(header().toUtf8() + crlf);
+    filter.limit = kPageSize;
+    filter.offset = 0;
+    filter.beforeId = 0;
+    for (;;) {
+        if (QThread::currentThread()->isInterruptionRequested())
+            return false;
+        const QList<StoredRequest> page = stats.requests(filter);
+        for (const StoredRequest &request : page)
+            out.write(row(request).toUtf8() + crlf);
+        *rows += page.size();
+        if (page.size() < kPageSize || page.last().id <= 1)
+            return true;
+        filter.beforeId = page.last().id;
+    }
+}
+
+RequestCsv::Result RequestCsv::write(StatsSource &stats, const RequestQuery &filter, const QString &path)
 {
     Result result;
     QSaveFile file(path);
@@ -58,24 +78,10 @@ RequestCsv::Result RequestCsv::write(StatsSource &stats, RequestQuery filter, co
         result.error = tr("Cannot write %1: %2").arg(path, file.errorString());
         return result;
     }
-    const QByteArray crlf("\r\n");
-    file.write(header().toUtf8() + crlf);
-    filter.limit = kPageSize;
-    filter.offset = 0;
-    filter.beforeId = 0;
-    for (;;) {
-        if (QThread::currentThread()->isInterruptionRequested()) {
-            file.cancelWriting();
-            result.error = tr("The export to %1 was cancelled: 429chain is closing.").arg(path);
-            return result;
-        }
-        const QList<StoredRequest> page = stats.requests(filter);
-        for (const StoredRequest &request : page)
-            file.write(row(request).toUtf8() + crlf);
-        result.rows += page.size();
-        if (page.size() < kPageSize || page.last().id <= 1)
-            break;
-        filter.beforeId = page.last().id;
+    if (!writeRows(stats, filter, file, &result.rows)) {
+        file.cancelWriting();
+        result.error = tr("The export to %1 was cancelled: 429chain is closing.").arg(path);
+        return result;
     }
     if (!file.commit()) {
         result.error = tr("Cannot write %1: %2").arg(path, file.errorString());
