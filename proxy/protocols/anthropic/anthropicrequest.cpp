@@ -1,9 +1,10 @@
 #include "anthropicrequest.h"
 
+#include "requestbody.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QJsonParseError>
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcAnthropic, "chain.protocols.anthropic")
@@ -413,19 +414,9 @@ Error copyNumber(const QJsonObject &from, const char *name, QJsonObject *to)
 std::optional<ApiError> AnthropicRequest::parse(const QByteArray &json, AnthropicRequest *out,
                                                 Purpose purpose)
 {
-    if (json.trimmed().isEmpty())
-        return ApiError::invalidRequest(
-            QStringLiteral("Request body is empty; expected a JSON Messages request."));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        return ApiError::invalidRequest(QStringLiteral("Request body is not valid JSON: %1 at offset %2.")
-                                            .arg(parseError.errorString())
-                                            .arg(parseError.offset));
-    }
-    if (!doc.isObject())
-        return ApiError::invalidRequest(QStringLiteral("Request body must be a JSON object."));
-    const QJsonObject in = doc.object();
+    QJsonObject in;
+    if (auto error = RequestBody::parseObject(json, QStringLiteral("a JSON Messages request"), &in))
+        return error;
 
     AnthropicRequest parsed;
     const QJsonValue model = in.value(QLatin1String("model"));

@@ -1,8 +1,9 @@
 #include "embeddingsrequest.h"
 
+#include "requestbody.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QJsonParseError>
 
 namespace {
 
@@ -56,17 +57,9 @@ std::optional<ApiError> checkInput(const QJsonValue &input)
 
 std::optional<ApiError> EmbeddingsRequest::parse(const QByteArray &json, EmbeddingsRequest *out)
 {
-    if (json.trimmed().isEmpty())
-        return ApiError::invalidRequest(latin("Request body is empty; expected a JSON embeddings request."));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError)
-        return ApiError::invalidRequest(latin("Request body is not valid JSON: %1 at offset %2.")
-                                            .arg(parseError.errorString())
-                                            .arg(parseError.offset));
-    if (!doc.isObject())
-        return ApiError::invalidRequest(latin("Request body must be a JSON object."));
-    const QJsonObject body = doc.object();
+    QJsonObject body;
+    if (auto error = RequestBody::parseObject(json, QStringLiteral("a JSON embeddings request"), &body))
+        return error;
     const QJsonValue model = body.value(QLatin1String("model"));
     if (!model.isUndefined() && !model.isNull() && !model.isString())
         return ApiError::invalidRequest(latin("'model' must be a string."), latin("model"));

@@ -1,25 +1,15 @@
 #include "openaichatrequest.h"
 
+#include "requestbody.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QJsonParseError>
 
 std::optional<ApiError> OpenAiChatRequest::parse(const QByteArray &json, OpenAiChatRequest *out)
 {
-    if (json.trimmed().isEmpty())
-        return ApiError::invalidRequest(
-            QStringLiteral("Request body is empty; expected a JSON chat completion request."));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        return ApiError::invalidRequest(QStringLiteral("Request body is not valid JSON: %1 at offset %2.")
-                                            .arg(parseError.errorString())
-                                            .arg(parseError.offset));
-    }
-    if (!doc.isObject())
-        return ApiError::invalidRequest(QStringLiteral("Request body must be a JSON object."));
-
-    const QJsonObject body = doc.object();
+    QJsonObject body;
+    if (auto error = RequestBody::parseObject(json, QStringLiteral("a JSON chat completion request"), &body))
+        return error;
     const QJsonValue model = body.value(QLatin1String("model"));
     if (!model.isUndefined() && !model.isNull() && !model.isString())
         return ApiError::invalidRequest(QStringLiteral("'model' must be a string."), QStringLiteral("model"));

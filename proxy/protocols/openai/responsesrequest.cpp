@@ -1,8 +1,9 @@
 #include "responsesrequest.h"
 
+#include "requestbody.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QJsonParseError>
 #include <QLoggingCategory>
 #include <QSet>
 
@@ -333,17 +334,9 @@ Error checkNumber(const QJsonObject &body, const char *key)
 
 std::optional<ApiError> ResponsesRequest::parse(const QByteArray &json, ResponsesRequest *out)
 {
-    if (json.trimmed().isEmpty())
-        return invalid(latin("Request body is empty; expected a JSON Responses request."));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
-    if (parseError.error != QJsonParseError::NoError)
-        return invalid(latin("Request body is not valid JSON: %1 at offset %2.")
-                           .arg(parseError.errorString())
-                           .arg(parseError.offset));
-    if (!doc.isObject())
-        return invalid(latin("Request body must be a JSON object."));
-    const QJsonObject in = doc.object();
+    QJsonObject in;
+    if (auto error = RequestBody::parseObject(json, QStringLiteral("a JSON Responses request"), &in))
+        return error;
 
     const QJsonValue model = in.value(QLatin1String("model"));
     if (!absent(model) && !model.isString())
