@@ -2,11 +2,12 @@
 // loopback port (simulated providers, no internet), and Debian's /usr/bin/chromium through playwright-core
 // (never a downloaded browser), with a fresh profile.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { launch } from '../support/launch.mjs';
 
 export const DEMO_KEY = 'sk-429chain-demo';
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -14,51 +15,9 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // Starts `binary --demo -p 0` in its own temp dir (its request log goes to $TMPDIR/429chain-demo, so runs do
 // not share one) and resolves once it prints its address.
 export async function startServer(binary = process.env.CHAIN_BINARY) {
-  if (!binary) throw new Error('Set CHAIN_BINARY to the path of the 429chain executable');
   const dir = mkdtempSync(join(tmpdir(), '429chain-webui-'));
-  const child = spawn(binary, ['--demo', '-p', '0'], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: dir, LOG_FORMAT: 'pretty' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // Never left behind, even when the test run is cut short.
-  const killChild = () => child.kill('SIGKILL');
-  process.once('exit', killChild);
-  let log = '';
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`429chain did not start in 20 s:\n${log}`)), 20000);
-    const onData = (data) => {
-      log += data.toString();
-      const match = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\/v1/);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`429chain exited with ${code} before listening:\n${log}`));
-    });
-  });
-  child.stdout.on('data', (data) => { log += data.toString(); });
-  child.stderr.on('data', (data) => { log += data.toString(); });
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    log: () => log,
-    async stop() {
-      process.removeListener('exit', killChild);
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 8000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await launch(binary, ['--demo', '-p', '0'], dir);
+  return { ...server, url: `http://127.0.0.1:${server.port}` };
 }
 
 export async function launchBrowser() {
