@@ -126,13 +126,22 @@ qint64 contentCharacters(QByteArrayView data)
     return chars;
 }
 
-QString contentText(QByteArrayView data)
+void appendContentStrings(QByteArrayView data, QByteArray *strings)
 {
-    QString text;
-    forEachContentString(data, [&text](QByteArrayView quoted, qint64) {
-        // The JSON string decoded by the JSON parser: escapes and surrogate pairs as JSON means them.
-        text += QJsonDocument::fromJson("[" + quoted.toByteArray() + "]").array().at(0).toString();
+    forEachContentString(data, [strings](QByteArrayView quoted, qint64) {
+        strings->append(quoted.data(), quoted.size());
+        strings->append(',');
     });
+}
+
+QString decodeContentStrings(const QByteArray &strings)
+{
+    // The strings decoded by the JSON parser, in one pass: escapes and surrogate pairs as JSON means them.
+    QString text;
+    const QJsonArray list =
+        QJsonDocument::fromJson("[" + strings.chopped(strings.endsWith(',') ? 1 : 0) + "]").array();
+    for (const auto &v : list)
+        text += v.toString();
     return text;
 }
 

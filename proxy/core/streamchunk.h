@@ -30,8 +30,10 @@ Info inspect(QByteArrayView data, bool normalize = false);
 // Characters of the "content" strings in a chunk, found by a scan instead of a JSON parse (the relay's hot
 // path): what a token estimate is made from when a stream brings no usage.
 qint64 contentCharacters(QByteArrayView data);
-// The text of those "content" strings, decoded: what a stream delivered, for a continuation.
-QString contentText(QByteArrayView data);
+// Appends those "content" strings as JSON wrote them (each followed by a comma) to `strings`: what a stream
+// delivered, kept without decoding on the relay's path; decodeContentStrings() gives their text when needed.
+void appendContentStrings(QByteArrayView data, QByteArray *strings);
+QString decodeContentStrings(const QByteArray &strings);
 std::optional<TokenUsage> usageOf(const QJsonObject &obj);
 QString errorMessage(const QByteArray &body);
 // Moves reasoning_content into content where content is empty (settings.normalizeResponses).

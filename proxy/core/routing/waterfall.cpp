@@ -502,10 +502,8 @@ void Waterfall::failCommitted(const QString &code, ApiError::Kind kind, const QS
     m_attempt->end(Attempt::Effect::MidStream, message, streamedTokens(), inBand);
     qCWarning(lcRouter).noquote() << "chain" << m_chainName << "stream failed after commit:" << message
                                   << (continuing ? "-> continuing on the next entry" : "");
-    if (!m_cont.broken) {
-        m_cont.broken = true;
+    if (m_cont.breakage.code.isEmpty())
         m_cont.breakage = {code, kind, message};
-    }
     dropAttempt();
     if (!continuing) {
         endBroken();
@@ -535,6 +533,7 @@ void Waterfall::startContinuation()
 {
     // The same request, with what the client has read as the assistant's turn so far: the next entry
     // continues it rather than starting again. A continuation that broke too replaces the partial turn.
+    m_cont.delivered = StreamChunk::decodeContentStrings(m_cont.deliveredStrings);
     QJsonArray messages = m_request.body.value(QLatin1String("messages")).toArray();
     if (m_cont.active) {
         messages.removeLast();
@@ -593,8 +592,7 @@ std::optional<StreamPiece> Waterfall::continued(const StreamPiece &piece)
         choices.replace(0, choice);
         chunk.insert(QLatin1String("choices"), choices);
     }
-    const QByteArray data = QJsonDocument(chunk).toJson(QJsonDocument::Compact);
-    return StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data, piece.usageOnly());
+    return chunkPiece(chunk, piece.usageOnly());
 }
 
 StreamPiece Waterfall::headPiece(const QString &text) const
@@ -607,8 +605,13 @@ StreamPiece Waterfall::headPiece(const QString &text) const
          QJsonArray{QJsonObject{{QStringLiteral("index"), 0},
                                 {QStringLiteral("delta"), QJsonObject{{QStringLiteral("content"), text}}},
                                 {QStringLiteral("finish_reason"), QJsonValue::Null}}}}};
+    return chunkPiece(chunk);
+}
+
+StreamPiece Waterfall::chunkPiece(const QJsonObject &chunk, bool usageOnly)
+{
     const QByteArray data = QJsonDocument(chunk).toJson(QJsonDocument::Compact);
-    return StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data);
+    return StreamPiece(StreamPiece::Kind::Chunk, "data: " + data + "\n\n", data, usageOnly);
 }
 
 void Waterfall::noteDelivered(const StreamPiece &piece)
@@ -621,7 +624,7 @@ void Waterfall::noteDelivered(const StreamPiece &piece)
     }
     if (piece.data().contains("\"tool_calls\""))
         m_cont.toolCalls = true; // half a tool call cannot be continued
-    m_cont.delivered += StreamChunk::contentText(piece.data());
+    StreamChunk::appendContentStrings(piece.data(), &m_cont.deliveredStrings);
 }
 
 void Waterfall::dropAttempt()

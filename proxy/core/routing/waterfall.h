@@ -106,6 +106,8 @@ private:
     void startContinuation();
     std::optional<StreamPiece> continued(const StreamPiece &piece);
     StreamPiece headPiece(const QString &text) const;
+    // A chunk the engine wrote itself, framed as the provider's are.
+    static StreamPiece chunkPiece(const QJsonObject &chunk, bool usageOnly = false);
     void noteDelivered(const StreamPiece &piece);
     void setWalking() { m_state = m_begun ? State::Continuing : State::Calling; }
     void dropAttempt();
@@ -163,10 +165,11 @@ private:
     // Continuing a broken stream on the next entry (settings.midStreamContinue).
     struct Continuation
     {
-        bool possible = false;  // chat, streamed, one choice, no logprobs, the setting on
-        bool toolCalls = false; // tool-call deltas were delivered: not continuable
-        QString delivered;      // the answer text the client has read
-        QString streamId;       // the first answer's chunk id and model, kept on every chunk
+        bool possible = false;       // chat, streamed, one choice, no logprobs, the setting on
+        bool toolCalls = false;      // tool-call deltas were delivered: not continuable
+        QByteArray deliveredStrings; // the answer's content strings the client has read, still JSON-encoded
+        QString delivered;           // their text, decoded when a continuation starts
+        QString streamId;            // the first answer's chunk id and model, kept on every chunk
         QString model;
         bool active = false;      // the running attempt continues the answer
         bool headPending = false; // collecting the continuation's first characters to cut what it repeats
@@ -176,8 +179,7 @@ private:
             QString code;
             ApiError::Kind kind = ApiError::Kind::Server;
             QString message;
-        } breakage; // the first one: what the client hears if nobody continues
-        bool broken = false;
+        } breakage; // the first one (code set): what the client hears if nobody continues
         // Tokens of the stream attempts before the running one.
         qint64 prompt = 0;
         qint64 completion = 0;
